@@ -1,0 +1,54 @@
+//! The `huashu` command: one binary for the service and the QA tools.
+//!
+//! Each subcommand lives in its own `cmd_*.rs`; this file only parses arguments and maps errors
+//! to exit codes (0 ok, 1 findings such as lint problems, 2 usage or I/O errors).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod books;
+mod cmd_analyze;
+mod cmd_eval;
+mod cmd_lint;
+mod cmd_loadgen;
+mod cmd_serve;
+
+#[derive(Parser, Debug)]
+#[command(name = "huashu", version, about = "话术 — real-time chat assist for customer-service agents")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the WebSocket + HTTP service (console at the printed URL).
+    Serve(cmd_serve::ServeArgs),
+    /// Analyse JSONL turns from stdin, one JSON result per line on stdout.
+    Analyze(cmd_analyze::AnalyzeArgs),
+    /// Validate a phrasebook directory.
+    Lint(cmd_lint::LintArgs),
+    /// Measure a phrasebook on a labelled JSONL corpus.
+    Eval(cmd_eval::EvalArgs),
+    /// Drive a running server with simulated widgets and consoles and report latencies.
+    Loadgen(cmd_loadgen::LoadgenArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(a) => cmd_serve::run(a),
+        Command::Analyze(a) => cmd_analyze::run(a),
+        Command::Lint(a) => cmd_lint::run(a),
+        Command::Eval(a) => cmd_eval::run(a),
+        Command::Loadgen(a) => cmd_loadgen::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("huashu: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

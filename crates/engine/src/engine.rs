@@ -1,0 +1,150 @@
+//! `Engine`: one compiled phrasebook and the per-turn entry points.
+
+use std::path::Path;
+
+use huashu_guard::Guard;
+use huashu_phrasebook::{BookMeta, Phrasebook, Problem, Problems};
+use huashu_suggest::{ConversationState, Suggester};
+use huashu_understand::Understander;
+
+use crate::output::{AgentAnalysis, CustomerAnalysis, GuardHit, SuggestionItem};
+use crate::followup;
+
+/// Why a book could not be turned into an engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Load(#[from] huashu_phrasebook::Error),
+    #[error("{0}")]
+    Compile(Problems),
+}
+
+/// A compiled phrasebook. Immutable and `Send + Sync`: share it behind an `Arc`.
+#[derive(Debug)]
+pub struct Engine {
+    book: Phrasebook,
+    guard: Guard,
+    understander: Understander,
+    suggester: Suggester,
+}
+
+impl Engine {
+    /// Reads and compiles the book in `dir`.
+    pub fn load(dir: &Path) -> Result<Engine, EngineError> {
+        Engine::compile(huashu_phrasebook::load_dir(dir)?)
+    }
+
+    /// Compiles a parsed book; every compile problem is reported, nothing is half-built.
+    pub fn compile(book: Phrasebook) -> Result<Engine, EngineError> {
+        let mut problems = Vec::new();
+        let guard = Guard::new(&book.rules).map_err(|e| problems.push(problem(e.to_string())));
+        let understander =
+            Understander::new(&book).map_err(|e| problems.push(problem(e.to_string())));
+        let suggester = Suggester::new(&book).map_err(|e| problems.push(problem(e.to_string())));
+        match (guard, understander, suggester) {
+            (Ok(guard), Ok(understander), Ok(suggester)) => Ok(Engine {
+                book,
+                guard,
+                understander,
+                suggester,
+            }),
+            _ => Err(EngineError::Compile(Problems(problems))),
+        }
+    }
+
+    pub fn meta(&self) -> &BookMeta {
+        &self.book.meta
+    }
+
+    pub fn book(&self) -> &Phrasebook {
+        &self.book
+    }
+
+    pub fn guard(&self) -> &Guard {
+        &self.guard
+    }
+
+    pub fn understander(&self) -> &Understander {
+        &self.understander
+    }
+
+    /// Analyses a customer turn, updates the conversation and ranks suggestions.
+    pub fn customer_turn(
+        &self,
+        conv: &mut ConversationState,
+        text: &str,
+        at_ms: Option<i64>,
+    ) -> CustomerAnalysis {
+        let understanding = self.understander.analyze(text);
+        conv.observe_customer(&understanding, at_ms);
+        let turn = conv.turns();
+        let suggestions = self
+            .suggester
+            .suggest(&understanding, text, conv)
+            .into_iter()
+            .map(|s| SuggestionItem {
+                id: format!("{turn}:{}", s.script),
+                suggestion: s,
+            })
+            .collect();
+        CustomerAnalysis {
+            understanding,
+            suggestions,
+        }
+    }
+
+    /// Checks a sent agent turn and records it in the conversation.
+    pub fn agent_turn(
+        &self,
+        conv: &mut ConversationState,
+        text: &str,
+        at_ms: Option<i64>,
+    ) -> AgentAnalysis {
+        conv.observe_agent(text, at_ms);
+        AgentAnalysis {
+            guard: self.check_draft(text),
+            follow_up: followup::find(text),
+        }
+    }
+
+    /// Checks an unsent draft: the forbidden hits, with spans in `text`.
+    pub fn check_draft(&self, text: &str) -> Vec<GuardHit> {
+        let hits = self.guard.check(text);
+        if hits.is_empty() {
+            return Vec::new();
+        }
+        hits.into_iter()
+            .map(|h| {
+                let rule = &self.guard.rules()[h.rule];
+                GuardHit {
+                    rule: rule.id.clone(),
+                    category: rule.category.clone(),
+                    severity: rule.severity.as_str(),
+                    start: h.start,
+                    end: h.end,
+                    text: text.chars().skip(h.start).take(h.end - h.start).collect(),
+                    rewrite: rule.rewrite.clone(),
+                }
+            })
+            .collect()
+    }
+}
+
+fn problem(message: String) -> Problem {
+    Problem {
+        origin: Default::default(),
+        id: None,
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Engine>();
+    }
+}

@@ -1,0 +1,14 @@
+//! A compiled phrasebook — guard, understanding and suggestions behind one type — plus the checks
+//! (lint) and measurements (eval) QA leads run on books.
+//!
+//! `Engine` is immutable once compiled and shared behind an `Arc`; a reload compiles a new one and
+//! swaps the `Arc`, so a turn is always analysed by exactly one book.
+
+mod engine;
+mod followup;
+mod output;
+
+pub use engine::{Engine, EngineError};
+pub use followup::FollowUp;
+pub use huashu_suggest::{ConversationState, FeedbackAction};
+pub use output::{AgentAnalysis, AnalyzeLine, CustomerAnalysis, GuardHit, SuggestionItem};

@@ -1,0 +1,90 @@
+//! The result types of the engine, serialised as the `huashu analyze` JSONL contract (fixed) and
+//! as the payloads of the WebSocket `analysis`, `suggestions` and `guard` events.
+
+use huashu_suggest::Suggestion;
+use huashu_understand::{Emotion, Entity, IntentScore, Understanding};
+use serde::Serialize;
+
+use crate::FollowUp;
+
+/// One forbidden hit as shown to the agent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GuardHit {
+    pub rule: String,
+    pub category: String,
+    pub severity: &'static str,
+    /// Char offsets in the original text, end exclusive.
+    pub start: usize,
+    pub end: usize,
+    /// The original text of the span.
+    pub text: String,
+    pub rewrite: String,
+}
+
+/// One suggestion with its per-turn id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SuggestionItem {
+    pub id: String,
+    #[serde(flatten)]
+    pub suggestion: Suggestion,
+}
+
+/// Result of a customer turn.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CustomerAnalysis {
+    #[serde(flatten)]
+    pub understanding: Understanding,
+    pub suggestions: Vec<SuggestionItem>,
+}
+
+/// Result of an agent turn (sent message or draft).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentAnalysis {
+    pub guard: Vec<GuardHit>,
+    /// A follow-up the agent promised ("24小时内答复您"), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<FollowUp>,
+}
+
+/// One output line of `huashu analyze` **(fixed shape)**: every key is always present; customer
+/// turns fill intents…suggestions and leave `guard` empty, agent turns the other way round
+/// (`emotion` and `style` are `null` for them).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnalyzeLine {
+    pub intents: Vec<IntentScore>,
+    pub emotion: Option<Emotion>,
+    pub urgent: bool,
+    pub style: Option<&'static str>,
+    pub entities: Vec<Entity>,
+    pub guard: Vec<GuardHit>,
+    pub suggestions: Vec<SuggestionItem>,
+}
+
+impl From<CustomerAnalysis> for AnalyzeLine {
+    fn from(a: CustomerAnalysis) -> Self {
+        let u = a.understanding;
+        AnalyzeLine {
+            intents: u.intents,
+            emotion: Some(u.emotion),
+            urgent: u.urgent,
+            style: Some(u.style.as_str()),
+            entities: u.entities,
+            guard: Vec::new(),
+            suggestions: a.suggestions,
+        }
+    }
+}
+
+impl From<AgentAnalysis> for AnalyzeLine {
+    fn from(a: AgentAnalysis) -> Self {
+        AnalyzeLine {
+            intents: Vec::new(),
+            emotion: None,
+            urgent: false,
+            style: None,
+            entities: Vec::new(),
+            guard: a.guard,
+            suggestions: Vec::new(),
+        }
+    }
+}

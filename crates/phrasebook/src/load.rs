@@ -1,0 +1,716 @@
+//! Reading a book directory: TOML → raw serde structs (with spans) → validated [`Phrasebook`].
+//!
+//! Everything is checked before anything is returned, so a broken book is never half-loaded.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use toml::Spanned;
+
+use crate::model::*;
+use crate::{Error, Problem, Problems};
+
+/// Loads every `*.toml` file of `dir` (sorted by name) as one book.
+pub fn load_dir(dir: &Path) -> Result<Phrasebook, Error> {
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| Error::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) == Some("toml") && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::Io {
+            path: dir.display().to_string(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no *.toml files"),
+        });
+    }
+    let mut sources = Vec::with_capacity(files.len());
+    for path in &files {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        sources.push((name, text));
+    }
+    let refs: Vec<(&str, &str)> = sources
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    parse_str(&refs)
+}
+
+/// Parses a book from `(file name, contents)` pairs, as if they were the files of a directory.
+pub fn parse_str(files: &[(&str, &str)]) -> Result<Phrasebook, Error> {
+    let mut hasher = Sha256::new();
+    let mut raws = Vec::with_capacity(files.len());
+    for (name, text) in files {
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update(text.as_bytes());
+        hasher.update([0]);
+        let raw: RawFile = toml::from_str(text).map_err(|e| Error::Syntax {
+            file: (*name).to_string(),
+            line: e.span().map(|s| line_of(text, s.start)).unwrap_or(0),
+            message: e.message().to_string(),
+        })?;
+        raws.push((*name, *text, raw));
+    }
+    let digest = hasher.finalize();
+    let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+
+    let mut b = Builder::default();
+    for (name, text, raw) in raws {
+        b.file(name, text, raw);
+    }
+    b.finish(hash)
+}
+
+fn line_of(text: &str, byte: usize) -> usize {
+    let byte = byte.min(text.len());
+    text.as_bytes()[..byte]
+        .iter()
+        .filter(|&&c| c == b'\n')
+        .count()
+        + 1
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    book: Option<Spanned<RawBook>>,
+    slots: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    rule: Vec<Spanned<RawRule>>,
+    #[serde(default)]
+    intent: Vec<Spanned<RawIntent>>,
+    #[serde(default)]
+    emotion: Vec<Spanned<RawEmotion>>,
+    modifiers: Option<RawModifiers>,
+    urgent: Option<Spanned<RawUrgent>>,
+    style: Option<Spanned<RawStyle>>,
+    #[serde(default)]
+    script: Vec<Spanned<RawScript>>,
+    #[serde(default)]
+    faq: Vec<Spanned<RawFaq>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBook {
+    name: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    description: String,
+}
+
+/// A list of strings (weight 1.0 each) or a table of string → weight.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Weighted {
+    List(Vec<String>),
+    Map(BTreeMap<String, f32>),
+}
+
+impl Default for Weighted {
+    fn default() -> Self {
+        Weighted::List(Vec::new())
+    }
+}
+
+impl Weighted {
+    fn into_vec(self) -> Vec<(String, f32)> {
+        match self {
+            Weighted::List(v) => v.into_iter().map(|s| (s, 1.0)).collect(),
+            Weighted::Map(m) => m.into_iter().collect(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: String,
+    category: String,
+    severity: String,
+    #[serde(default)]
+    phrases: Vec<String>,
+    #[serde(default)]
+    patterns: Vec<String>,
+    #[serde(default)]
+    allow: Vec<String>,
+    #[serde(default)]
+    boundary: bool,
+    #[serde(default)]
+    position: Option<String>,
+    rewrite: String,
+    #[serde(default)]
+    note: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIntent {
+    id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    keywords: Weighted,
+    #[serde(default)]
+    patterns: Weighted,
+    #[serde(default)]
+    examples: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEmotion {
+    label: String,
+    #[serde(default)]
+    words: Weighted,
+    #[serde(default)]
+    patterns: Weighted,
+    #[serde(default)]
+    examples: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModifiers {
+    #[serde(default)]
+    negators: Vec<String>,
+    #[serde(default)]
+    intensifiers: Weighted,
+    #[serde(default)]
+    diminishers: Weighted,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUrgent {
+    #[serde(default)]
+    words: Vec<String>,
+    #[serde(default)]
+    patterns: Vec<String>,
+    #[serde(default)]
+    allow: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStyle {
+    #[serde(default)]
+    rational: Weighted,
+    #[serde(default)]
+    emotional: Weighted,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScript {
+    id: String,
+    intent: String,
+    stage: String,
+    #[serde(default)]
+    emotions: Vec<String>,
+    #[serde(default)]
+    style: Option<String>,
+    #[serde(default)]
+    urgent: bool,
+    #[serde(default)]
+    tags: Vec<String>,
+    text: String,
+    #[serde(default)]
+    priority: i32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFaq {
+    id: String,
+    questions: Vec<String>,
+    answer: String,
+    #[serde(default)]
+    intent: Option<String>,
+    #[serde(default)]
+    source: String,
+}
+
+#[derive(Default)]
+struct Builder {
+    book: Phrasebook,
+    meta_seen: Option<Origin>,
+    problems: Vec<Problem>,
+    /// Ids per namespace ("rule", "intent", "script", "faq", "emotion") → first origin.
+    ids: HashMap<(&'static str, String), Origin>,
+}
+
+impl Builder {
+    fn problem(&mut self, origin: &Origin, id: Option<&str>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            origin: origin.clone(),
+            id: id.map(str::to_string),
+            message: message.into(),
+        });
+    }
+
+    fn unique(&mut self, ns: &'static str, id: &str, origin: &Origin) {
+        if id.trim().is_empty() {
+            self.problem(origin, None, format!("{ns} with an empty id"));
+            return;
+        }
+        if let Some(first) = self.ids.get(&(ns, id.to_string())) {
+            let first = first.clone();
+            self.problem(
+                origin,
+                Some(id),
+                format!("duplicate {ns} id (first defined at {first})"),
+            );
+        } else {
+            self.ids.insert((ns, id.to_string()), origin.clone());
+        }
+    }
+
+    fn non_empty_list(&mut self, origin: &Origin, id: &str, what: &str, items: &[String]) {
+        for (i, item) in items.iter().enumerate() {
+            if item.trim().is_empty() {
+                self.problem(origin, Some(id), format!("{what}[{i}] is empty"));
+            }
+        }
+    }
+
+    fn file(&mut self, name: &str, text: &str, raw: RawFile) {
+        let at = |start: usize| Origin {
+            file: name.to_string(),
+            line: line_of(text, start),
+        };
+        if let Some(book) = raw.book {
+            let origin = at(book.span().start);
+            if let Some(first) = &self.meta_seen {
+                let first = first.clone();
+                self.problem(
+                    &origin,
+                    None,
+                    format!("second [book] table (first at {first})"),
+                );
+            }
+            let book = book.into_inner();
+            if book.name.trim().is_empty() {
+                self.problem(&origin, None, "[book] name is empty");
+            }
+            self.book.meta.name = book.name;
+            self.book.meta.version = book.version;
+            self.book.meta.description = book.description;
+            self.meta_seen = Some(origin);
+        }
+        if let Some(slots) = raw.slots {
+            self.book.slots.extend(slots);
+        }
+        for r in raw.rule {
+            let origin = at(r.span().start);
+            self.rule(r.into_inner(), origin);
+        }
+        for i in raw.intent {
+            let origin = at(i.span().start);
+            self.intent(i.into_inner(), origin);
+        }
+        for e in raw.emotion {
+            let origin = at(e.span().start);
+            self.emotion(e.into_inner(), origin);
+        }
+        if let Some(m) = raw.modifiers {
+            let m2 = &mut self.book.modifiers;
+            m2.negators.extend(m.negators);
+            m2.intensifiers.extend(m.intensifiers.into_vec());
+            m2.diminishers.extend(m.diminishers.into_vec());
+        }
+        if let Some(u) = raw.urgent {
+            let origin = at(u.span().start);
+            let u = u.into_inner();
+            self.non_empty_list(&origin, "urgent", "words", &u.words);
+            let dst = &mut self.book.urgent;
+            dst.words.extend(u.words);
+            dst.patterns.extend(u.patterns);
+            dst.allow.extend(u.allow);
+            dst.origin = origin;
+        }
+        if let Some(s) = raw.style {
+            let origin = at(s.span().start);
+            let s = s.into_inner();
+            let dst = &mut self.book.style;
+            dst.rational.extend(s.rational.into_vec());
+            dst.emotional.extend(s.emotional.into_vec());
+            dst.origin = origin;
+        }
+        for s in raw.script {
+            let origin = at(s.span().start);
+            self.script(s.into_inner(), origin);
+        }
+        for f in raw.faq {
+            let origin = at(f.span().start);
+            self.faq(f.into_inner(), origin);
+        }
+    }
+
+    fn rule(&mut self, r: RawRule, origin: Origin) {
+        self.unique("rule", &r.id, &origin);
+        if !CATEGORIES.contains(&r.category.as_str()) {
+            self.problem(
+                &origin,
+                Some(&r.id),
+                format!(
+                    "unknown category {:?} (expected one of {})",
+                    r.category,
+                    CATEGORIES.join(", ")
+                ),
+            );
+        }
+        let severity = Severity::parse(&r.severity).unwrap_or_else(|| {
+            self.problem(
+                &origin,
+                Some(&r.id),
+                format!(
+                    "unknown severity {:?} (expected block, warn or hint)",
+                    r.severity
+                ),
+            );
+            Severity::Warn
+        });
+        let position = match r.position.as_deref() {
+            None | Some("any") => Position::Anywhere,
+            Some("start") => Position::Start,
+            Some(other) => {
+                self.problem(
+                    &origin,
+                    Some(&r.id),
+                    format!("unknown position {other:?} (expected any or start)"),
+                );
+                Position::Anywhere
+            }
+        };
+        if r.phrases.is_empty() && r.patterns.is_empty() {
+            self.problem(
+                &origin,
+                Some(&r.id),
+                "rule has neither phrases nor patterns",
+            );
+        }
+        self.non_empty_list(&origin, &r.id, "phrases", &r.phrases);
+        self.non_empty_list(&origin, &r.id, "patterns", &r.patterns);
+        self.non_empty_list(&origin, &r.id, "allow", &r.allow);
+        if r.rewrite.trim().is_empty() {
+            self.problem(&origin, Some(&r.id), "rewrite is empty");
+        }
+        self.book.rules.push(ForbiddenRule {
+            id: r.id,
+            category: r.category,
+            severity,
+            phrases: r.phrases,
+            patterns: r.patterns,
+            allow: r.allow,
+            boundary: r.boundary,
+            position,
+            rewrite: r.rewrite,
+            note: r.note,
+            origin,
+        });
+    }
+
+    fn intent(&mut self, i: RawIntent, origin: Origin) {
+        self.unique("intent", &i.id, &origin);
+        if !INTENTS.contains(&i.id.as_str()) {
+            self.problem(
+                &origin,
+                Some(&i.id),
+                format!("unknown intent id (expected one of {})", INTENTS.join(", ")),
+            );
+        }
+        self.non_empty_list(&origin, &i.id, "examples", &i.examples);
+        let keywords = i.keywords.into_vec();
+        let patterns = i.patterns.into_vec();
+        for (k, w) in keywords.iter().chain(&patterns) {
+            if k.trim().is_empty() || !w.is_finite() {
+                self.problem(
+                    &origin,
+                    Some(&i.id),
+                    format!("bad keyword/pattern {k:?} = {w}"),
+                );
+            }
+        }
+        self.book.intents.push(IntentDef {
+            id: i.id,
+            name: i.name,
+            keywords,
+            patterns,
+            examples: i.examples,
+            origin,
+        });
+    }
+
+    fn emotion(&mut self, e: RawEmotion, origin: Origin) {
+        self.unique("emotion", &e.label, &origin);
+        if !EMOTIONS.contains(&e.label.as_str()) {
+            self.problem(
+                &origin,
+                Some(&e.label),
+                format!(
+                    "unknown emotion label (expected one of {})",
+                    EMOTIONS.join(", ")
+                ),
+            );
+        }
+        self.non_empty_list(&origin, &e.label, "examples", &e.examples);
+        self.book.emotions.push(EmotionDef {
+            label: e.label,
+            words: e.words.into_vec(),
+            patterns: e.patterns.into_vec(),
+            examples: e.examples,
+            origin,
+        });
+    }
+
+    fn script(&mut self, s: RawScript, origin: Origin) {
+        self.unique("script", &s.id, &origin);
+        if !INTENTS.contains(&s.intent.as_str()) {
+            self.problem(
+                &origin,
+                Some(&s.id),
+                format!("unknown intent {:?}", s.intent),
+            );
+        }
+        if !STAGES.contains(&s.stage.as_str()) {
+            self.problem(
+                &origin,
+                Some(&s.id),
+                format!(
+                    "unknown stage {:?} (expected one of {})",
+                    s.stage,
+                    STAGES.join(", ")
+                ),
+            );
+        }
+        for e in &s.emotions {
+            if !EMOTIONS.contains(&e.as_str()) {
+                self.problem(&origin, Some(&s.id), format!("unknown emotion {e:?}"));
+            }
+        }
+        let style = match s.style.as_deref() {
+            None | Some("any") => None,
+            Some(x) => match Style::parse(x) {
+                Some(st) => Some(st),
+                None => {
+                    self.problem(
+                        &origin,
+                        Some(&s.id),
+                        format!("unknown style {x:?} (expected rational, emotional or any)"),
+                    );
+                    None
+                }
+            },
+        };
+        if s.text.trim().is_empty() {
+            self.problem(&origin, Some(&s.id), "text is empty");
+        }
+        self.book.scripts.push(Script {
+            id: s.id,
+            intent: s.intent,
+            stage: s.stage,
+            emotions: s.emotions,
+            style,
+            urgent: s.urgent,
+            tags: s.tags,
+            text: s.text,
+            priority: s.priority,
+            origin,
+        });
+    }
+
+    fn faq(&mut self, f: RawFaq, origin: Origin) {
+        self.unique("faq", &f.id, &origin);
+        if f.questions.is_empty() {
+            self.problem(&origin, Some(&f.id), "faq has no questions");
+        }
+        self.non_empty_list(&origin, &f.id, "questions", &f.questions);
+        if f.answer.trim().is_empty() {
+            self.problem(&origin, Some(&f.id), "answer is empty");
+        }
+        if let Some(intent) = &f.intent
+            && !INTENTS.contains(&intent.as_str())
+        {
+            self.problem(&origin, Some(&f.id), format!("unknown intent {intent:?}"));
+        }
+        self.book.faq.push(FaqEntry {
+            id: f.id,
+            questions: f.questions,
+            answer: f.answer,
+            intent: f.intent,
+            source: f.source,
+            origin,
+        });
+    }
+
+    fn finish(mut self, hash: String) -> Result<Phrasebook, Error> {
+        if self.meta_seen.is_none() {
+            self.problem(
+                &Origin {
+                    file: "book.toml".into(),
+                    line: 0,
+                },
+                None,
+                "no [book] table in any file",
+            );
+        }
+        // Every {slot} used by a script must be declared in [slots].
+        let scripts = std::mem::take(&mut self.book.scripts);
+        for s in &scripts {
+            match slots_in(&s.text) {
+                Ok(slots) => {
+                    for slot in slots {
+                        if !self.book.slots.contains_key(slot) {
+                            self.problem(
+                                &s.origin,
+                                Some(&s.id),
+                                format!("unknown slot {{{slot}}} (declare it in [slots])"),
+                            );
+                        }
+                    }
+                }
+                Err(msg) => self.problem(&s.origin, Some(&s.id), msg),
+            }
+        }
+        self.book.scripts = scripts;
+        if self.problems.is_empty() {
+            self.book.meta.hash = hash;
+            Ok(self.book)
+        } else {
+            Err(Error::Invalid(Problems(self.problems)))
+        }
+    }
+}
+
+/// The `{slot}` names of a script text, in order. Errors on an unclosed or empty brace.
+pub fn slots_in(text: &str) -> Result<Vec<&str>, String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = after
+            .find('}')
+            .ok_or_else(|| format!("unclosed '{{' in text {text:?}"))?;
+        let name = &after[..close];
+        if name.is_empty() || name.contains('{') {
+            return Err(format!("bad slot in text {text:?}"));
+        }
+        out.push(name);
+        rest = &after[close + 1..];
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOOK: &str = "[book]\nname = \"t\"\n[slots]\n\"称呼\" = \"亲\"\n";
+
+    fn problems(files: &[(&str, &str)]) -> Vec<String> {
+        match parse_str(files) {
+            Ok(_) => vec![],
+            Err(Error::Invalid(p)) => p.0.iter().map(|p| p.to_string()).collect(),
+            Err(e) => vec![e.to_string()],
+        }
+    }
+
+    #[test]
+    fn loads_a_small_book_and_hashes_it() {
+        let rules = "[[rule]]\nid = \"provoke.go_sue\"\ncategory = \"provoke\"\nseverity = \"block\"\nphrases = [\"你去告啊\"]\nrewrite = \"非常抱歉\"\n";
+        let book = parse_str(&[("book.toml", BOOK), ("forbidden.toml", rules)]).unwrap();
+        assert_eq!(book.rules.len(), 1);
+        assert_eq!(book.rules[0].origin.line, 1);
+        assert_eq!(book.rules[0].severity, Severity::Block);
+        assert_eq!(book.meta.hash.len(), 16);
+        let other = parse_str(&[
+            ("book.toml", BOOK),
+            ("forbidden.toml", &rules.replace("非常", "十分")),
+        ])
+        .unwrap();
+        assert_ne!(book.meta.hash, other.meta.hash);
+    }
+
+    #[test]
+    fn errors_name_file_line_and_id() {
+        let rules = "\n[[rule]]\nid = \"a\"\ncategory = \"provoke\"\nseverity = \"block\"\nphrases = [\"x\"]\nrewrite = \"r\"\n\n[[rule]]\nid = \"a\"\ncategory = \"nope\"\nseverity = \"loud\"\nphrases = [\"\"]\nrewrite = \"r\"\n";
+        let p = problems(&[("book.toml", BOOK), ("f.toml", rules)]);
+        assert!(
+            p.iter()
+                .any(|m| m
+                    .starts_with("f.toml:9: [a] duplicate rule id (first defined at f.toml:2)")),
+            "{p:?}"
+        );
+        assert!(
+            p.iter()
+                .any(|m| m.starts_with("f.toml:9: [a] unknown category")),
+            "{p:?}"
+        );
+        assert!(
+            p.iter()
+                .any(|m| m.starts_with("f.toml:9: [a] unknown severity")),
+            "{p:?}"
+        );
+        assert!(
+            p.iter().any(|m| m == "f.toml:9: [a] phrases[0] is empty"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let p = problems(&[("book.toml", BOOK), ("x.toml", "[[rule]]\nid = \"a\nfoo")]);
+        assert_eq!(p.len(), 1);
+        assert!(p[0].starts_with("x.toml:3: TOML syntax"), "{p:?}");
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let p = problems(&[(
+            "book.toml",
+            &format!("{BOOK}[[faq]]\nid=\"f\"\nquestions=[\"q\"]\nanswer=\"a\"\nanswr=\"typo\"\n"),
+        )]);
+        assert!(p[0].contains("unknown field `answr`"), "{p:?}");
+    }
+
+    #[test]
+    fn scripts_need_known_slots_intents_and_stages() {
+        let s = "[[script]]\nid = \"s1\"\nintent = \"shipping\"\nstage = \"solve\"\ntext = \"{称呼}您好，{订单号}\"\n[[script]]\nid = \"s2\"\nintent = \"shiping\"\nstage = \"later\"\ntext = \"{称呼\"\n";
+        let p = problems(&[("book.toml", BOOK), ("s.toml", s)]);
+        assert!(
+            p.iter().any(|m| m.contains("[s1] unknown slot {订单号}")),
+            "{p:?}"
+        );
+        assert!(p.iter().any(|m| m.contains("[s2] unknown intent")), "{p:?}");
+        assert!(p.iter().any(|m| m.contains("[s2] unknown stage")), "{p:?}");
+        assert!(p.iter().any(|m| m.contains("[s2] unclosed")), "{p:?}");
+    }
+
+    #[test]
+    fn missing_book_table_is_reported() {
+        let p = problems(&[("a.toml", "[slots]\nx = \"\"\n")]);
+        assert!(p[0].contains("no [book] table"), "{p:?}");
+    }
+}

@@ -1,0 +1,263 @@
+//! The in-memory phrasebook: what every engine crate compiles from. Plain data, no matchers.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Where a definition was written: file name inside the book directory and 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// The twelve intents of the SPEC (fixed ids). A book defines detection data for them; it may not
+/// invent new ids because consoles and reports key on these.
+pub const INTENTS: &[&str] = &[
+    "greeting",
+    "product_inquiry",
+    "price_promo",
+    "order_change",
+    "shipping",
+    "return_refund",
+    "quality_issue",
+    "complaint",
+    "escalation",
+    "service_attitude",
+    "thanks_closing",
+    "other",
+];
+
+/// The five emotion labels of the SPEC (fixed ids).
+pub const EMOTIONS: &[&str] = &["anger", "anxiety", "disappointment", "neutral", "positive"];
+
+/// Forbidden-phrase categories of the SPEC (fixed ids).
+pub const CATEGORIES: &[&str] = &[
+    "provoke",
+    "blame_shift",
+    "impatience",
+    "argue",
+    "dismissive",
+    "insult",
+    "overpromise",
+    "rude_opening",
+    "command_tone",
+];
+
+/// Script stages, in the order a conversation usually walks through them.
+pub const STAGES: &[&str] = &[
+    "greet",
+    "soothe",
+    "clarify",
+    "solve",
+    "promote",
+    "close",
+    "follow_up",
+];
+
+/// How bad a forbidden hit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Style advice (prefer 您 over 你).
+    Hint,
+    /// Should be rewritten before sending.
+    Warn,
+    /// Must not be sent.
+    Block,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Hint => "hint",
+            Severity::Warn => "warn",
+            Severity::Block => "block",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "hint" => Some(Severity::Hint),
+            "warn" => Some(Severity::Warn),
+            "block" => Some(Severity::Block),
+            _ => None,
+        }
+    }
+}
+
+/// Where in the text a forbidden rule may match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Position {
+    #[default]
+    Anywhere,
+    /// Only as the first thing said (a reply opening with 喂).
+    Start,
+}
+
+/// A customer style of seed 003.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Style {
+    Rational,
+    Emotional,
+}
+
+impl Style {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Style::Rational => "rational",
+            Style::Emotional => "emotional",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Style> {
+        match s {
+            "rational" => Some(Style::Rational),
+            "emotional" => Some(Style::Emotional),
+            _ => None,
+        }
+    }
+}
+
+/// `[book]`: identity of the book, shown in the console and stored with every event.
+#[derive(Debug, Clone, Default)]
+pub struct BookMeta {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    /// SHA-256 (hex, first 16 chars) over the book's files in name order: changes whenever a
+    /// QA lead changes anything, so figures can be compared between versions.
+    pub hash: String,
+}
+
+/// `[[rule]]`: one forbidden-phrase rule for agent text.
+#[derive(Debug, Clone)]
+pub struct ForbiddenRule {
+    pub id: String,
+    pub category: String,
+    pub severity: Severity,
+    /// Literal phrases, matched on normalised text.
+    pub phrases: Vec<String>,
+    /// Regexes (Rust `regex` syntax) matched on normalised text.
+    pub patterns: Vec<String>,
+    /// Allow-contexts: a hit lying inside an occurrence of one of these is not a hit.
+    pub allow: Vec<String>,
+    /// Require a word boundary on both sides (always on for one-character phrases).
+    pub boundary: bool,
+    pub position: Position,
+    /// The standard phrase to say instead.
+    pub rewrite: String,
+    pub note: String,
+    pub origin: Origin,
+}
+
+/// `[[intent]]`: detection data for one of [`INTENTS`].
+#[derive(Debug, Clone)]
+pub struct IntentDef {
+    pub id: String,
+    pub name: String,
+    /// Keyword → weight (typically 0.5–2.0).
+    pub keywords: Vec<(String, f32)>,
+    /// Regex → weight.
+    pub patterns: Vec<(String, f32)>,
+    /// Example utterances the load-time model trains on.
+    pub examples: Vec<String>,
+    pub origin: Origin,
+}
+
+/// `[[emotion]]`: lexicon and examples for one of [`EMOTIONS`].
+#[derive(Debug, Clone)]
+pub struct EmotionDef {
+    pub label: String,
+    pub words: Vec<(String, f32)>,
+    pub patterns: Vec<(String, f32)>,
+    pub examples: Vec<String>,
+    pub origin: Origin,
+}
+
+/// `[modifiers]`: words that change how emotion and urgency words count.
+#[derive(Debug, Clone, Default)]
+pub struct Modifiers {
+    /// Negate a following lexicon word within a short window (我不生气).
+    pub negators: Vec<String>,
+    /// Multiply the weight of a following lexicon word (太, 非常).
+    pub intensifiers: Vec<(String, f32)>,
+    /// Soften a following word (有点, 稍微).
+    pub diminishers: Vec<(String, f32)>,
+}
+
+/// `[urgent]`: safety and serious-loss triggers (seed 004: safety first).
+#[derive(Debug, Clone, Default)]
+pub struct UrgentDef {
+    pub words: Vec<String>,
+    pub patterns: Vec<String>,
+    /// Benign contexts that contain a trigger (防过敏, 不会漏电吧? is still a question…).
+    pub allow: Vec<String>,
+    pub origin: Origin,
+}
+
+/// `[style]`: markers of rational vs emotional customers (seed 003).
+#[derive(Debug, Clone, Default)]
+pub struct StyleDef {
+    pub rational: Vec<(String, f32)>,
+    pub emotional: Vec<(String, f32)>,
+    pub origin: Origin,
+}
+
+/// `[[script]]`: one reply template.
+#[derive(Debug, Clone)]
+pub struct Script {
+    pub id: String,
+    pub intent: String,
+    pub stage: String,
+    /// Emotion filter: empty means any emotion.
+    pub emotions: Vec<String>,
+    /// Style filter: `None` means any style.
+    pub style: Option<Style>,
+    /// Only for urgent (safety) turns.
+    pub urgent: bool,
+    pub tags: Vec<String>,
+    /// Text with `{slot}` placeholders, every slot declared in `[slots]`.
+    pub text: String,
+    /// Higher comes first among equals (default 0).
+    pub priority: i32,
+    pub origin: Origin,
+}
+
+/// `[[faq]]`: a repeated question and the answer the shop gives.
+#[derive(Debug, Clone)]
+pub struct FaqEntry {
+    pub id: String,
+    /// Ways customers ask it.
+    pub questions: Vec<String>,
+    pub answer: String,
+    /// Intent the entry belongs to (optional).
+    pub intent: Option<String>,
+    /// Where the answer comes from (policy name, page), shown to the agent.
+    pub source: String,
+    pub origin: Origin,
+}
+
+/// A compiled-from-nothing, validated book: the input of every engine crate.
+#[derive(Debug, Clone, Default)]
+pub struct Phrasebook {
+    pub meta: BookMeta,
+    /// Slot name → default value (empty = no default: filled from entities/context or not shown).
+    pub slots: BTreeMap<String, String>,
+    pub rules: Vec<ForbiddenRule>,
+    pub intents: Vec<IntentDef>,
+    pub emotions: Vec<EmotionDef>,
+    pub modifiers: Modifiers,
+    pub urgent: UrgentDef,
+    pub style: StyleDef,
+    pub scripts: Vec<Script>,
+    pub faq: Vec<FaqEntry>,
+}
+
+impl serde::Serialize for Style {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
