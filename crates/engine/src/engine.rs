@@ -37,9 +37,25 @@ impl Engine {
     /// Compiles a parsed book; every compile problem is reported, nothing is half-built.
     pub fn compile(book: Phrasebook) -> Result<Engine, EngineError> {
         let mut problems = Vec::new();
-        let guard = Guard::new(&book.rules).map_err(|e| problems.push(problem(e.to_string())));
-        let understander =
-            Understander::new(&book).map_err(|e| problems.push(problem(e.to_string())));
+        let guard = Guard::builder().build(&book.rules).map_err(|errs| {
+            problems.extend(errs.into_iter().map(|e| match e {
+                huashu_guard::Error::Invalid { origin, id, message } => Problem {
+                    origin,
+                    id: Some(id),
+                    message,
+                },
+                other => problem(other.to_string()),
+            }))
+        });
+        let understander = Understander::new(&book).map_err(|e| match e {
+            huashu_understand::Error::Invalid { origin, id, message } => problems.push(Problem {
+                origin,
+                id: Some(id),
+                message,
+            }),
+            #[allow(unreachable_patterns)]
+            other => problems.push(problem(other.to_string())),
+        });
         let suggester = Suggester::new(&book).map_err(|e| problems.push(problem(e.to_string())));
         match (guard, understander, suggester) {
             (Ok(guard), Ok(understander), Ok(suggester)) => Ok(Engine {

@@ -6,9 +6,11 @@
 
 mod engine;
 mod followup;
+mod lint;
 mod output;
 
 pub use engine::{Engine, EngineError};
 pub use followup::FollowUp;
+pub use lint::lint;
 pub use huashu_suggest::{ConversationState, FeedbackAction};
 pub use output::{AgentAnalysis, AnalyzeLine, CustomerAnalysis, GuardHit, SuggestionItem};

@@ -1,15 +1,21 @@
-//! INTERFACE STUB (being written): the forbidden-phrase guard.
+//! The forbidden-phrase guard: warns an agent, before sending, that a draft holds a 服务忌语.
+//!
+//! A [`Guard`] is compiled once per phrasebook and shared read-only across connections. Its
+//! phrases (and the literal prefixes of its regex rules) live in one multi-pattern automaton, so a
+//! draft is normalised once and scanned once; a regex runs only when its prefix was seen.
+//! Allow-contexts, word boundaries and position rules then drop benign candidates, and the
+//! surviving hits are mapped back to spans of the *original* text.
+//!
+//! Invariant: `check` allocates nothing per candidate; only the returned hit list grows.
 
-use huashu_phrasebook::ForbiddenRule;
+mod check;
+mod compile;
+mod matcher;
 
-/// One forbidden hit: `rule` indexes [`Guard::rules`]; `start`/`end` are original char offsets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Hit {
-    pub rule: usize,
-    pub start: usize,
-    pub end: usize,
-}
+pub use check::{Hit, Scratch};
+pub use compile::{Guard, GuardBuilder, MatcherKind};
 
+/// Errors compiling forbidden rules; each names the file, line and rule id.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{origin}: [{id}] {message}")]
@@ -18,22 +24,6 @@ pub enum Error {
         id: String,
         message: String,
     },
-}
-
-/// Compiled forbidden rules of one phrasebook.
-#[derive(Debug)]
-pub struct Guard {
-    rules: Vec<ForbiddenRule>,
-}
-
-impl Guard {
-    pub fn new(rules: &[ForbiddenRule]) -> Result<Guard, Error> {
-        Ok(Guard { rules: rules.to_vec() })
-    }
-    pub fn rules(&self) -> &[ForbiddenRule] {
-        &self.rules
-    }
-    pub fn check(&self, _text: &str) -> Vec<Hit> {
-        Vec::new()
-    }
+    #[error("building the phrase automaton: {0}")]
+    Automaton(String),
 }

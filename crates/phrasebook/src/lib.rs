@@ -11,7 +11,7 @@
 mod load;
 mod model;
 
-pub use load::{load_dir, parse_str};
+pub use load::{load_dir, parse_str, slots_in};
 pub use model::*;
 
 /// Errors while reading a phrasebook. Every variant names the file and, where known, line and id.
