@@ -5,11 +5,13 @@
 //! swaps the `Arc`, so a turn is always analysed by exactly one book.
 
 mod engine;
+mod eval;
 mod followup;
 mod lint;
 mod output;
 
 pub use engine::{Engine, EngineError};
+pub use eval::{EvalReport, LabelledLine, Miss, Prf, evaluate};
 pub use followup::FollowUp;
 pub use lint::lint;
 pub use huashu_suggest::{ConversationState, FeedbackAction};

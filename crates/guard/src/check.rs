@@ -179,7 +179,10 @@ fn allowed(
     while !hay.is_char_boundary(lo) {
         lo -= 1;
     }
-    let hi = (s + a.len()).min(hay.len());
+    let mut hi = (s + a.len()).min(hay.len());
+    while !hay.is_char_boundary(hi) {
+        hi += 1;
+    }
     let window = &hay[lo..hi];
     let mut from = 0;
     while let Some(p) = window[from..].find(a) {
