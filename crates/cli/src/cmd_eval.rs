@@ -61,7 +61,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     if let Some(min) = args.min_emotion_accuracy {
         ok &= report.emotion_accuracy >= min;
     }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn print_text(r: &EvalReport, show: usize) {
@@ -88,7 +92,10 @@ fn print_text(r: &EvalReport, show: usize) {
             "urgent recall            {:.3} ({}/{}), precision {:.3}",
             r.urgent.recall, r.urgent.correct, r.urgent.support, r.urgent.precision
         );
-        print!("\nemotion confusion (rows gold, columns predicted)\n{:<15}", "");
+        print!(
+            "\nemotion confusion (rows gold, columns predicted)\n{:<15}",
+            ""
+        );
         for e in EMOTIONS {
             print!("{e:>15}");
         }
@@ -114,7 +121,11 @@ fn print_text(r: &EvalReport, show: usize) {
         );
     }
     if !r.misses.is_empty() && show > 0 {
-        println!("\nmisclassified ({} in all, first {}):", r.misses.len(), show.min(r.misses.len()));
+        println!(
+            "\nmisclassified ({} in all, first {}):",
+            r.misses.len(),
+            show.min(r.misses.len())
+        );
         for m in r.misses.iter().take(show) {
             println!(
                 "  line {:>4} {:<17} expected {:<28} got {:<40} {}",

@@ -42,7 +42,11 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let examples: usize = book.intents.iter().map(|i| i.examples.len()).sum::<usize>()
-        + book.emotions.iter().map(|e| e.examples.len()).sum::<usize>();
+        + book
+            .emotions
+            .iter()
+            .map(|e| e.examples.len())
+            .sum::<usize>();
     eprintln!(
         "{}: {} rules, {} intents, {} examples, {} scripts, {} FAQ entries, hash {}: {} problem(s)",
         book.meta.name,

@@ -9,13 +9,19 @@ use clap::{Parser, Subcommand};
 
 mod books;
 mod cmd_analyze;
+mod cmd_csv;
+mod cmd_diff;
 mod cmd_eval;
 mod cmd_lint;
 mod cmd_loadgen;
 mod cmd_serve;
 
 #[derive(Parser, Debug)]
-#[command(name = "huashu", version, about = "话术 — real-time chat assist for customer-service agents")]
+#[command(
+    name = "huashu",
+    version,
+    about = "话术 — real-time chat assist for customer-service agents"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,6 +37,10 @@ enum Command {
     Lint(cmd_lint::LintArgs),
     /// Measure a phrasebook on a labelled JSONL corpus.
     Eval(cmd_eval::EvalArgs),
+    /// Show what a phrasebook change would alter on past transcripts.
+    Diff(cmd_diff::DiffArgs),
+    /// Export a book's rules and scripts to CSV, or import them back.
+    Csv(cmd_csv::CsvArgs),
     /// Drive a running server with simulated widgets and consoles and report latencies.
     Loadgen(cmd_loadgen::LoadgenArgs),
 }
@@ -42,6 +52,8 @@ fn main() -> ExitCode {
         Command::Analyze(a) => cmd_analyze::run(a),
         Command::Lint(a) => cmd_lint::run(a),
         Command::Eval(a) => cmd_eval::run(a),
+        Command::Diff(a) => cmd_diff::run(a),
+        Command::Csv(a) => cmd_csv::run(a),
         Command::Loadgen(a) => cmd_loadgen::run(a),
     };
     match result {

@@ -24,7 +24,11 @@ fn analyze(input: &str) -> Vec<Value> {
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let out = child.wait_with_output().expect("wait");
     writer.join().expect("writer thread").expect("write stdin");
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .expect("utf-8 output")
         .lines()
@@ -59,7 +63,11 @@ fn output_has_the_fixed_shape_in_order() {
         }
     }
     let customer = &out[0];
-    assert!(customer["intents"].as_array().is_some_and(|a| !a.is_empty()));
+    assert!(
+        customer["intents"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
     assert!(customer["emotion"]["label"].is_string());
     assert!(customer["guard"].as_array().is_some_and(|a| a.is_empty()));
 
@@ -69,7 +77,11 @@ fn output_has_the_fixed_shape_in_order() {
     assert_eq!(hit["start"], 0);
     assert_eq!(hit["end"], 4);
     assert_eq!(hit["text"], "你去告啊");
-    assert!(hit["rule"].as_str().is_some_and(|r| r.starts_with("provoke.")));
+    assert!(
+        hit["rule"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("provoke."))
+    );
     assert!(hit["rewrite"].as_str().is_some_and(|r| !r.is_empty()));
     assert!(out[1]["emotion"].is_null());
     assert_eq!(out[2]["guard"], serde_json::json!([]));
@@ -92,7 +104,10 @@ fn bad_lines_report_their_number_and_processing_goes_on() {
     assert_eq!(out.len(), 6);
     for (i, line) in out.iter().take(5).enumerate() {
         assert_eq!(line["line"], i + 1, "{line}");
-        assert!(line["error"].as_str().is_some_and(|e| !e.is_empty()), "{line}");
+        assert!(
+            line["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{line}"
+        );
     }
     assert_eq!(out[5]["guard"][0]["category"], "dismissive", "{}", out[5]);
 }
@@ -110,9 +125,8 @@ fn hostile_unicode_never_panics() {
     let input: String = texts
         .iter()
         .flat_map(|t| {
-            ["customer", "agent"].map(|role| {
-                serde_json::json!({ "role": role, "text": t }).to_string() + "\n"
-            })
+            ["customer", "agent"]
+                .map(|role| serde_json::json!({ "role": role, "text": t }).to_string() + "\n")
         })
         .collect();
     let out = analyze(&input);
@@ -133,7 +147,11 @@ fn a_one_megabyte_line_is_handled() {
     let elapsed = started.elapsed();
     assert_eq!(out.len(), 2);
     let hits = out[0]["guard"].as_array().expect("guard array");
-    assert!(hits.len() > 1000, "every repetition is caught: {}", hits.len());
+    assert!(
+        hits.len() > 1000,
+        "every repetition is caught: {}",
+        hits.len()
+    );
     // Not a timing assertion on speed, only a guard against quadratic blow-up (minutes).
     assert!(elapsed.as_secs() < 60, "took {elapsed:?}");
 }

@@ -7,8 +7,8 @@ use huashu_phrasebook::{BookMeta, Phrasebook, Problem, Problems};
 use huashu_suggest::{ConversationState, Suggester};
 use huashu_understand::Understander;
 
-use crate::output::{AgentAnalysis, CustomerAnalysis, GuardHit, SuggestionItem};
 use crate::followup;
+use crate::output::{AgentAnalysis, CustomerAnalysis, GuardHit, SuggestionItem};
 
 /// Why a book could not be turned into an engine.
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +39,11 @@ impl Engine {
         let mut problems = Vec::new();
         let guard = Guard::builder().build(&book.rules).map_err(|errs| {
             problems.extend(errs.into_iter().map(|e| match e {
-                huashu_guard::Error::Invalid { origin, id, message } => Problem {
+                huashu_guard::Error::Invalid {
+                    origin,
+                    id,
+                    message,
+                } => Problem {
                     origin,
                     id: Some(id),
                     message,
@@ -48,7 +52,11 @@ impl Engine {
             }))
         });
         let understander = Understander::new(&book).map_err(|e| match e {
-            huashu_understand::Error::Invalid { origin, id, message } => problems.push(Problem {
+            huashu_understand::Error::Invalid {
+                origin,
+                id,
+                message,
+            } => problems.push(Problem {
                 origin,
                 id: Some(id),
                 message,

@@ -117,8 +117,10 @@ pub fn evaluate(engine: &Engine, lines: &[(usize, LabelledLine)]) -> EvalReport 
         book_hash: engine.meta().hash.clone(),
         ..Default::default()
     };
-    let mut intents: BTreeMap<String, Prf> =
-        INTENTS.iter().map(|i| (i.to_string(), Prf::default())).collect();
+    let mut intents: BTreeMap<String, Prf> = INTENTS
+        .iter()
+        .map(|i| (i.to_string(), Prf::default()))
+        .collect();
     let (mut primary_ok, mut emotion_n, mut emotion_ok) = (0, 0, 0);
     let (mut caught, mut caught_cat, mut false_alarms) = (0, 0, 0);
     let mut conversations: HashMap<String, ConversationState> = HashMap::new();

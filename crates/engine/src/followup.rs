@@ -29,7 +29,12 @@ fn chinese_number(s: &str) -> Option<i64> {
     if let Ok(n) = s.parse() {
         return Some(n);
     }
-    let digit = |c: char| "零一二三四五六七八九".chars().position(|d| d == c).map(|p| p as i64);
+    let digit = |c: char| {
+        "零一二三四五六七八九"
+            .chars()
+            .position(|d| d == c)
+            .map(|p| p as i64)
+    };
     match s {
         "两" => Some(2),
         "半" => Some(0),
@@ -59,11 +64,18 @@ pub fn find(text: &str) -> Option<FollowUp> {
             "今天之内" | "今天下班前" => 8 * HOUR,
             _ => 30 * MIN,
         };
-        return Some(FollowUp { due_in_ms: due, text: whole });
+        return Some(FollowUp {
+            due_in_ms: due,
+            text: whole,
+        });
     }
     let raw = caps.name("n")?.as_str();
     let unit = caps.name("unit")?.as_str();
-    let n = if raw == "半" { 0 } else { chinese_number(raw)? };
+    let n = if raw == "半" {
+        0
+    } else {
+        chinese_number(raw)?
+    };
     let due = if unit.ends_with("小时") {
         if raw == "半" { 30 * MIN } else { n * HOUR }
     } else if unit == "分钟" {
@@ -72,7 +84,10 @@ pub fn find(text: &str) -> Option<FollowUp> {
         // 天 / 工作日: count calendar days; a day and a working day are not told apart here.
         n * 24 * HOUR
     };
-    (due > 0).then_some(FollowUp { due_in_ms: due, text: whole })
+    (due > 0).then_some(FollowUp {
+        due_in_ms: due,
+        text: whole,
+    })
 }
 
 #[cfg(test)]

@@ -4,15 +4,17 @@
 //! `Engine` is immutable once compiled and shared behind an `Arc`; a reload compiles a new one and
 //! swaps the `Arc`, so a turn is always analysed by exactly one book.
 
+mod diff;
 mod engine;
 mod eval;
 mod followup;
 mod lint;
 mod output;
 
+pub use diff::{Change, DiffReport, TranscriptLine, diff};
 pub use engine::{Engine, EngineError};
 pub use eval::{EvalReport, LabelledLine, Miss, Prf, evaluate};
 pub use followup::FollowUp;
-pub use lint::lint;
 pub use huashu_suggest::{ConversationState, FeedbackAction};
+pub use lint::lint;
 pub use output::{AgentAnalysis, AnalyzeLine, CustomerAnalysis, GuardHit, SuggestionItem};

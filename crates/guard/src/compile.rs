@@ -7,9 +7,9 @@ use huashu_phrasebook::{ForbiddenRule, Position};
 use regex::{Regex, RegexBuilder};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
-pub use crate::matcher::MatcherKind;
-use crate::matcher::Matcher;
 use crate::Error;
+use crate::matcher::Matcher;
+pub use crate::matcher::MatcherKind;
 
 /// What an automaton pattern stands for.
 #[derive(Debug, Clone, Copy)]
@@ -129,7 +129,9 @@ impl GuardBuilder {
             for a in &rule.allow {
                 let norm = normalizer.normalize_phrase(a);
                 if norm.is_empty() {
-                    errors.push(invalid(format!("allow-context {a:?} is empty once normalised")));
+                    errors.push(invalid(format!(
+                        "allow-context {a:?} is empty once normalised"
+                    )));
                 } else {
                     allow.push(norm);
                 }

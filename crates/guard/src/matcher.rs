@@ -50,7 +50,10 @@ impl Matcher {
         };
         match kind {
             MatcherKind::Daachorse => CharwiseDoubleArrayAhoCorasick::with_values(
-                patterns.iter().enumerate().map(|(i, p)| (p.as_str(), i as u32)),
+                patterns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (p.as_str(), i as u32)),
             )
             .map(Matcher::Daac)
             .map_err(|e| e.to_string()),

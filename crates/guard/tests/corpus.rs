@@ -20,13 +20,22 @@ fn default_book_on_guard_corpus() {
         .expect("tests/corpus/guard_cases.jsonl");
     let mut failures = Vec::new();
     let (mut flagged, mut benign) = (0, 0);
-    for (n, line) in corpus.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let case: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("line {}: {e}", n + 1));
+    for (n, line) in corpus
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let case: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("line {}: {e}", n + 1));
         let text = case["text"].as_str().expect("text");
         let chars: Vec<char> = text.chars().collect();
         let hits = guard.check(text);
         for h in &hits {
-            assert!(h.start < h.end && h.end <= chars.len(), "line {}: bad span {h:?}", n + 1);
+            assert!(
+                h.start < h.end && h.end <= chars.len(),
+                "line {}: bad span {h:?}",
+                n + 1
+            );
         }
         let serious: Vec<_> = hits
             .iter()
@@ -45,7 +54,11 @@ fn default_book_on_guard_corpus() {
             None => {
                 benign += 1;
                 if !serious.is_empty() {
-                    failures.push(format!("line {}: benign {text:?} got {}", n + 1, describe()));
+                    failures.push(format!(
+                        "line {}: benign {text:?} got {}",
+                        n + 1,
+                        describe()
+                    ));
                 }
             }
             Some("hint") => {
@@ -56,7 +69,10 @@ fn default_book_on_guard_corpus() {
             }
             Some(category) => {
                 flagged += 1;
-                if !serious.iter().any(|h| guard.rules()[h.rule].category == category) {
+                if !serious
+                    .iter()
+                    .any(|h| guard.rules()[h.rule].category == category)
+                {
                     failures.push(format!(
                         "line {}: {category} missed in {text:?} (got: {})",
                         n + 1,
@@ -71,6 +87,14 @@ fn default_book_on_guard_corpus() {
             }
         }
     }
-    assert!(flagged >= 100 && benign >= 100, "corpus too small: {flagged} flagged, {benign} benign");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        flagged >= 100 && benign >= 100,
+        "corpus too small: {flagged} flagged, {benign} benign"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

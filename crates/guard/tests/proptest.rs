@@ -33,7 +33,10 @@ fn guard() -> Guard {
 fn check(guard: &Guard, text: &str) {
     let n = text.chars().count();
     for h in guard.check(text) {
-        assert!(h.start < h.end && h.end <= n, "{h:?} in {text:?} ({n} chars)");
+        assert!(
+            h.start < h.end && h.end <= n,
+            "{h:?} in {text:?} ({n} chars)"
+        );
     }
 }
 

@@ -63,11 +63,17 @@ const CASES: &[(&str, &[(&str, &str)])] = &[
     ("你 去.告-啊😡", &[("provoke.go_sue", "你 去.告-啊")]),
     ("妳去吿啊", &[("provoke.go_sue", "妳去吿啊")]),
     ("ＯＫ，你去告吧", &[("provoke.go_sue", "你去告")]),
-    ("爱上哪告上哪告，随便", &[("provoke.go_sue", "爱上哪告上哪告")]),
+    (
+        "爱上哪告上哪告，随便",
+        &[("provoke.go_sue", "爱上哪告上哪告")],
+    ),
     ("告诉您一个好消息", &[]),
     ("我不知道", &[("dismissive.dont_know", "不知道")]),
     ("不知道您方便提供订单号吗", &[]),
-    ("我也不知道。您自己看吧", &[("dismissive.dont_know", "不知道")]),
+    (
+        "我也不知道。您自己看吧",
+        &[("dismissive.dont_know", "不知道")],
+    ),
     ("不清楚的地方可以随时问我", &[]),
     ("我帮您催一下快递", &[]),
     ("催什么催", &[("impatience.rush", "催什么催")]),
@@ -88,7 +94,10 @@ const CASES: &[(&str, &[(&str, &str)])] = &[
     ("这是质量保证书", &[]),
     (
         "你去告啊，我不知道",
-        &[("provoke.go_sue", "你去告啊"), ("dismissive.dont_know", "不知道")],
+        &[
+            ("provoke.go_sue", "你去告啊"),
+            ("dismissive.dont_know", "不知道"),
+        ],
     ),
     ("", &[]),
     ("😡😡😡", &[]),
@@ -168,9 +177,18 @@ rewrite = "r"
         .map(|e| e.to_string())
         .collect();
     assert_eq!(errs.len(), 3, "{errs:?}");
-    assert!(errs[0].starts_with("forbidden.toml:5: [x.bad_regex] invalid pattern"), "{errs:?}");
-    assert!(errs[1].starts_with("forbidden.toml:12: [x.punct_only] phrase"), "{errs:?}");
-    assert!(errs[2].starts_with("forbidden.toml:19: [x.not_normal]"), "{errs:?}");
+    assert!(
+        errs[0].starts_with("forbidden.toml:5: [x.bad_regex] invalid pattern"),
+        "{errs:?}"
+    );
+    assert!(
+        errs[1].starts_with("forbidden.toml:12: [x.punct_only] phrase"),
+        "{errs:?}"
+    );
+    assert!(
+        errs[2].starts_with("forbidden.toml:19: [x.not_normal]"),
+        "{errs:?}"
+    );
 }
 
 #[test]

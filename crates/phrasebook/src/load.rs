@@ -145,23 +145,23 @@ impl Weighted {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawRule {
-    id: String,
-    category: String,
-    severity: String,
+pub(crate) struct RawRule {
+    pub(crate) id: String,
+    pub(crate) category: String,
+    pub(crate) severity: String,
     #[serde(default)]
-    phrases: Vec<String>,
+    pub(crate) phrases: Vec<String>,
     #[serde(default)]
-    patterns: Vec<String>,
+    pub(crate) patterns: Vec<String>,
     #[serde(default)]
-    allow: Vec<String>,
+    pub(crate) allow: Vec<String>,
     #[serde(default)]
-    boundary: bool,
+    pub(crate) boundary: bool,
     #[serde(default)]
-    position: Option<String>,
-    rewrite: String,
+    pub(crate) position: Option<String>,
+    pub(crate) rewrite: String,
     #[serde(default)]
-    note: String,
+    pub(crate) note: String,
 }
 
 #[derive(Deserialize)]
@@ -223,21 +223,21 @@ struct RawStyle {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawScript {
-    id: String,
-    intent: String,
-    stage: String,
+pub(crate) struct RawScript {
+    pub(crate) id: String,
+    pub(crate) intent: String,
+    pub(crate) stage: String,
     #[serde(default)]
-    emotions: Vec<String>,
+    pub(crate) emotions: Vec<String>,
     #[serde(default)]
-    style: Option<String>,
+    pub(crate) style: Option<String>,
     #[serde(default)]
-    urgent: bool,
+    pub(crate) urgent: bool,
     #[serde(default)]
-    tags: Vec<String>,
-    text: String,
+    pub(crate) tags: Vec<String>,
+    pub(crate) text: String,
     #[serde(default)]
-    priority: i32,
+    pub(crate) priority: i32,
 }
 
 #[derive(Deserialize)]
@@ -253,10 +253,10 @@ struct RawFaq {
 }
 
 #[derive(Default)]
-struct Builder {
-    book: Phrasebook,
+pub(crate) struct Builder {
+    pub(crate) book: Phrasebook,
     meta_seen: Option<Origin>,
-    problems: Vec<Problem>,
+    pub(crate) problems: Vec<Problem>,
     /// Ids per namespace ("rule", "intent", "script", "faq", "emotion") → first origin.
     ids: HashMap<(&'static str, String), Origin>,
 }
@@ -368,7 +368,7 @@ impl Builder {
         }
     }
 
-    fn rule(&mut self, r: RawRule, origin: Origin) {
+    pub(crate) fn rule(&mut self, r: RawRule, origin: Origin) {
         self.unique("rule", &r.id, &origin);
         if !CATEGORIES.contains(&r.category.as_str()) {
             self.problem(
@@ -485,7 +485,7 @@ impl Builder {
         });
     }
 
-    fn script(&mut self, s: RawScript, origin: Origin) {
+    pub(crate) fn script(&mut self, s: RawScript, origin: Origin) {
         self.unique("script", &s.id, &origin);
         if !INTENTS.contains(&s.intent.as_str()) {
             self.problem(
@@ -565,18 +565,8 @@ impl Builder {
         });
     }
 
-    fn finish(mut self, hash: String) -> Result<Phrasebook, Error> {
-        if self.meta_seen.is_none() {
-            self.problem(
-                &Origin {
-                    file: "book.toml".into(),
-                    line: 0,
-                },
-                None,
-                "no [book] table in any file",
-            );
-        }
-        // Every {slot} used by a script must be declared in [slots].
+    /// Every {slot} used by a script must be declared in [slots].
+    pub(crate) fn check_slots(&mut self) {
         let scripts = std::mem::take(&mut self.book.scripts);
         for s in &scripts {
             match slots_in(&s.text) {
@@ -595,6 +585,20 @@ impl Builder {
             }
         }
         self.book.scripts = scripts;
+    }
+
+    fn finish(mut self, hash: String) -> Result<Phrasebook, Error> {
+        if self.meta_seen.is_none() {
+            self.problem(
+                &Origin {
+                    file: "book.toml".into(),
+                    line: 0,
+                },
+                None,
+                "no [book] table in any file",
+            );
+        }
+        self.check_slots();
         if self.problems.is_empty() {
             self.book.meta.hash = hash;
             Ok(self.book)

@@ -133,7 +133,7 @@ pub struct BookMeta {
 }
 
 /// `[[rule]]`: one forbidden-phrase rule for agent text.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ForbiddenRule {
     pub id: String,
     pub category: String,
@@ -207,7 +207,7 @@ pub struct StyleDef {
 }
 
 /// `[[script]]`: one reply template.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Script {
     pub id: String,
     pub intent: String,

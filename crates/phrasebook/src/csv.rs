@@ -1,0 +1,366 @@
+//! CSV round-trip of a book's forbidden rules and scripts, for QA leads who live in Excel.
+//!
+//! Export writes UTF-8 with a BOM (so Excel detects the encoding) and one row per rule/script;
+//! list cells (phrases, patterns, allow, emotions, tags) hold one item per line inside the cell.
+//! Import runs every row through the same checks as the TOML loader, with problems naming the
+//! CSV file and row, and renders the result back to TOML for the book directory.
+
+use serde::Serialize;
+
+use crate::load::{Builder, RawRule, RawScript};
+use crate::model::*;
+use crate::{Problem, Problems};
+
+const BOM: &str = "\u{feff}";
+const RULE_HEADER: &[&str] = &[
+    "id", "category", "severity", "phrases", "patterns", "allow", "boundary", "position",
+    "rewrite", "note",
+];
+const SCRIPT_HEADER: &[&str] = &[
+    "id", "intent", "stage", "emotions", "style", "urgent", "tags", "priority", "text",
+];
+
+fn write_csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+    let mut w = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(Vec::new());
+    // Writing into a Vec cannot fail; errors would only come from the writer.
+    let _ = w.write_record(header);
+    for row in rows {
+        let _ = w.write_record(&row);
+    }
+    let bytes = w.into_inner().unwrap_or_default();
+    format!("{BOM}{}", String::from_utf8_lossy(&bytes))
+}
+
+fn lines(items: &[String]) -> String {
+    items.join("\n")
+}
+
+/// Forbidden rules as CSV.
+pub fn rules_to_csv(rules: &[ForbiddenRule]) -> String {
+    write_csv(
+        RULE_HEADER,
+        rules.iter().map(|r| {
+            vec![
+                r.id.clone(),
+                r.category.clone(),
+                r.severity.as_str().to_string(),
+                lines(&r.phrases),
+                lines(&r.patterns),
+                lines(&r.allow),
+                r.boundary.to_string(),
+                match r.position {
+                    Position::Anywhere => "any".into(),
+                    Position::Start => "start".into(),
+                },
+                r.rewrite.clone(),
+                r.note.clone(),
+            ]
+        }),
+    )
+}
+
+/// Scripts as CSV.
+pub fn scripts_to_csv(scripts: &[Script]) -> String {
+    write_csv(
+        SCRIPT_HEADER,
+        scripts.iter().map(|s| {
+            vec![
+                s.id.clone(),
+                s.intent.clone(),
+                s.stage.clone(),
+                lines(&s.emotions),
+                s.style.map(|x| x.as_str()).unwrap_or("any").to_string(),
+                s.urgent.to_string(),
+                lines(&s.tags),
+                s.priority.to_string(),
+                s.text.clone(),
+            ]
+        }),
+    )
+}
+
+/// Parsed CSV rows keyed by header name; problems name `file:row`.
+struct Rows<'a> {
+    file: &'a str,
+    header: Vec<String>,
+    rows: Vec<(usize, Vec<String>)>,
+}
+
+fn read_csv<'a>(file: &'a str, text: &str, want: &[&str]) -> Result<Rows<'a>, Problems> {
+    let text = text.strip_prefix(BOM).unwrap_or(text);
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut problems = Vec::new();
+    let mut header = Vec::new();
+    let mut rows = Vec::new();
+    for (i, rec) in r.records().enumerate() {
+        let line = rec
+            .as_ref()
+            .ok()
+            .and_then(|r| r.position())
+            .map_or(i + 1, |p| p.line() as usize);
+        match rec {
+            Err(e) => problems.push(problem(file, i + 1, None, format!("CSV: {e}"))),
+            Ok(rec) if header.is_empty() => {
+                header = rec.iter().map(|h| h.trim().to_string()).collect();
+                for w in want {
+                    if !header.iter().any(|h| h == w) {
+                        problems.push(problem(file, line, None, format!("missing column {w:?}")));
+                    }
+                }
+                for h in &header {
+                    if !want.contains(&h.as_str()) {
+                        problems.push(problem(file, line, None, format!("unknown column {h:?}")));
+                    }
+                }
+            }
+            Ok(rec) => {
+                if rec.iter().all(|c| c.trim().is_empty()) {
+                    continue;
+                }
+                rows.push((line, rec.iter().map(|c| c.replace("\r\n", "\n")).collect()));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(Rows { file, header, rows })
+    } else {
+        Err(Problems(problems))
+    }
+}
+
+fn problem(file: &str, line: usize, id: Option<&str>, message: String) -> Problem {
+    Problem {
+        origin: Origin {
+            file: file.to_string(),
+            line,
+        },
+        id: id.map(str::to_string),
+        message,
+    }
+}
+
+impl Rows<'_> {
+    fn get<'r>(&self, row: &'r [String], col: &str) -> &'r str {
+        self.header
+            .iter()
+            .position(|h| h == col)
+            .and_then(|i| row.get(i))
+            .map_or("", |s| s.as_str())
+    }
+    fn list(&self, row: &[String], col: &str) -> Vec<String> {
+        self.get(row, col)
+            .split('\n')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+    fn bool(&self, row: &[String], col: &str, line: usize, out: &mut Vec<Problem>) -> bool {
+        match self.get(row, col).trim().to_ascii_lowercase().as_str() {
+            "" | "false" | "0" | "no" => false,
+            "true" | "1" | "yes" => true,
+            other => {
+                out.push(problem(
+                    self.file,
+                    line,
+                    None,
+                    format!("{col}: {other:?} is not true/false"),
+                ));
+                false
+            }
+        }
+    }
+    fn opt(&self, row: &[String], col: &str) -> Option<String> {
+        let v = self.get(row, col).trim();
+        (!v.is_empty()).then(|| v.to_string())
+    }
+}
+
+/// Reads forbidden rules from CSV with the loader's checks; problems name `file:row`.
+pub fn rules_from_csv(file: &str, text: &str) -> Result<Vec<ForbiddenRule>, Problems> {
+    let rows = read_csv(file, text, RULE_HEADER)?;
+    let mut b = Builder::default();
+    let mut extra = Vec::new();
+    for (line, row) in &rows.rows {
+        let raw = RawRule {
+            id: rows.get(row, "id").trim().to_string(),
+            category: rows.get(row, "category").trim().to_string(),
+            severity: rows.get(row, "severity").trim().to_string(),
+            phrases: rows.list(row, "phrases"),
+            patterns: rows.list(row, "patterns"),
+            allow: rows.list(row, "allow"),
+            boundary: rows.bool(row, "boundary", *line, &mut extra),
+            position: rows.opt(row, "position"),
+            rewrite: rows.get(row, "rewrite").to_string(),
+            note: rows.get(row, "note").to_string(),
+        };
+        b.rule(
+            raw,
+            Origin {
+                file: file.into(),
+                line: *line,
+            },
+        );
+    }
+    b.problems.extend(extra);
+    if b.problems.is_empty() {
+        Ok(b.book.rules)
+    } else {
+        Err(Problems(b.problems))
+    }
+}
+
+/// Reads scripts from CSV with the loader's checks (slots against `slots`); problems name
+/// `file:row`.
+pub fn scripts_from_csv(
+    file: &str,
+    text: &str,
+    slots: &std::collections::BTreeMap<String, String>,
+) -> Result<Vec<Script>, Problems> {
+    let rows = read_csv(file, text, SCRIPT_HEADER)?;
+    let mut b = Builder::default();
+    b.book.slots = slots.clone();
+    let mut extra = Vec::new();
+    for (line, row) in &rows.rows {
+        let priority = match rows.get(row, "priority").trim() {
+            "" => 0,
+            p => p.parse().unwrap_or_else(|_| {
+                extra.push(problem(
+                    file,
+                    *line,
+                    None,
+                    format!("priority: {p:?} is not a whole number"),
+                ));
+                0
+            }),
+        };
+        let raw = RawScript {
+            id: rows.get(row, "id").trim().to_string(),
+            intent: rows.get(row, "intent").trim().to_string(),
+            stage: rows.get(row, "stage").trim().to_string(),
+            emotions: rows.list(row, "emotions"),
+            style: rows.opt(row, "style"),
+            urgent: rows.bool(row, "urgent", *line, &mut extra),
+            tags: rows.list(row, "tags"),
+            text: rows.get(row, "text").to_string(),
+            priority,
+        };
+        b.script(
+            raw,
+            Origin {
+                file: file.into(),
+                line: *line,
+            },
+        );
+    }
+    b.check_slots();
+    b.problems.extend(extra);
+    if b.problems.is_empty() {
+        Ok(b.book.scripts)
+    } else {
+        Err(Problems(b.problems))
+    }
+}
+
+#[derive(Serialize)]
+struct RuleOut<'a> {
+    id: &'a str,
+    category: &'a str,
+    severity: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    phrases: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    patterns: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    allow: &'a [String],
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    boundary: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    position: Option<&'a str>,
+    rewrite: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    note: &'a str,
+}
+
+#[derive(Serialize)]
+struct ScriptOut<'a> {
+    id: &'a str,
+    intent: &'a str,
+    stage: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    emotions: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    style: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    urgent: bool,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    tags: &'a [String],
+    #[serde(skip_serializing_if = "is_zero")]
+    priority: i32,
+    text: &'a str,
+}
+
+fn is_zero(n: &i32) -> bool {
+    *n == 0
+}
+
+#[derive(Serialize)]
+struct RulesFile<'a> {
+    rule: Vec<RuleOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct ScriptsFile<'a> {
+    script: Vec<ScriptOut<'a>>,
+}
+
+const GENERATED: &str =
+    "# Generated by `huashu csv import`; edit here or in the CSV and import again.\n\n";
+
+/// Renders rules as a `forbidden.toml` the loader reads back to the same rules.
+pub fn rules_to_toml(rules: &[ForbiddenRule]) -> String {
+    let file = RulesFile {
+        rule: rules
+            .iter()
+            .map(|r| RuleOut {
+                id: &r.id,
+                category: &r.category,
+                severity: r.severity.as_str(),
+                phrases: &r.phrases,
+                patterns: &r.patterns,
+                allow: &r.allow,
+                boundary: r.boundary,
+                position: (r.position == Position::Start).then_some("start"),
+                rewrite: &r.rewrite,
+                note: &r.note,
+            })
+            .collect(),
+    };
+    format!("{GENERATED}{}", toml::to_string(&file).unwrap_or_default())
+}
+
+/// Renders scripts as a `scripts.toml` the loader reads back to the same scripts.
+pub fn scripts_to_toml(scripts: &[Script]) -> String {
+    let file = ScriptsFile {
+        script: scripts
+            .iter()
+            .map(|s| ScriptOut {
+                id: &s.id,
+                intent: &s.intent,
+                stage: &s.stage,
+                emotions: &s.emotions,
+                style: s.style.map(|x| x.as_str()),
+                urgent: s.urgent,
+                tags: &s.tags,
+                priority: s.priority,
+                text: &s.text,
+            })
+            .collect(),
+    };
+    format!("{GENERATED}{}", toml::to_string(&file).unwrap_or_default())
+}
