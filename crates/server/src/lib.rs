@@ -1,1 +1,32 @@
-//! The real-time service (being written).
+//! The real-time service: WebSocket protocol v1 at `/ws` and plain HTTP on the same port.
+//!
+//! `run(listener, config, shutdown)` is the whole service (mini-redis style). Inside: `http`
+//! routes each TCP connection, `connection` runs the WebSocket protocol against `Sink`/`Stream`,
+//! `conversation` and `sla` hold what happens to a conversation under its lock, `shared` the
+//! state all connections share, `db` the writer thread (group commit) and readers, `metrics`
+//! the Prometheus counters. docs/PROTOCOL.md is the reference for every message.
+
+mod auth;
+mod config;
+mod connection;
+mod conversation;
+mod db;
+mod error;
+mod http;
+mod metrics;
+mod outbox;
+mod protocol;
+mod ratelimit;
+mod server;
+mod shared;
+mod sla;
+
+pub use auth::{Auth, Role, TokenRole, random_token};
+pub use config::{Config, Limits, RateLimit, Sla};
+pub use error::Error;
+pub use huashu_store::Durability;
+pub use protocol::{ErrorCode, PROTOCOL_VERSION, close};
+pub use server::run;
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,20 @@
-//! Embedded SQLite storage (being written).
+//! Embedded SQLite storage for the service: conversations, turns (masked), events exactly as
+//! pushed (with their per-conversation `seq`), suggestion feedback, flagged drafts and SLA events.
+//!
+//! The crate is synchronous (rusqlite) and owns the personal-data masking applied to everything
+//! stored (`mask`). The service decides threading: one writer connection with group commit,
+//! reader connections for replay.
+
+mod mask;
+mod schema;
+mod store;
+
+pub use mask::{mask, mask_json};
+pub use store::{
+    ConversationRecord, DraftRecord, DraftWrite, Durability, Error, EventRecord, EventsWrite,
+    FeedbackRecord, FeedbackWrite, NewEvent, SlaRecord, SlaWrite, Store, Table, TurnRecord,
+    TurnWrite, Write,
+};
+
+#[cfg(test)]
+mod tests;

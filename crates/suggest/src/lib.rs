@@ -1,13 +1,30 @@
 //! Choosing what the agent could say next: conversation state, script ranking, slots, FAQ.
 //!
-//! INTERFACE STUB: the types below are the contract with `huashu-engine`; the implementation is
-//! being written.
+//! The engine calls, per customer turn, [`ConversationState::observe_customer`] and then
+//! [`Suggester::suggest`], which returns 3–5 slot-filled replies ranked for this customer at this
+//! point of the conversation (seed 003: rational customers get a solution first, emotional or
+//! angry ones empathy first; seed 004: safety first; the complaint flow 倾听/安抚 → 道歉 → 方案 →
+//! 跟进). Agent turns go to [`ConversationState::observe_agent`], console feedback to
+//! [`ConversationState::feedback`].
+//!
+//! Module map: `state` (per-conversation memory), `rank` (compiled scripts and the scorer, see
+//! its docs for the formula), `slots` (pre-split templates; never a raw `{slot}`), `faq`
+//! (bigram index over FAQ questions).
 
-use std::collections::BTreeMap;
+mod faq;
+mod rank;
+mod slots;
+mod state;
 
-use huashu_phrasebook::Phrasebook;
-use huashu_understand::Understanding;
+#[cfg(test)]
+mod tests;
+
 use serde::Serialize;
+
+pub use rank::{ESCALATION_RISK, MAX_SUGGESTIONS, MIN_SUGGESTIONS, Suggester};
+pub use state::{
+    ComplaintStage, ConversationState, EmotionPoint, RepeatedAsk, StateSummary, Trend, carrier_name,
+};
 
 /// One suggested reply, as shown to the agent (the engine assigns the per-turn `id`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -32,56 +49,29 @@ pub enum FeedbackAction {
     Dismissed,
 }
 
-/// Per-conversation memory. One per live conversation; owned by whoever serialises its turns.
-#[derive(Debug, Clone, Default)]
-pub struct ConversationState {
-    /// Known slot values from earlier turns (订单号, 物流单号, …).
-    pub slots: BTreeMap<String, String>,
-    turns: u32,
+impl FeedbackAction {
+    /// Parses the protocol's `action` field.
+    pub fn parse(s: &str) -> Option<FeedbackAction> {
+        match s {
+            "used" => Some(FeedbackAction::Used),
+            "edited" => Some(FeedbackAction::Edited),
+            "dismissed" => Some(FeedbackAction::Dismissed),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedbackAction::Used => "used",
+            FeedbackAction::Edited => "edited",
+            FeedbackAction::Dismissed => "dismissed",
+        }
+    }
 }
 
-impl ConversationState {
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Records a customer turn (call before `Suggester::suggest`).
-    pub fn observe_customer(&mut self, _u: &Understanding, _at_ms: Option<i64>) {
-        self.turns += 1;
-    }
-    /// Customer turns seen so far.
-    pub fn turns(&self) -> u32 {
-        self.turns
-    }
-    /// Records an agent turn.
-    pub fn observe_agent(&mut self, _text: &str, _at_ms: Option<i64>) {}
-    /// Records what the agent did with a suggested script.
-    pub fn feedback(&mut self, _script: &str, _action: FeedbackAction) {}
-}
-
-/// Errors compiling the scripts/FAQ of a book.
+/// Errors compiling the scripts/FAQ of a book (one line per problem, naming file:line and id).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0}")]
     Invalid(String),
-}
-
-/// Compiled scripts and FAQ of one phrasebook: shared read-only.
-#[derive(Debug)]
-pub struct Suggester {
-    _private: (),
-}
-
-impl Suggester {
-    pub fn new(_book: &Phrasebook) -> Result<Suggester, Error> {
-        Ok(Suggester { _private: () })
-    }
-    /// 3–5 ranked suggestions for this turn; records them as shown in `state`.
-    pub fn suggest(
-        &self,
-        _u: &Understanding,
-        _text: &str,
-        _state: &mut ConversationState,
-    ) -> Vec<Suggestion> {
-        Vec::new()
-    }
 }

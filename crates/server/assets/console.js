@@ -1,0 +1,809 @@
+// console.js — the agent console (客服工作台) served at `/`.
+//
+// Why it is shaped like this: no framework and no build step (the server embeds these files), so
+// the page is one module with a small state model (`state.convs`) fed by protocol events and a
+// few render functions that rebuild only the part that changed. Everything the customer wrote is
+// untrusted: text reaches the DOM through textContent only (see `h`), never innerHTML.
+//
+// Token policy: the token is read from this page's URL (`?token=`) and kept in memory only (the
+// SDK holds it); it is never written to localStorage/sessionStorage/cookies and never logged. It
+// stays in the address bar so that a reload keeps working; `<meta name="referrer"
+// content="no-referrer">` keeps it out of Referer headers.
+
+import { Huashu, defaultUrl, newId } from '/sdk/huashu.js';
+
+// ---------------------------------------------------------------------------------------------
+// Labels (fixed taxonomy ids → zh-CN)
+
+const INTENT = {
+  greeting: '问候', product_inquiry: '商品咨询', price_promo: '价格优惠', order_change: '订单操作',
+  shipping: '物流配送', return_refund: '退换退款', quality_issue: '质量问题', complaint: '投诉威胁',
+  escalation: '要求升级', service_attitude: '服务态度', thanks_closing: '致谢结束', other: '其他',
+};
+const EMOTION = { anger: '愤怒', anxiety: '焦急', disappointment: '失望', neutral: '平静', positive: '满意' };
+const NEGATIVE = new Set(['anger', 'anxiety', 'disappointment']);
+const STYLE = { rational: '理性型 · 先给方案', emotional: '感性型 · 先共情安抚' };
+const STAGE = { greet: '问候', soothe: '安抚', clarify: '澄清', solve: '解决', promote: '推荐', close: '结束', follow_up: '跟进' };
+const TAG = { empathy: '共情', apology: '致歉', solution: '方案', urgent: '紧急', compensation: '补偿', faq: '知识库', rational: '理性', emotional: '感性', safety: '安全' };
+const ENTITY = { order_id: '订单号', tracking_no: '物流单号', phone: '手机号', amount: '金额', size: '尺码', height: '身高', weight: '体重', email: '邮箱', address: '地址', id_number: '证件号' };
+const CARRIER = { SF: '顺丰', ZTO: '中通', YTO: '圆通', YD: '韵达', STO: '申通', JD: '京东', EMS: 'EMS' };
+const CATEGORY = {
+  provoke: '激化矛盾', blame_shift: '推诿责任', impatience: '不耐烦', argue: '争辩反问', dismissive: '敷衍',
+  insult: '辱骂', overpromise: '过度承诺', rude_opening: '不礼貌开场', command_tone: '命令语气',
+};
+const SEVERITY = { block: '禁止发送', warn: '建议修改', hint: '措辞提示' };
+const SEVERITY_RANK = { block: 0, warn: 1, hint: 2 };
+
+// ---------------------------------------------------------------------------------------------
+// Small DOM helpers
+
+const $ = (id) => document.getElementById(id);
+
+/** Creates an element; strings become text nodes (never HTML). */
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : String(c));
+  }
+  return el;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+function s(tag, attrs) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  return el;
+}
+
+/** UTF-16 index of the code point offset `cp` in `str` (server spans are code-point offsets). */
+export function cpToUtf16(str, cp) {
+  let i = 0;
+  for (let n = 0; n < cp && i < str.length; n++) i += str.codePointAt(i) > 0xffff ? 2 : 1;
+  return i;
+}
+
+function fmtWait(ms) {
+  const sec = Math.max(0, Math.floor(ms / 1000));
+  if (sec < 60) return `${sec}秒`;
+  const m = Math.floor(sec / 60);
+  if (m < 60) return `${m}:${String(sec % 60).padStart(2, '0')}`;
+  return `${Math.floor(m / 60)}时${m % 60}分`;
+}
+function fmtClock(at) {
+  const d = new Date(at);
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connection
+
+const params = new URLSearchParams(location.search);
+const TOKEN = params.get('token');
+const SHOP = params.get('shop') || 'default';
+const AGENT = params.get('agent') || 'a-1';
+const EMBED = params.get('embed') === '1';
+if (EMBED) document.documentElement.classList.add('embed');
+
+const state = {
+  convs: new Map(),
+  selected: null,
+  skew: 0, // server_time - Date.now()
+  sla: { warn_ms: 8000, breach_ms: 30000 },
+  online: false,
+  // draft check
+  checked: { text: '', hits: [] },
+  pendingDraft: null,
+  draftWaiters: [],
+  inserted: null, // {conversation, suggestion, text}
+};
+const now = () => Date.now() + state.skew;
+
+const hs = TOKEN
+  ? new Huashu({ url: defaultUrl(), token: TOKEN, shop: SHOP, agent: AGENT, role: 'agent', backoff: { initial: 300, max: 8000 } })
+  : null;
+
+function conv(id) {
+  let c = state.convs.get(id);
+  if (!c) {
+    c = {
+      id, customer: '', lastText: '', lastAt: 0, waitingSince: null,
+      urgent: false, threat: false, escalation: false, emotion: null, intent: null,
+      items: new Map(), // turn id (or `sys-<seq>`) → transcript item, in arrival order
+      suggestions: [], dismissed: new Set(), trend: [], entities: new Map(), followUps: [],
+      slaLevel: null, subscribed: false, style: null, draft: '',
+    };
+    state.convs.set(id, c);
+  }
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Protocol events → state
+
+/** Merges a ConversationSummary (`conversations` items, live `conversation` frames). */
+function applySummary(sm) {
+  const id = sm.conversation ?? sm.id;
+  if (!id) return;
+  const c = conv(id);
+  // Keep, per conversation, the summary with the highest seq (PROTOCOL.md); events seen through
+  // a subscription are at least as fresh as a summary with the same seq.
+  if (Number.isFinite(sm.seq)) {
+    if (sm.seq < (c.summarySeq ?? 0) || sm.seq < (c.eventSeq ?? 0)) return;
+    c.summarySeq = sm.seq;
+  }
+  if (sm.customer) c.customer = sm.customer;
+  if (typeof sm.last_text === 'string') c.lastText = sm.last_text;
+  const lastAt = sm.last_at ?? sm.updated_at;
+  if (Number.isFinite(lastAt)) c.lastAt = Math.max(c.lastAt, lastAt);
+  if ('waiting_since' in sm) c.waitingSince = Number.isFinite(sm.waiting_since) ? sm.waiting_since : null;
+  if (typeof sm.urgent === 'boolean') c.urgent = sm.urgent;
+  if (typeof sm.threat === 'boolean') c.threat = c.threat || sm.threat;
+  if (typeof sm.escalation === 'boolean') c.escalation = c.escalation || sm.escalation;
+  if (sm.intent) {
+    c.intent = sm.intent;
+    if (sm.intent === 'escalation') c.escalation = true;
+    if (sm.intent === 'complaint') c.threat = true;
+  }
+  const emo = sm.emotion;
+  if (emo) c.emotion = typeof emo === 'string' ? { label: emo, intensity: sm.intensity ?? 0.5 } : emo;
+  if (typeof sm.sla === 'string') c.slaLevel = sm.sla === 'warn' || sm.sla === 'breach' ? sm.sla : null;
+}
+
+function onAnalysis(ev) {
+  const c = conv(ev.conversation);
+  const at = ev.at ?? now();
+  c.eventSeq = Math.max(c.eventSeq ?? 0, ev.seq ?? 0);
+  c.items.set(ev.turn, {
+    kind: 'turn', role: 'customer', turn: ev.turn, seq: ev.seq, text: ev.text ?? '', at,
+    intents: ev.intents ?? [], emotion: ev.emotion, urgent: !!ev.urgent, threat: !!ev.threat, entities: ev.entities ?? [],
+  });
+  if (ev.customer) c.customer = ev.customer;
+  c.lastText = ev.text ?? c.lastText;
+  c.lastAt = Math.max(c.lastAt, at);
+  if (c.waitingSince === null) c.waitingSince = at;
+  const intents = (ev.intents ?? []).map((i) => i.id);
+  if (ev.urgent) c.urgent = true;
+  if (ev.threat || intents.includes('complaint')) c.threat = true;
+  if (intents.includes('escalation')) c.escalation = true;
+  if (ev.emotion) {
+    c.emotion = ev.emotion;
+    const v = NEGATIVE.has(ev.emotion.label) ? ev.emotion.intensity : ev.emotion.label === 'positive' ? -ev.emotion.intensity : 0;
+    c.trend.push({ v, label: ev.emotion.label, seq: ev.seq });
+  }
+  c.intent = intents[0] ?? c.intent;
+  c.style = ev.style ?? c.style;
+  for (const e of ev.entities ?? []) c.entities.set(`${e.kind}\u0000${e.text}`, e);
+  c.slaLevel = null;
+  changed(c, { transcript: true, list: true, insight: true });
+}
+
+function onSuggestions(ev) {
+  const c = conv(ev.conversation);
+  c.suggestions = ev.items ?? [];
+  changed(c, { suggestions: true });
+}
+
+function onGuard(ev) {
+  if (ev.draft) {
+    onDraftGuard(ev);
+    return;
+  }
+  const c = conv(ev.conversation);
+  const at = ev.at ?? now();
+  c.eventSeq = Math.max(c.eventSeq ?? 0, ev.seq ?? 0);
+  c.items.delete(ev.turn); // replaces the optimistic "sending" bubble, keeping arrival order honest
+  c.items.set(ev.turn, { kind: 'turn', role: 'agent', turn: ev.turn, seq: ev.seq, text: ev.text ?? '', at, hits: ev.hits ?? [] });
+  c.lastText = ev.text ?? c.lastText;
+  c.lastAt = Math.max(c.lastAt, at);
+  c.waitingSince = null;
+  c.urgent = false; // answered: no longer jumps the queue (the alert history stays in the transcript)
+  c.slaLevel = null;
+  changed(c, { transcript: true, list: true });
+}
+
+function onSla(ev) {
+  const c = conv(ev.conversation);
+  c.slaLevel = ev.level;
+  c.items.set(`sys-${ev.seq}`, { kind: 'sys', level: ev.level, seq: ev.seq, text: ev.level === 'breach' ? `顾客已等待 ${fmtWait(ev.waiting_ms)}，超过响应时限` : `顾客已等待 ${fmtWait(ev.waiting_ms)}，请尽快回复` });
+  changed(c, { transcript: true, list: true });
+}
+
+function onFollowUp(ev) {
+  const c = conv(ev.conversation);
+  c.followUps.push({ text: ev.text, due_at: ev.due_at, seq: ev.seq, done: false });
+  c.items.set(`sys-${ev.seq}`, { kind: 'sys', level: 'follow', seq: ev.seq, text: `跟进到期：您曾承诺「${ev.text}」` });
+  changed(c, { transcript: true, list: true, insight: true });
+}
+
+// Batched rendering: events mark what changed, one animation frame repaints.
+const dirty = { list: false, convs: new Set() };
+let frame = 0;
+function changed(c, what) {
+  dirty.list ||= !!what.list;
+  if (c && c.id === state.selected) {
+    for (const k of Object.keys(what)) dirty[k] = true;
+  }
+  if (!frame) frame = requestAnimationFrame(flush);
+}
+function flush() {
+  frame = 0;
+  if (dirty.list) renderList();
+  if (dirty.transcript) renderTranscript();
+  if (dirty.suggestions) renderSuggestions();
+  if (dirty.insight) renderInsight();
+  if (dirty.transcript || dirty.insight || dirty.list) renderHead();
+  dirty.list = dirty.transcript = dirty.suggestions = dirty.insight = false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversation list
+
+function sortedConvs() {
+  return [...state.convs.values()].sort((a, b) =>
+    (b.urgent - a.urgent)
+    || ((a.waitingSince === null) - (b.waitingSince === null))
+    || (a.waitingSince !== null && b.waitingSince !== null ? a.waitingSince - b.waitingSince : 0)
+    || (b.lastAt - a.lastAt)
+    || a.id.localeCompare(b.id));
+}
+
+function badges(c) {
+  const out = [];
+  if (c.urgent) out.push(h('span', { class: 'badge badge-urgent' }, '紧急'));
+  if (c.threat) out.push(h('span', { class: 'badge badge-threat' }, '投诉风险'));
+  if (c.escalation) out.push(h('span', { class: 'badge badge-escalate' }, '升级风险'));
+  return out;
+}
+
+function displayName(c) {
+  return c.customer || `访客 ${c.id.slice(-4)}`;
+}
+
+function renderList() {
+  const list = $('conv-list');
+  // Conversations known only because they were selected (no turn yet) stay out of the list.
+  const items = sortedConvs().filter((c) => c.lastAt || c.lastText || c.items.size || c.id === state.selected);
+  $('conv-count').textContent = String(items.length);
+  $('conv-empty').hidden = items.length > 0;
+  list.replaceChildren(...items.map((c) => {
+    const emo = c.emotion && c.emotion.label !== 'neutral' ? h('span', { class: `emo-dot emo-${c.emotion.label}`, title: EMOTION[c.emotion.label] ?? '' }, EMOTION[c.emotion.label] ?? '') : null;
+    return h('li', {
+      class: `conv${c.id === state.selected ? ' selected' : ''}${c.urgent ? ' is-urgent' : ''}`,
+      dataset: { id: c.id }, tabindex: '0', role: 'button', 'aria-current': c.id === state.selected ? 'true' : null,
+      onclick: () => select(c.id),
+      onkeydown: (e) => { if (e.key === 'Enter') select(c.id); },
+    },
+    h('span', { class: 'avatar' }, displayName(c).slice(0, 1)),
+    h('div', { class: 'conv-body' },
+      h('div', { class: 'conv-row' },
+        h('span', { class: 'conv-name' }, displayName(c)),
+        h('span', { class: 'wait', dataset: { since: c.waitingSince ?? '' } }, c.waitingSince ? fmtWait(now() - c.waitingSince) : (c.lastAt ? fmtClock(c.lastAt) : ''))),
+      h('div', { class: 'conv-last' }, c.lastText || '（暂无消息）'),
+      h('div', { class: 'conv-tags' }, ...badges(c), emo, c.intent && c.intent !== 'other' ? h('span', { class: 'tag' }, INTENT[c.intent] ?? c.intent) : null)));
+  }));
+  tickTimers();
+}
+
+function select(id) {
+  if (!id) return;
+  const prev = state.selected ? state.convs.get(state.selected) : null;
+  if (prev) prev.draft = $('reply').value;
+  const c = conv(id);
+  state.selected = id;
+  if (!c.subscribed && hs) {
+    c.subscribed = true;
+    hs.subscribe(id);
+  }
+  $('reply').value = c.draft;
+  state.checked = { text: '', hits: [] };
+  state.inserted = null;
+  $('override').checked = false;
+  for (const el of [$('transcript'), $('composer'), $('conv-head')]) el.hidden = false;
+  $('no-conv').hidden = true;
+  document.body.classList.add('has-conv');
+  changed(c, { list: true, transcript: true, suggestions: true, insight: true });
+  renderGuard();
+  scheduleDraft(0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Selected conversation: head, alerts, transcript
+
+function renderHead() {
+  const c = state.convs.get(state.selected);
+  if (!c) return;
+  $('head-avatar').textContent = displayName(c).slice(0, 1);
+  $('head-name').textContent = displayName(c);
+  $('head-badges').replaceChildren(...badges(c));
+  const sub = [`会话 ${c.id}`];
+  if (c.intent) sub.push(INTENT[c.intent] ?? c.intent);
+  $('head-sub').textContent = sub.join(' · ');
+  renderAlerts(c);
+  tickTimers();
+}
+
+function renderAlerts(c) {
+  const alerts = [];
+  if (c.urgent) alerts.push(['urgent', '紧急', '涉及人身安全或重大损失，请立即优先处理：先确认安全，再给出处理方案。']);
+  if (c.threat) alerts.push(['threat', '投诉风险', '顾客提到投诉/差评/12315：先倾听道歉，再给方案，切勿争辩。']);
+  if (c.escalation) alerts.push(['escalate', '升级风险', '顾客要求主管或人工处理：及时回应，必要时转接主管。']);
+  if (c.slaLevel === 'breach') alerts.push(['breach', '已超时', '顾客等待已超过响应时限，请马上回复。']);
+  for (const f of c.followUps.filter((x) => !x.done)) alerts.push(['follow', '跟进到期', `您曾承诺「${f.text}」，请及时回复顾客。`]);
+  $('alerts').replaceChildren(...alerts.map(([kind, title, text]) =>
+    h('div', { class: `alert alert-${kind}`, role: 'alert' }, h('strong', {}, title), h('span', {}, text))));
+}
+
+function renderTranscript() {
+  const c = state.convs.get(state.selected);
+  const ol = $('transcript');
+  if (!c) return;
+  const atBottom = ol.scrollHeight - ol.scrollTop - ol.clientHeight < 40;
+  ol.replaceChildren(...[...c.items.values()].map(renderItem));
+  if (c.items.size === 0) ol.append(h('li', { class: 'sys' }, '正在加载聊天记录…'));
+  if (atBottom || !ol.dataset.conv || ol.dataset.conv !== c.id) ol.scrollTop = ol.scrollHeight;
+  ol.dataset.conv = c.id;
+}
+
+function markSpans(text, spans) {
+  // spans: [{start,end,cls}] in code points
+  if (!spans.length) return [text];
+  const out = [];
+  let pos = 0;
+  for (const sp of [...spans].sort((a, b) => a.start - b.start)) {
+    const a = cpToUtf16(text, sp.start);
+    const b = cpToUtf16(text, sp.end);
+    if (a < pos) continue;
+    out.push(text.slice(pos, a), h('mark', { class: sp.cls, title: sp.title ?? null }, text.slice(a, b)));
+    pos = b;
+  }
+  out.push(text.slice(pos));
+  return out;
+}
+
+function renderItem(it) {
+  if (it.kind === 'sys') return h('li', { class: `sys sys-${it.level}` }, it.text);
+  if (it.role === 'customer') {
+    const emo = it.emotion;
+    const spans = it.entities.map((e) => ({ start: e.start, end: e.end, cls: 'ent', title: ENTITY[e.kind] ?? e.kind }));
+    return h('li', { class: `msg msg-customer${it.urgent ? ' msg-urgent' : ''}`, dataset: { turn: it.turn, seq: it.seq } },
+      h('div', { class: 'bubble' }, ...markSpans(it.text, spans)),
+      h('div', { class: 'msg-meta' },
+        h('time', {}, fmtClock(it.at)),
+        it.urgent ? h('span', { class: 'badge badge-urgent' }, '紧急') : null,
+        ...it.intents.slice(0, 2).map((i) => h('span', { class: `tag intent intent-${i.id}`, title: `置信度 ${Math.round(i.score * 100)}%` }, INTENT[i.id] ?? i.id)),
+        emo ? h('span', { class: `emo emo-${emo.label}`, title: `强度 ${Math.round(emo.intensity * 100)}%` }, EMOTION[emo.label] ?? emo.label, emo.label !== 'neutral' ? h('i', { style: `--w:${Math.round(emo.intensity * 100)}%` }) : null) : null,
+        it.threat ? h('span', { class: 'badge badge-threat' }, '投诉风险') : null));
+  }
+  const hits = it.hits ?? [];
+  return h('li', { class: `msg msg-agent${it.pending ? ' pending' : ''}${it.failed ? ' failed' : ''}`, dataset: { turn: it.turn, seq: it.seq ?? '' } },
+    h('div', { class: 'bubble' }, ...markSpans(it.text, hits.map((x) => ({ start: x.start, end: x.end, cls: `sev-${x.severity}`, title: CATEGORY[x.category] ?? x.category })))),
+    h('div', { class: 'msg-meta' },
+      it.failed ? h('span', { class: 'err' }, `发送失败：${it.failed}`) : it.pending ? h('span', {}, '发送中…') : h('time', {}, fmtClock(it.at)),
+      hits.length ? h('span', { class: 'badge badge-threat' }, `含忌语 ${hits.length} 处`) : null));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Suggestions
+
+function visibleSuggestions(c) {
+  return c ? c.suggestions.filter((x) => !c.dismissed.has(x.id)).slice(0, 5) : [];
+}
+
+function renderSuggestions() {
+  const c = state.convs.get(state.selected);
+  const items = visibleSuggestions(c);
+  $('sugg-empty').hidden = items.length > 0;
+  $('suggestions').replaceChildren(...items.map((sg, i) => {
+    const tags = (sg.tags ?? []).map((t) => TAG[t]).filter(Boolean);
+    return h('li', { class: 'sugg', dataset: { id: sg.id, script: sg.script ?? '' } },
+      h('button', { type: 'button', class: 'sugg-use', title: `插入回复框（Alt+${i + 1}）`, onclick: () => useSuggestion(sg) },
+        h('kbd', {}, String(i + 1)),
+        h('span', { class: 'sugg-text' }, sg.text),
+        h('span', { class: 'sugg-meta' },
+          sg.stage ? h('span', { class: `stage stage-${sg.stage}` }, STAGE[sg.stage] ?? sg.stage) : null,
+          ...tags.map((t) => h('span', { class: 'tag' }, t)),
+          sg.source ? h('span', { class: 'src' }, sg.source) : null)),
+      h('button', { type: 'button', class: 'sugg-dismiss', title: '不合适，隐藏', 'aria-label': '隐藏这条推荐', onclick: () => dismissSuggestion(sg) }, '×'));
+  }));
+}
+
+function useSuggestion(sg) {
+  const c = state.convs.get(state.selected);
+  if (!c) return;
+  const reply = $('reply');
+  reply.value = sg.text;
+  reply.focus();
+  reply.setSelectionRange(reply.value.length, reply.value.length);
+  state.inserted = { conversation: c.id, suggestion: sg.id, text: sg.text };
+  hs.feedback({ conversation: c.id, suggestion: sg.id, action: 'used' }).catch(() => {});
+  onReplyInput();
+}
+
+function dismissSuggestion(sg) {
+  const c = state.convs.get(state.selected);
+  if (!c) return;
+  c.dismissed.add(sg.id);
+  hs.feedback({ conversation: c.id, suggestion: sg.id, action: 'dismissed' }).catch(() => {});
+  renderSuggestions();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Insight panel: intent, emotion, style, trend, entities, follow-ups
+
+function renderInsight() {
+  const c = state.convs.get(state.selected);
+  if (!c) return;
+  $('ins-intent').replaceChildren(c.intent ? h('span', { class: `tag intent intent-${c.intent}` }, INTENT[c.intent] ?? c.intent) : '—');
+  const e = c.emotion;
+  $('ins-emotion').replaceChildren(e
+    ? h('span', { class: `emo emo-${e.label}` }, EMOTION[e.label] ?? e.label, e.label !== 'neutral' ? h('i', { style: `--w:${Math.round(e.intensity * 100)}%` }) : null)
+    : '—', e && e.label !== 'neutral' ? h('span', { class: 'muted' }, ` 强度 ${Math.round(e.intensity * 100)}%`) : null);
+  $('ins-style').textContent = c.style ? STYLE[c.style] ?? c.style : '—';
+  renderTrend(c);
+  const ents = [...c.entities.values()];
+  $('ent-empty').hidden = ents.length > 0;
+  $('entities').replaceChildren(...ents.map((en) => h('button', { type: 'button', class: `chip chip-${en.kind}`, title: '插入回复框', onclick: () => insertAtCursor(en.text) },
+    h('span', { class: 'chip-k' }, (en.carrier ? `${CARRIER[en.carrier] ?? en.carrier}` : '') + (ENTITY[en.kind] ?? en.kind)),
+    h('span', { class: 'chip-v' }, en.text))));
+  const fus = c.followUps;
+  $('fu-empty').hidden = fus.length > 0;
+  $('followups').replaceChildren(...fus.map((f) => h('li', { class: f.done ? 'done' : '' },
+    h('span', {}, `「${f.text}」`), h('span', { class: 'muted' }, f.due_at ? ` 到期 ${fmtClock(f.due_at)}` : ''),
+    f.done ? null : h('button', { type: 'button', class: 'btn btn-small', onclick: () => { f.done = true; changed(c, { insight: true, list: true }); renderAlerts(c); } }, '已跟进'))));
+}
+
+function renderTrend(c) {
+  const svg = $('trend');
+  const pts = c.trend.slice(-24);
+  const W = 240, H = 48, pad = 5;
+  const y = (v) => H / 2 - v * (H / 2 - pad);
+  const x = (i) => (pts.length <= 1 ? W / 2 : pad + (i * (W - 2 * pad)) / (pts.length - 1));
+  const kids = [
+    s('rect', { x: 0, y: 0, width: W, height: H / 2, class: 'zone-neg' }),
+    s('line', { x1: 0, x2: W, y1: H / 2, y2: H / 2, class: 'base' }),
+  ];
+  if (pts.length > 1) kids.push(s('polyline', { points: pts.map((p, i) => `${x(i)},${y(p.v)}`).join(' '), class: 'line' }));
+  pts.forEach((p, i) => kids.push(s('circle', { cx: x(i), cy: y(p.v), r: 3, class: `dot dot-${p.label}` })));
+  svg.replaceChildren(...kids);
+  const last = pts[pts.length - 1];
+  const prev = pts[pts.length - 2];
+  let legend = pts.length ? `${pts.length} 条` : '暂无';
+  if (last && prev) legend += last.v > prev.v + 0.05 ? ' · 情绪在升温' : last.v < prev.v - 0.05 ? ' · 情绪在缓和' : ' · 平稳';
+  $('trend-legend').textContent = legend;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers: list waiting times and the SLA countdown of the selected conversation
+
+function tickTimers() {
+  const t = now();
+  for (const el of document.querySelectorAll('.wait[data-since]')) {
+    const since = Number(el.dataset.since);
+    if (!since) continue;
+    const ms = t - since;
+    el.textContent = fmtWait(ms);
+    el.classList.toggle('wait-warn', ms >= state.sla.warn_ms && ms < state.sla.breach_ms);
+    el.classList.toggle('wait-breach', ms >= state.sla.breach_ms);
+  }
+  const c = state.convs.get(state.selected);
+  const box = $('sla');
+  if (!c || c.waitingSince === null) {
+    box.hidden = true;
+    return;
+  }
+  box.hidden = false;
+  const ms = t - c.waitingSince;
+  const { warn_ms: warn, breach_ms: breach } = state.sla;
+  let label, cls;
+  if (ms < warn) [label, cls] = [`请在 ${Math.ceil((warn - ms) / 1000)} 秒内回复`, 'sla-ok'];
+  else if (ms < breach) [label, cls] = [`超时预警 · 还剩 ${Math.ceil((breach - ms) / 1000)} 秒`, 'sla-warn'];
+  else [label, cls] = [`已超时 · 顾客等待 ${fmtWait(ms)}`, 'sla-breach'];
+  $('sla-label').textContent = label;
+  box.className = `sla ${cls}`;
+  $('sla-fill').style.width = `${Math.min(100, (ms / breach) * 100)}%`;
+}
+setInterval(tickTimers, 1000);
+
+// ---------------------------------------------------------------------------------------------
+// Composer: live guard with an in-place highlight layer, rewrite, block gating, send
+
+let draftTimer = 0;
+function scheduleDraft(delay = 150) {
+  clearTimeout(draftTimer);
+  draftTimer = setTimeout(checkDraft, delay);
+}
+
+function checkDraft() {
+  const c = state.convs.get(state.selected);
+  const text = $('reply').value;
+  if (!c || !text.trim()) {
+    state.pendingDraft = null;
+    state.checked = { text, hits: [] };
+    resolveDraftWaiters();
+    renderGuard();
+    return;
+  }
+  if (state.checked.text === text && !state.pendingDraft) return;
+  const draft = hs.draft({ conversation: c.id, text });
+  state.pendingDraft = draft ? { draft, text, conversation: c.id } : null;
+}
+
+function onDraftGuard(ev) {
+  const p = state.pendingDraft;
+  if (!p || ev.draft !== p.draft) return; // a stale answer: a newer draft is on its way
+  state.pendingDraft = null;
+  state.checked = { text: p.text, hits: ev.hits ?? [] };
+  if ($('reply').value !== p.text) scheduleDraft(0);
+  resolveDraftWaiters();
+  renderGuard();
+}
+
+function resolveDraftWaiters() {
+  const w = state.draftWaiters;
+  state.draftWaiters = [];
+  for (const fn of w) fn();
+}
+
+/** Hits of the last check that still sit at the same place in the current text (UTF-16 ranges). */
+function liveHits() {
+  const text = $('reply').value;
+  const out = [];
+  for (const hit of state.checked.hits) {
+    const a = cpToUtf16(text, hit.start);
+    const b = cpToUtf16(text, hit.end);
+    if (text.slice(a, b) === hit.text) out.push({ ...hit, a, b });
+  }
+  return out.sort((x, y) => x.a - y.a || SEVERITY_RANK[x.severity] - SEVERITY_RANK[y.severity]);
+}
+
+function renderGuard() {
+  const text = $('reply').value;
+  const hits = liveHits();
+  // Mirror layer behind the textarea: same text, transparent, with marks where the hits are.
+  const mirror = $('mirror');
+  const parts = [];
+  let pos = 0;
+  for (const hit of hits) {
+    if (hit.a < pos) continue;
+    parts.push(text.slice(pos, hit.a), h('mark', { class: `sev-${hit.severity}`, dataset: { rule: hit.rule } }, text.slice(hit.a, hit.b)));
+    pos = hit.b;
+  }
+  parts.push(text.slice(pos), '\u200b');
+  mirror.replaceChildren(...parts);
+  mirror.scrollTop = $('reply').scrollTop;
+
+  const seen = new Set();
+  $('hits').replaceChildren(...hits.filter((x) => !seen.has(x.a) && seen.add(x.a)).map((hit) =>
+    h('div', { class: `hit hit-${hit.severity}`, dataset: { rule: hit.rule } },
+      h('span', { class: 'hit-sev' }, SEVERITY[hit.severity] ?? hit.severity),
+      h('span', { class: 'hit-body' },
+        h('span', { class: 'hit-line' }, h('q', { class: 'hit-text' }, hit.text), h('span', { class: 'hit-cat' }, CATEGORY[hit.category] ?? hit.category)),
+        hit.rewrite ? h('span', { class: 'hit-rewrite' }, '建议：', hit.rewrite) : null),
+      hit.rewrite ? h('button', { type: 'button', class: 'btn btn-small btn-rewrite', onclick: () => applyRewrite(hit) }, '一键改写') : null)));
+
+  const blocked = hits.some((x) => x.severity === 'block');
+  const override = $('override');
+  $('override-wrap').hidden = !blocked;
+  if (!blocked) override.checked = false;
+  const send = $('send');
+  const empty = !text.trim();
+  send.disabled = empty || (blocked && !override.checked);
+  send.classList.toggle('btn-danger', blocked && override.checked);
+  send.textContent = blocked && override.checked ? '仍然发送' : '发送';
+  const gs = $('guard-state');
+  if (empty) [gs.textContent, gs.className] = ['', 'guard-state'];
+  else if (state.pendingDraft || state.checked.text !== text) [gs.textContent, gs.className] = ['检查中…', 'guard-state'];
+  else if (blocked) [gs.textContent, gs.className] = ['含禁止发送的忌语，请改写后再发', 'guard-state gs-block'];
+  else if (hits.length) [gs.textContent, gs.className] = [`${hits.length} 处建议修改`, 'guard-state gs-warn'];
+  else [gs.textContent, gs.className] = ['✓ 未发现服务忌语', 'guard-state gs-ok'];
+}
+
+function applyRewrite(hit) {
+  const reply = $('reply');
+  const text = reply.value;
+  const a = cpToUtf16(text, hit.start);
+  const b = cpToUtf16(text, hit.end);
+  if (text.slice(a, b) !== hit.text) return;
+  reply.value = text.slice(0, a) + hit.rewrite + text.slice(b);
+  const caret = a + hit.rewrite.length;
+  reply.focus();
+  reply.setSelectionRange(caret, caret);
+  onReplyInput(0);
+}
+
+function insertAtCursor(str) {
+  const reply = $('reply');
+  const { selectionStart: a, selectionEnd: b, value } = reply;
+  reply.value = value.slice(0, a) + str + value.slice(b);
+  reply.focus();
+  reply.setSelectionRange(a + str.length, a + str.length);
+  onReplyInput();
+}
+
+function onReplyInput(delay = 150) {
+  renderGuard();
+  scheduleDraft(delay);
+}
+
+/** Makes sure the current text was checked (waits ≤ 800 ms); resolves to the live hits. */
+function ensureChecked() {
+  const text = $('reply').value;
+  if (state.checked.text === text && !state.pendingDraft) return Promise.resolve(liveHits());
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), 800);
+    state.draftWaiters.push(() => {
+      clearTimeout(timer);
+      resolve(state.checked.text === $('reply').value ? liveHits() : null);
+    });
+    clearTimeout(draftTimer);
+    checkDraft();
+  });
+}
+
+async function sendReply() {
+  const c = state.convs.get(state.selected);
+  const reply = $('reply');
+  const text = reply.value.trim();
+  if (!c || !text || !hs) return;
+  const hits = await ensureChecked();
+  if (hits === null && !state.online) {
+    toast('离线中：恢复连接后再发送');
+    return;
+  }
+  if ((hits ?? []).some((x) => x.severity === 'block') && !$('override').checked) {
+    renderGuard();
+    toast('回复含禁止发送的忌语，请先改写');
+    return;
+  }
+  const id = newId('a');
+  const ins = state.inserted;
+  if (ins && ins.conversation === c.id && ins.text.trim() !== text) {
+    hs.feedback({ conversation: c.id, suggestion: ins.suggestion, action: 'edited' }).catch(() => {});
+  }
+  state.inserted = null;
+  c.items.set(id, { kind: 'turn', role: 'agent', turn: id, text, at: now(), hits: [], pending: true });
+  reply.value = '';
+  c.draft = '';
+  $('override').checked = false;
+  state.checked = { text: '', hits: [] };
+  renderGuard();
+  changed(c, { transcript: true });
+  hs.send({ conversation: c.id, id, text }).then(() => {
+    const it = c.items.get(id);
+    if (it && it.pending) {
+      it.pending = false;
+      changed(c, { transcript: true });
+    }
+  }, (err) => {
+    const it = c.items.get(id);
+    if (it) it.failed = err.code === 'unknown_type' ? '服务器不支持发送' : (err.message || err.code);
+    changed(c, { transcript: true });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Toast, connection banner
+
+let toastTimer = 0;
+function toast(msg) {
+  const t = $('toast');
+  t.textContent = msg;
+  t.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { t.hidden = true; }, 2600);
+}
+
+function setConn(kind, text) {
+  const el = $('conn');
+  el.className = `conn conn-${kind}`;
+  el.textContent = text;
+}
+
+function offline(detail) {
+  $('offline').hidden = false;
+  $('offline-detail').textContent = detail;
+  document.body.classList.add('is-offline');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wiring
+
+function init() {
+  $('top-shop').textContent = `店铺 ${SHOP}`;
+  $('top-agent').textContent = `客服 ${AGENT}`;
+  renderList();
+  renderGuard();
+  if (!hs) {
+    setConn('down', '未授权');
+    offline('链接缺少 token：请使用 huashu serve 启动时打印的控制台链接打开本页。');
+    return;
+  }
+
+  hs.on('open', (w) => {
+    state.online = true;
+    if (Number.isFinite(w.server_time)) state.skew = w.server_time - Date.now();
+    if (w.sla) state.sla = { warn_ms: w.sla.warn_ms ?? 8000, breach_ms: w.sla.breach_ms ?? 30000 };
+    if (w.book) $('top-book').textContent = `话术库 ${w.book.name ?? ''} ${w.book.version ?? ''}`.trim();
+    setConn('up', '在线');
+    $('offline').hidden = true;
+    document.body.classList.remove('is-offline');
+    scheduleDraft(0);
+  });
+  hs.on('close', ({ willReconnect, delay, attempt, code }) => {
+    state.online = false;
+    state.pendingDraft = null;
+    resolveDraftWaiters();
+    if (!willReconnect) {
+      setConn('down', code === 4401 ? '未授权' : '已断开');
+      offline(code === 4401 ? '令牌无效或已过期：请使用 huashu serve 打印的最新控制台链接重新打开。' : '连接已关闭。');
+      return;
+    }
+    setConn('wait', '重连中');
+    offline(`正在重连（第 ${attempt} 次，${Math.max(1, Math.round(delay / 1000))} 秒内）… 未发送的回复会在恢复后自动补发。`);
+  });
+  hs.on('error', (e) => {
+    if (e.code === 'forbidden') toast('无权访问该会话');
+    else if (e.code === 'rate_limited') toast('操作太频繁，请稍候');
+  });
+  hs.on('conversations', (m) => {
+    for (const it of m.items ?? []) applySummary(it);
+    changed(null, { list: true });
+    if (!state.selected) {
+      const want = params.get('conversation');
+      if (want) select(want);
+    }
+  });
+  hs.on('conversation', (m) => {
+    applySummary(m);
+    changed(state.convs.get(m.conversation ?? m.id), { list: true, insight: true });
+  });
+  hs.on('analysis', onAnalysis);
+  hs.on('suggestions', onSuggestions);
+  hs.on('guard', onGuard);
+  hs.on('sla', onSla);
+  hs.on('follow_up', onFollowUp);
+  hs.connect();
+  hs.watch();
+  const want = params.get('conversation');
+  if (want) select(want);
+
+  const reply = $('reply');
+  reply.addEventListener('input', () => onReplyInput());
+  reply.addEventListener('scroll', () => { $('mirror').scrollTop = reply.scrollTop; });
+  reply.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+      e.preventDefault();
+      if (!$('send').disabled) sendReply();
+    }
+  });
+  $('override').addEventListener('change', renderGuard);
+  $('composer').addEventListener('submit', (e) => {
+    e.preventDefault();
+    sendReply();
+  });
+  document.addEventListener('keydown', (e) => {
+    if (!e.altKey || e.ctrlKey || e.metaKey) return;
+    const m = /^Digit([1-5])$/.exec(e.code) || /^Numpad([1-5])$/.exec(e.code);
+    if (!m) return;
+    const sg = visibleSuggestions(state.convs.get(state.selected))[Number(m[1]) - 1];
+    if (sg) {
+      e.preventDefault();
+      useSuggestion(sg);
+    }
+  });
+  // The demo shop (same origin, parent frame) selects the conversation it just started.
+  window.addEventListener('message', (e) => {
+    if (e.origin !== location.origin || !e.data || e.data.type !== 'huashu:select') return;
+    select(String(e.data.conversation));
+  });
+}
+
+init();

@@ -1,0 +1,122 @@
+//! Everything the service can be told at start: book, database, tokens, limits, SLA thresholds.
+//! `Config::new` gives the documented defaults; the CLI overrides them from flags.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use huashu_engine::Engine;
+use huashu_store::Durability;
+
+use crate::auth::Auth;
+
+/// Per-connection token bucket: `per_sec` messages per second on average, bursts of `burst`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    pub per_sec: f64,
+    pub burst: f64,
+}
+
+/// Protection limits (see docs/PROTOCOL.md "Limits").
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest accepted text frame in bytes; bigger frames get `too_large` (connection kept).
+    pub max_frame: usize,
+    /// Frames above this are not even buffered: the connection is closed with 1009.
+    pub hard_frame: usize,
+    /// Largest `text` (turn or draft) in chars.
+    pub max_text: usize,
+    /// Longest ids (conversation, turn, draft, suggestion) in bytes.
+    pub max_id: usize,
+    pub rate: RateLimit,
+    /// Open TCP connections (HTTP + WebSocket) before new ones are refused.
+    pub max_connections: usize,
+    /// Time to send the HTTP request and then the `hello`.
+    pub hello_timeout: Duration,
+    /// Frames waiting for one connection before it counts as a slow consumer (closed 4008).
+    pub outbound_queue: usize,
+    /// WebSocket ping interval; a peer silent for two intervals is dropped.
+    pub heartbeat: Duration,
+    /// A single write that takes longer than this closes the connection.
+    pub write_timeout: Duration,
+    /// Conversations one connection may subscribe to.
+    pub max_subscriptions: usize,
+    /// tungstenite read buffer per connection (its 128 KiB default costs ~135 KB per socket).
+    pub read_buffer: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_frame: 64 * 1024,
+            hard_frame: 256 * 1024,
+            max_text: 2000,
+            max_id: 128,
+            rate: RateLimit {
+                per_sec: 50.0,
+                burst: 100.0,
+            },
+            max_connections: 30_000,
+            hello_timeout: Duration::from_secs(10),
+            outbound_queue: 1024,
+            heartbeat: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(10),
+            max_subscriptions: 5_000,
+            read_buffer: 4096,
+        }
+    }
+}
+
+/// Response-time thresholds (seed 002: answer within 8 s; 30 s is a breach).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sla {
+    pub warn: Duration,
+    pub breach: Duration,
+}
+
+impl Default for Sla {
+    fn default() -> Sla {
+        Sla {
+            warn: Duration::from_secs(8),
+            breach: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Service configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Phrasebook directory: loaded at start (unless `engine` is given) and on every reload.
+    pub phrasebooks: PathBuf,
+    /// An already compiled engine for `phrasebooks` (saves compiling twice when the caller
+    /// validated the book before binding).
+    pub engine: Option<Arc<Engine>>,
+    pub db: PathBuf,
+    pub durability: Durability,
+    pub auth: Auth,
+    /// Browser origins allowed besides the server's own (`http://host:port`).
+    pub allowed_origins: Vec<String>,
+    pub limits: Limits,
+    pub sla: Sla,
+    /// Reload the book on SIGHUP (the CLI sets it; tests leave it off).
+    pub reload_on_sighup: bool,
+    /// Time given to open connections to close on shutdown.
+    pub drain_timeout: Duration,
+}
+
+impl Config {
+    pub fn new(phrasebooks: impl Into<PathBuf>, db: impl Into<PathBuf>, auth: Auth) -> Config {
+        Config {
+            phrasebooks: phrasebooks.into(),
+            engine: None,
+            db: db.into(),
+            durability: Durability::Normal,
+            auth,
+            allowed_origins: Vec::new(),
+            limits: Limits::default(),
+            sla: Sla::default(),
+            reload_on_sighup: false,
+            drain_timeout: Duration::from_secs(5),
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! What happens to a conversation: turns (analysed, stored, acked, pushed), subscriptions with
+//! replay, feedback, drafts and one-off analysis. All of it runs under the conversation's lock
+//! (see `shared.rs`), which is what makes seq numbers gap-free and replay + live duplicate-free.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+use huashu_engine::{AnalyzeLine, ConversationState, FeedbackAction, GuardHit};
+use huashu_store::{DraftWrite, FeedbackWrite, NewEvent, TurnWrite, Write};
+use serde::Serialize;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::outbox::Outbox;
+use crate::protocol::{Action, ClientError, ErrorCode, Speaker, to_json};
+use crate::shared::{Session, Shared, internal, now_ms};
+
+/// A turn as accepted from a widget `turn` or an agent `send`.
+#[derive(Debug, Clone)]
+pub(crate) struct TurnInput {
+    pub(crate) conversation: String,
+    pub(crate) id: String,
+    pub(crate) speaker: Speaker,
+    pub(crate) text: String,
+    pub(crate) at: Option<i64>,
+    pub(crate) customer: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ack {
+    pub(crate) seq: u64,
+    pub(crate) duplicate: bool,
+}
+
+/// Serialises an event payload and masks every `text` in it: the same bytes are stored and sent.
+fn masked<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(mut value) => {
+            huashu_store::mask_json(&mut value);
+            value.to_string()
+        }
+        Err(_) => to_json(v),
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    let masked = huashu_store::mask(s);
+    if masked.chars().count() <= n {
+        masked.into_owned()
+    } else {
+        let mut t: String = masked.chars().take(n).collect();
+        t.push('…');
+        t
+    }
+}
+
+impl Shared {
+    /// Processes one turn: analyse, commit turn + events, then ack and push. A re-sent
+    /// (conversation, id) returns the stored seq and changes nothing.
+    pub(crate) async fn accept_turn(&self, session: &Session, t: TurnInput, received: Instant) -> Result<Ack, ClientError> {
+        let (slot, mut inner) = self.lock(&t.conversation).await?;
+        Shared::check_shop(&slot, &mut inner, &session.shop, true)?;
+        if let Some(&seq) = inner.seen.get(&t.id) {
+            self.metrics.turns_duplicate.fetch_add(1, Relaxed);
+            return Ok(Ack { seq, duplicate: true });
+        }
+        let engine = self.engine();
+        let book = engine.meta().hash.clone();
+        let received_at = now_ms();
+        let at = t.at.unwrap_or(received_at);
+        let seq = inner.last_seq + 1;
+        // Analyse on a copy: if the commit fails nothing changes and the client may retry.
+        let mut state = inner.state.clone();
+        let mut summary = inner.summary.clone();
+        let mut events: Vec<NewEvent> = Vec::with_capacity(2);
+        let mut agent_hit_rules = None;
+        let mut follow_up = None;
+        match t.speaker {
+            Speaker::Customer => {
+                let a = engine.customer_turn(&mut state, &t.text, Some(at));
+                #[derive(Serialize)]
+                struct Analysis<'a, U: Serialize> {
+                    r#type: &'static str,
+                    conversation: &'a str,
+                    seq: u64,
+                    turn: &'a str,
+                    role: &'static str,
+                    text: &'a str,
+                    at: i64,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    customer: Option<&'a str>,
+                    #[serde(flatten)]
+                    understanding: &'a U,
+                }
+                let u = &a.understanding;
+                events.push(NewEvent {
+                    seq,
+                    kind: "analysis".into(),
+                    turn: Some(t.id.clone()),
+                    payload: masked(&Analysis {
+                        r#type: "analysis",
+                        conversation: &t.conversation,
+                        seq,
+                        turn: &t.id,
+                        role: "customer",
+                        text: &t.text,
+                        at,
+                        customer: t.customer.as_deref(),
+                        understanding: u,
+                    }),
+                });
+                #[derive(Serialize)]
+                struct Suggestions<'a> {
+                    r#type: &'static str,
+                    conversation: &'a str,
+                    seq: u64,
+                    turn: &'a str,
+                    items: &'a [huashu_engine::SuggestionItem],
+                }
+                events.push(NewEvent {
+                    seq: seq + 1,
+                    kind: "suggestions".into(),
+                    turn: Some(t.id.clone()),
+                    payload: masked(&Suggestions {
+                        r#type: "suggestions",
+                        conversation: &t.conversation,
+                        seq: seq + 1,
+                        turn: &t.id,
+                        items: &a.suggestions,
+                    }),
+                });
+                summary.intent = Some(u.primary_intent().to_string());
+                summary.emotion = Some(u.emotion.label.to_string());
+                summary.intensity = Some(u.emotion.intensity);
+                summary.urgent = u.urgent;
+                summary.threat = summary.threat || u.threat;
+                if t.customer.is_some() {
+                    summary.customer = t.customer.clone();
+                }
+                if inner.waiting.is_none() {
+                    summary.waiting_since = Some(received_at);
+                    summary.sla = "ok".into();
+                }
+            }
+            Speaker::Agent => {
+                let a = engine.agent_turn(&mut state, &t.text, Some(at));
+                #[derive(Serialize)]
+                struct Guard<'a> {
+                    r#type: &'static str,
+                    conversation: &'a str,
+                    seq: u64,
+                    turn: &'a str,
+                    role: &'static str,
+                    text: &'a str,
+                    at: i64,
+                    hits: &'a [GuardHit],
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    follow_up: Option<&'a huashu_engine::FollowUp>,
+                }
+                events.push(NewEvent {
+                    seq,
+                    kind: "guard".into(),
+                    turn: Some(t.id.clone()),
+                    payload: masked(&Guard {
+                        r#type: "guard",
+                        conversation: &t.conversation,
+                        seq,
+                        turn: &t.id,
+                        role: "agent",
+                        text: &t.text,
+                        at,
+                        hits: &a.guard,
+                        follow_up: a.follow_up.as_ref(),
+                    }),
+                });
+                for h in &a.guard {
+                    self.metrics.guard_hit(&h.category);
+                }
+                agent_hit_rules = Some(a.guard.iter().map(|h| h.rule.clone()).collect());
+                follow_up = a.follow_up;
+                summary.waiting_since = None;
+                summary.sla = "ok".into();
+            }
+        }
+        let last = seq + events.len() as u64 - 1;
+        summary.seq = last;
+        summary.turns += 1;
+        summary.last_role = Some(t.speaker.as_str().into());
+        summary.last_text = Some(truncate(&t.text, 60));
+        summary.last_at = Some(at);
+        summary.updated_at = received_at;
+        let summary_json = to_json(&summary);
+        let frames: Vec<Utf8Bytes> = events.iter().map(|e| Utf8Bytes::from(e.payload.as_str())).collect();
+        let kinds: Vec<String> = events.iter().map(|e| e.kind.clone()).collect();
+        let write = Write::Turn(TurnWrite {
+            conversation: t.conversation.clone(),
+            shop: session.shop.clone(),
+            id: t.id.clone(),
+            seq,
+            role: t.speaker.as_str().into(),
+            text: t.text,
+            at,
+            received_at,
+            book,
+            events,
+            summary: Some(summary_json),
+            agent_hit_rules,
+        });
+        self.db.write(write).await.map_err(internal)?;
+        // Committed: make it visible, in this order, still under the lock.
+        inner.state = state;
+        inner.last_seq = last;
+        inner.seen.insert(t.id.clone(), seq);
+        let summary_frame = Utf8Bytes::from(summary.frame());
+        inner.summary = summary;
+        for f in &frames {
+            inner.broadcast(f);
+        }
+        for k in &kinds {
+            self.metrics.event(k);
+        }
+        match t.speaker {
+            Speaker::Customer => {
+                self.metrics.turns_customer.fetch_add(1, Relaxed);
+                if inner.waiting.is_none() {
+                    self.start_waiting(&slot, &mut inner, t.id.clone());
+                }
+            }
+            Speaker::Agent => {
+                self.metrics.turns_agent.fetch_add(1, Relaxed);
+                if let Some(w) = inner.waiting.take() {
+                    w.timer.abort();
+                }
+                if let Some(f) = follow_up {
+                    self.schedule_follow_up(&slot, t.id.clone(), f);
+                }
+            }
+        }
+        self.notify_watchers(&session.shop, &summary_frame);
+        self.metrics.turn_push.observe(received.elapsed());
+        drop(inner);
+        Ok(Ack { seq, duplicate: false })
+    }
+
+    /// Registers `outbox` for live events of a conversation and returns the last seq `L`:
+    /// events `<= L` are all committed and must be replayed from the database; every event
+    /// `> L` will be pushed to `outbox`. Both sides of `L` are decided under the conversation
+    /// lock, which is what rules out gaps and duplicates. The flag is true when this connection
+    /// was already subscribed (nothing changes then).
+    pub(crate) async fn subscribe(&self, session: &Session, conversation: &str, outbox: &Outbox) -> Result<(u64, bool), ClientError> {
+        let (slot, mut inner) = self.lock(conversation).await?;
+        Shared::check_shop(&slot, &mut inner, &session.shop, true)?;
+        let already = inner.subscribers.iter().any(|o| o.id == outbox.id);
+        if !already {
+            inner.subscribers.push(outbox.clone());
+        }
+        Ok((inner.last_seq, already))
+    }
+
+    pub(crate) async fn unsubscribe(&self, conversation: &str, conn_id: u64) {
+        let Some(slot) = self.conversations.get(conversation).map(|s| std::sync::Arc::clone(&s)) else {
+            return;
+        };
+        let mut inner = std::sync::Arc::clone(&slot.inner).lock_owned().await;
+        if inner.removed {
+            return;
+        }
+        inner.subscribers.retain(|o| o.id != conn_id);
+        self.release(&slot, inner);
+    }
+
+    /// Stores feedback and tells the conversation state (so the suggester can learn from it).
+    pub(crate) async fn feedback(&self, session: &Session, conversation: &str, suggestion: &str, action: Action) -> Result<(), ClientError> {
+        let (slot, mut inner) = self.lock(conversation).await?;
+        if inner.shop.is_none() || inner.last_seq == 0 {
+            self.release(&slot, inner);
+            return Err(ClientError::new(ErrorCode::NotFound, "no such conversation"));
+        }
+        Shared::check_shop(&slot, &mut inner, &session.shop, false)?;
+        // Suggestion ids are `<turn>:<script>`; a bare script id is accepted too.
+        let script = suggestion.split_once(':').map_or(suggestion, |(_, s)| s);
+        self.db
+            .write(Write::Feedback(FeedbackWrite {
+                conversation: conversation.to_string(),
+                suggestion: suggestion.to_string(),
+                script: script.to_string(),
+                action: action.as_str().into(),
+                agent: session.agent.clone(),
+                after_seq: inner.last_seq,
+                at: now_ms(),
+            }))
+            .await
+            .map_err(internal)?;
+        let action = match action {
+            Action::Used => FeedbackAction::Used,
+            Action::Edited => FeedbackAction::Edited,
+            Action::Dismissed => FeedbackAction::Dismissed,
+        };
+        inner.state.feedback(script, action);
+        self.metrics.feedback.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
+    /// Checks that `conversation` is not another shop's. Unknown conversations are allowed.
+    async fn check_owner(&self, session: &Session, conversation: &str) -> Result<(), ClientError> {
+        let fast = self
+            .conversations
+            .get(conversation)
+            .and_then(|s| s.owner.get().map(|o| o == &session.shop));
+        match fast {
+            Some(true) => Ok(()),
+            Some(false) => Err(ClientError::new(ErrorCode::Forbidden, "conversation belongs to another shop")),
+            None => {
+                let (slot, mut inner) = self.lock(conversation).await?;
+                let r = Shared::check_shop(&slot, &mut inner, &session.shop, false);
+                self.release(&slot, inner);
+                r
+            }
+        }
+    }
+
+    /// Checks an unsent draft. Flagged drafts are stored (without delaying the reply).
+    pub(crate) async fn draft(&self, session: &Session, conversation: &str, draft: &str, text: &str) -> Result<Vec<GuardHit>, ClientError> {
+        self.check_owner(session, conversation).await?;
+        let hits = self.engine().check_draft(text);
+        self.metrics.drafts.fetch_add(1, Relaxed);
+        if !hits.is_empty() {
+            for h in &hits {
+                self.metrics.guard_hit(&h.category);
+            }
+            let write = Write::Draft(DraftWrite {
+                conversation: conversation.to_string(),
+                draft: draft.to_string(),
+                agent: session.agent.clone(),
+                text: text.to_string(),
+                rules: hits.iter().map(|h| h.rule.clone()).collect(),
+                categories: hits.iter().map(|h| h.category.clone()).collect(),
+                at: now_ms(),
+            });
+            if let Some(shared) = self.me.upgrade() {
+                tokio::spawn(async move { shared.db.write_detached(write).await });
+            }
+        }
+        Ok(hits)
+    }
+
+    /// `POST /api/analyze`: one turn analysed without storing anything. With a conversation id
+    /// it is analysed against a copy of that conversation's state (which is not changed).
+    pub(crate) async fn analyze(&self, shop: &str, speaker: Speaker, text: &str, conversation: Option<&str>) -> Result<AnalyzeLine, ClientError> {
+        let mut state = match conversation {
+            None => ConversationState::new(),
+            Some(id) => {
+                let (slot, mut inner) = self.lock(id).await?;
+                Shared::check_shop(&slot, &mut inner, shop, false)?;
+                let state = inner.state.clone();
+                self.release(&slot, inner);
+                state
+            }
+        };
+        let engine = self.engine();
+        Ok(match speaker {
+            Speaker::Customer => engine.customer_turn(&mut state, text, None).into(),
+            Speaker::Agent => engine.agent_turn(&mut state, text, None).into(),
+        })
+    }
+}

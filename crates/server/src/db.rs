@@ -1,0 +1,168 @@
+//! The database seen from async code: one writer thread doing group commit, and reader
+//! connections on tokio's blocking pool.
+//!
+//! Why a dedicated writer thread: SQLite allows one writer at a time and every commit costs a WAL
+//! append; batching all writes that arrive while the previous transaction commits (group commit)
+//! turns thousands of turns per second into a few hundred transactions, and keeps blocking I/O
+//! off the async workers. Each write still succeeds or fails on its own (savepoints in
+//! `Store::apply`) and its caller is answered only after the commit, so an ack always means
+//! "on disk (WAL)".
+//!
+//! Lifecycle: `Db::open` starts the thread; `Db::close` stops accepting writes, lets the thread
+//! commit what is queued and joins it (graceful shutdown flushes everything that was acked or
+//! queued). Readers are pooled in a `std::sync::Mutex<Vec<Store>>`: the lock is held only to
+//! push or pop a connection, never across an await or a query.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use huashu_store::{Durability, Store, Write};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::Error;
+use crate::metrics::Metrics;
+
+/// Writes waiting for the writer; producers wait (backpressure) when it is full.
+const QUEUE: usize = 8192;
+/// Most writes in one transaction.
+const MAX_BATCH: usize = 1024;
+/// Idle reader connections kept.
+const MAX_IDLE_READERS: usize = 8;
+
+type Reply = oneshot::Sender<Result<(), huashu_store::Error>>;
+
+struct Job {
+    write: Write,
+    reply: Option<Reply>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Db {
+    path: PathBuf,
+    durability: Durability,
+    tx: Mutex<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    readers: Mutex<Vec<Store>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job").finish_non_exhaustive()
+    }
+}
+
+impl Db {
+    pub(crate) fn open(path: &Path, durability: Durability, metrics: Arc<Metrics>) -> Result<Db, Error> {
+        let mut store = Store::open(path, durability)?;
+        let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
+        let writer = std::thread::Builder::new()
+            .name("huashu-db-writer".into())
+            .spawn(move || {
+                let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+                while let Some(first) = rx.blocking_recv() {
+                    batch.push(first);
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    commit(&mut store, &mut batch, &metrics);
+                }
+                tracing::debug!("database writer stopped");
+            })?;
+        Ok(Db {
+            path: path.to_path_buf(),
+            durability,
+            tx: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(writer)),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn sender(&self) -> Option<mpsc::Sender<Job>> {
+        self.tx.lock().ok().and_then(|g| g.clone())
+    }
+
+    /// Queues a write and waits until it is committed.
+    pub(crate) async fn write(&self, write: Write) -> Result<(), Error> {
+        let tx = self.sender().ok_or(Error::WriterClosed)?;
+        let (reply, done) = oneshot::channel();
+        tx.send(Job { write, reply: Some(reply) })
+            .await
+            .map_err(|_| Error::WriterClosed)?;
+        done.await.map_err(|_| Error::WriterClosed)?.map_err(Error::from)
+    }
+
+    /// Queues a write nobody waits for (flagged drafts); logged if it fails.
+    pub(crate) async fn write_detached(&self, write: Write) {
+        if let Some(tx) = self.sender() {
+            if tx.send(Job { write, reply: None }).await.is_err() {
+                tracing::warn!("database writer closed; detached write dropped");
+            }
+        }
+    }
+
+    /// Runs `f` on a reader connection on the blocking pool.
+    pub(crate) async fn read<T, F>(self: &Arc<Self>, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, huashu_store::Error> + Send + 'static,
+    {
+        let db = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let pooled = db.readers.lock().ok().and_then(|mut r| r.pop());
+            let store = match pooled {
+                Some(s) => s,
+                None => Store::open(&db.path, db.durability)?,
+            };
+            let result = f(&store);
+            if let Ok(mut r) = db.readers.lock() {
+                if r.len() < MAX_IDLE_READERS {
+                    r.push(store);
+                }
+            }
+            result.map_err(Error::from)
+        })
+        .await
+        .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?
+    }
+
+    /// Stops accepting writes, commits what is queued and waits for the writer thread.
+    pub(crate) async fn close(&self) {
+        let tx = self.tx.lock().ok().and_then(|mut g| g.take());
+        drop(tx);
+        let handle = self.writer.lock().ok().and_then(|mut g| g.take());
+        if let Some(handle) = handle {
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+    }
+}
+
+fn commit(store: &mut Store, batch: &mut Vec<Job>, metrics: &Metrics) {
+    let (writes, replies): (Vec<Write>, Vec<Option<Reply>>) =
+        batch.drain(..).map(|j| (j.write, j.reply)).unzip();
+    let started = Instant::now();
+    let outcome = store.apply(&writes);
+    metrics.commit.observe(started.elapsed());
+    match outcome {
+        Ok(results) => {
+            for (reply, result) in replies.into_iter().zip(results) {
+                if let Err(e) = &result {
+                    tracing::warn!(error = %e, "write failed");
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(result);
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, writes = writes.len(), "group commit failed");
+            let msg = e.to_string();
+            for reply in replies.into_iter().flatten() {
+                let _ = reply.send(Err(huashu_store::Error::Transaction(msg.clone())));
+            }
+        }
+    }
+}

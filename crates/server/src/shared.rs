@@ -1,0 +1,362 @@
+//! State shared by every connection: the engine (swapped on reload), live conversations, shop
+//! watchers, the database and metrics.
+//!
+//! Lifecycle and primitives:
+//! - `engine`: `std::sync::RwLock<Arc<Engine>>`. A turn clones the `Arc` once (a read lock held
+//!   for nanoseconds, never across an await) and is analysed entirely by that engine; a reload
+//!   compiles off-thread and swaps the `Arc` under the write lock. Old engines die with their last
+//!   turn. (arc-swap would avoid the lock word, but the lock is uncontended and std suffices.)
+//! - `conversations`: `DashMap<id, Arc<Conversation>>`, sharded so lookups of different
+//!   conversations do not contend. Each `Conversation` holds a `tokio::sync::Mutex<Inner>`: the
+//!   turns of one conversation are processed in order (the lock is held across the commit
+//!   await, which is why it is tokio's), different conversations in parallel. A slot is created
+//!   on first use, loaded lazily from the database (rebuilding `ConversationState` by replaying
+//!   the stored turns through the engine), and removed only while it has no turns and no
+//!   subscribers (a removed slot is flagged so a task that was waiting for its lock retries).
+//! - `watchers`: `DashMap<shop, Vec<Outbox>>`: consoles that watch a shop's conversation list.
+//!   Pushing is `try_send`, so the shard lock is never held across a wait.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
+
+use dashmap::DashMap;
+use huashu_engine::{ConversationState, Engine, FeedbackAction};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::auth::Role;
+use crate::config::Config;
+use crate::db::Db;
+use crate::metrics::Metrics;
+use crate::outbox::Outbox;
+use crate::protocol::{ClientError, ErrorCode, to_json};
+
+/// Who is on the other end of an authenticated connection.
+#[derive(Debug, Clone)]
+pub(crate) struct Session {
+    pub(crate) conn_id: u64,
+    pub(crate) role: Role,
+    pub(crate) shop: String,
+    pub(crate) agent: Option<String>,
+}
+
+/// The conversation-list entry pushed to watchers (`conversation` frames) and stored with the
+/// conversation (the `conversations` snapshot after a restart).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct Summary {
+    pub(crate) conversation: String,
+    pub(crate) shop: String,
+    /// Last event seq: clients keep, per conversation, the summary with the highest seq.
+    pub(crate) seq: u64,
+    pub(crate) turns: u32,
+    pub(crate) customer: Option<String>,
+    pub(crate) last_role: Option<String>,
+    /// Masked, at most 60 chars.
+    pub(crate) last_text: Option<String>,
+    pub(crate) last_at: Option<i64>,
+    pub(crate) intent: Option<String>,
+    pub(crate) emotion: Option<String>,
+    pub(crate) intensity: Option<f32>,
+    pub(crate) urgent: bool,
+    pub(crate) threat: bool,
+    /// Server time (ms) since when the customer waits for an answer.
+    pub(crate) waiting_since: Option<i64>,
+    /// `ok`, `warn` or `breach`.
+    pub(crate) sla: String,
+    pub(crate) updated_at: i64,
+}
+
+impl Summary {
+    pub(crate) fn frame(&self) -> String {
+        #[derive(Serialize)]
+        struct Frame<'a> {
+            r#type: &'static str,
+            #[serde(flatten)]
+            summary: &'a Summary,
+        }
+        to_json(&Frame {
+            r#type: "conversation",
+            summary: self,
+        })
+    }
+}
+
+/// A customer turn waiting for an agent answer (SLA clock running).
+#[derive(Debug)]
+pub(crate) struct Waiting {
+    pub(crate) turn: String,
+    pub(crate) since: tokio::time::Instant,
+    pub(crate) generation: u64,
+    pub(crate) timer: tokio::task::AbortHandle,
+}
+
+/// Everything about one conversation that must change together, under its lock.
+#[derive(Debug, Default)]
+pub(crate) struct Inner {
+    pub(crate) loaded: bool,
+    pub(crate) removed: bool,
+    /// The owning shop: from the first stored turn, or claimed by the first subscriber while
+    /// the conversation has no turns yet (so no other shop can start it under the same id).
+    pub(crate) shop: Option<String>,
+    pub(crate) last_seq: u64,
+    pub(crate) state: ConversationState,
+    /// Turn id → seq of its first event (idempotency).
+    pub(crate) seen: HashMap<String, u64>,
+    pub(crate) subscribers: Vec<Outbox>,
+    pub(crate) summary: Summary,
+    pub(crate) waiting: Option<Waiting>,
+    pub(crate) generation: u64,
+}
+
+impl Inner {
+    /// Pushes a frame to every subscriber, dropping the ones that are gone or too slow.
+    pub(crate) fn broadcast(&mut self, frame: &Utf8Bytes) {
+        self.subscribers.retain(|o| o.push(frame.clone()));
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Conversation {
+    pub(crate) id: String,
+    /// Set once the owner is known; lets drafts check the shop without taking the lock.
+    pub(crate) owner: OnceLock<String>,
+    pub(crate) inner: Arc<Mutex<Inner>>,
+}
+
+pub(crate) type Locked = (Arc<Conversation>, OwnedMutexGuard<Inner>);
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    engine: RwLock<Arc<Engine>>,
+    /// Serialises reloads (two compiles at once would only waste CPU).
+    reload_lock: Mutex<()>,
+    pub(crate) conversations: DashMap<String, Arc<Conversation>>,
+    pub(crate) watchers: DashMap<String, Vec<Outbox>>,
+    pub(crate) db: Arc<Db>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) open_connections: AtomicUsize,
+    next_conn_id: AtomicU64,
+    /// For timers spawned from `&self`: they hold a `Weak`, so they never keep a stopped server
+    /// alive.
+    pub(crate) me: Weak<Shared>,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+pub(crate) fn internal(e: impl std::fmt::Display) -> ClientError {
+    tracing::error!(error = %e, "internal error");
+    ClientError::new(ErrorCode::Internal, "storage failure; not acknowledged, retry")
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config, engine: Arc<Engine>, db: Db, metrics: Arc<Metrics>) -> Arc<Shared> {
+        Arc::new_cyclic(|me| Shared {
+            config,
+            engine: RwLock::new(engine),
+            reload_lock: Mutex::new(()),
+            conversations: DashMap::new(),
+            watchers: DashMap::new(),
+            db: Arc::new(db),
+            metrics,
+            open_connections: AtomicUsize::new(0),
+            next_conn_id: AtomicU64::new(1),
+            me: me.clone(),
+        })
+    }
+
+    pub(crate) fn next_conn_id(&self) -> u64 {
+        self.next_conn_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The engine for one unit of work (a turn, a draft): clone once, use throughout.
+    pub(crate) fn engine(&self) -> Arc<Engine> {
+        match self.engine.read() {
+            Ok(e) => Arc::clone(&e),
+            // A poisoned lock still holds a valid Arc (the swap is a single assignment).
+            Err(p) => Arc::clone(&p.into_inner()),
+        }
+    }
+
+    /// Compiles the book directory again and swaps it in; a broken book keeps the old engine and
+    /// returns the problems (file:line).
+    pub(crate) async fn reload(&self) -> Result<huashu_phrasebook::BookMeta, String> {
+        let _one_at_a_time = self.reload_lock.lock().await;
+        let dir = self.config.phrasebooks.clone();
+        let compiled = tokio::task::spawn_blocking(move || Engine::load(&dir))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
+        match compiled {
+            Ok(engine) => {
+                let meta = engine.meta().clone();
+                let engine = Arc::new(engine);
+                match self.engine.write() {
+                    Ok(mut slot) => *slot = engine,
+                    Err(p) => *p.into_inner() = engine,
+                }
+                self.metrics.reloads_ok.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(book = %meta.name, hash = %meta.hash, "phrasebook reloaded");
+                Ok(meta)
+            }
+            Err(message) => {
+                self.metrics.reloads_failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%message, "phrasebook reload failed; keeping the current book");
+                Err(message)
+            }
+        }
+    }
+
+    fn slot(&self, id: &str) -> Arc<Conversation> {
+        if let Some(c) = self.conversations.get(id) {
+            return Arc::clone(&c);
+        }
+        Arc::clone(
+            &self
+                .conversations
+                .entry(id.to_string())
+                .or_insert_with(|| {
+                    Arc::new(Conversation {
+                        id: id.to_string(),
+                        owner: OnceLock::new(),
+                        inner: Arc::new(Mutex::new(Inner::default())),
+                    })
+                }),
+        )
+    }
+
+    /// Locks a conversation (creating and loading it as needed).
+    pub(crate) async fn lock(&self, id: &str) -> Result<Locked, ClientError> {
+        loop {
+            let slot = self.slot(id);
+            let mut inner = Arc::clone(&slot.inner).lock_owned().await;
+            if inner.removed {
+                continue;
+            }
+            if !inner.loaded {
+                self.load(&slot, &mut inner).await?;
+            }
+            return Ok((slot, inner));
+        }
+    }
+
+    /// Drops a slot that holds nothing worth keeping (no turns, no subscribers), e.g. after a
+    /// draft, subscribe or analyze on an id that does not exist.
+    pub(crate) fn release(&self, slot: &Arc<Conversation>, mut inner: OwnedMutexGuard<Inner>) {
+        if inner.last_seq == 0 && inner.subscribers.is_empty() && inner.waiting.is_none() {
+            inner.removed = true;
+            drop(inner);
+            self.conversations
+                .remove_if(&slot.id, |_, v| Arc::ptr_eq(v, slot));
+        }
+    }
+
+    /// Claims or checks ownership: another shop's conversation is `forbidden`.
+    pub(crate) fn check_shop(slot: &Conversation, inner: &mut Inner, shop: &str, claim: bool) -> Result<(), ClientError> {
+        match &inner.shop {
+            Some(owner) if owner == shop => Ok(()),
+            Some(_) => Err(ClientError::new(
+                ErrorCode::Forbidden,
+                "conversation belongs to another shop",
+            )),
+            None if claim => {
+                inner.shop = Some(shop.to_string());
+                let _ = slot.owner.set(shop.to_string());
+                inner.summary.conversation = slot.id.clone();
+                inner.summary.shop = shop.to_string();
+                inner.summary.sla = "ok".into();
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Rebuilds a conversation from the database: owner, seq counter, seen turn ids, summary,
+    /// and `ConversationState` by replaying stored (masked) turns and feedback through the
+    /// current engine, on the blocking pool.
+    async fn load(&self, slot: &Conversation, inner: &mut Inner) -> Result<(), ClientError> {
+        let engine = self.engine();
+        let id = slot.id.clone();
+        let loaded = self
+            .db
+            .read(move |store| {
+                let Some(rec) = store.conversation(&id)? else {
+                    return Ok(None);
+                };
+                let turns = store.turns(&id)?;
+                let feedback = store.feedback(&id)?;
+                let mut state = ConversationState::new();
+                let mut seen = HashMap::with_capacity(turns.len());
+                let mut fb = feedback.into_iter().peekable();
+                let apply_fb = |state: &mut ConversationState, f: huashu_store::FeedbackRecord| {
+                    let action = match f.action.as_str() {
+                        "used" => FeedbackAction::Used,
+                        "edited" => FeedbackAction::Edited,
+                        _ => FeedbackAction::Dismissed,
+                    };
+                    state.feedback(&f.script, action);
+                };
+                for t in turns {
+                    while let Some(f) = fb.next_if(|f| f.after_seq < t.seq) {
+                        apply_fb(&mut state, f);
+                    }
+                    if t.role == "agent" {
+                        engine.agent_turn(&mut state, &t.text, Some(t.at));
+                    } else {
+                        engine.customer_turn(&mut state, &t.text, Some(t.at));
+                    }
+                    seen.insert(t.id, t.seq);
+                }
+                for f in fb {
+                    apply_fb(&mut state, f);
+                }
+                let summary = rec
+                    .summary
+                    .as_deref()
+                    .and_then(|s| serde_json::from_str::<Summary>(s).ok())
+                    .unwrap_or_default();
+                Ok(Some((rec.shop, rec.last_seq, state, seen, summary)))
+            })
+            .await
+            .map_err(internal)?;
+        if let Some((shop, last_seq, state, seen, summary)) = loaded {
+            let _ = slot.owner.set(shop.clone());
+            inner.shop = Some(shop);
+            inner.last_seq = last_seq;
+            inner.state = state;
+            inner.seen = seen;
+            inner.summary = summary;
+            tracing::debug!(conversation = %slot.id, last_seq, "conversation resumed from the database");
+        }
+        inner.loaded = true;
+        Ok(())
+    }
+
+    /// Pushes a summary frame to the shop's watchers.
+    pub(crate) fn notify_watchers(&self, shop: &str, frame: &Utf8Bytes) {
+        if let Some(mut list) = self.watchers.get_mut(shop) {
+            list.retain(|o| o.push(frame.clone()));
+        }
+    }
+
+    pub(crate) fn watch(&self, shop: &str, outbox: &Outbox) {
+        let mut list = self.watchers.entry(shop.to_string()).or_default();
+        if !list.iter().any(|o| o.id == outbox.id) {
+            list.push(outbox.clone());
+        }
+    }
+
+    pub(crate) fn unwatch(&self, shop: &str, conn_id: u64) {
+        if let Some(mut list) = self.watchers.get_mut(shop) {
+            list.retain(|o| o.id != conn_id);
+        }
+        self.watchers.remove_if(shop, |_, l| l.is_empty());
+    }
+}

@@ -1,0 +1,80 @@
+//! The database schema, applied (idempotently) when a store is opened.
+//!
+//! `PRAGMA user_version` records the schema version so a later release can migrate old files.
+
+/// Current schema version.
+pub const VERSION: i64 = 1;
+
+pub const DDL: &str = r#"
+CREATE TABLE IF NOT EXISTS conversations (
+    id          TEXT PRIMARY KEY,
+    shop        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    last_seq    INTEGER NOT NULL DEFAULT 0,
+    -- ConversationSummary JSON as last pushed to watchers (masked).
+    summary     TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS conversations_shop ON conversations (shop, updated_at);
+
+-- One row per accepted turn; `seq` is the seq of the turn's first event (the one acked).
+CREATE TABLE IF NOT EXISTS turns (
+    conversation TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    seq          INTEGER NOT NULL,
+    role         TEXT NOT NULL,
+    text         TEXT NOT NULL,      -- masked
+    at           INTEGER NOT NULL,   -- client time (ms since epoch), server time when absent
+    received_at  INTEGER NOT NULL,
+    book         TEXT NOT NULL,      -- hash of the phrasebook that analysed it
+    PRIMARY KEY (conversation, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS turns_seq ON turns (conversation, seq);
+
+-- Every event pushed to subscribers, exactly as sent (a complete JSON frame).
+CREATE TABLE IF NOT EXISTS events (
+    conversation TEXT NOT NULL,
+    seq          INTEGER NOT NULL,
+    type         TEXT NOT NULL,
+    turn         TEXT,
+    payload      TEXT NOT NULL,
+    book         TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (conversation, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS feedback (
+    conversation TEXT NOT NULL,
+    suggestion   TEXT NOT NULL,
+    script       TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    agent        TEXT,
+    after_seq    INTEGER NOT NULL,   -- the conversation's last seq when it was given
+    at           INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feedback_conv ON feedback (conversation, after_seq);
+
+-- Drafts the guard flagged; `rewritten` is set by the agent's next sent turn in the
+-- conversation: 1 when none of the flagged rules is in it any more, 0 when sent anyway.
+CREATE TABLE IF NOT EXISTS drafts (
+    conversation TEXT NOT NULL,
+    draft        TEXT NOT NULL,
+    agent        TEXT,
+    text         TEXT NOT NULL,      -- masked
+    rules        TEXT NOT NULL,      -- space-separated rule ids
+    categories   TEXT NOT NULL,      -- space-separated categories
+    at           INTEGER NOT NULL,
+    rewritten    INTEGER,
+    PRIMARY KEY (conversation, draft)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS sla_events (
+    conversation TEXT NOT NULL,
+    seq          INTEGER NOT NULL,
+    level        TEXT NOT NULL,      -- warn | breach | follow_up
+    turn         TEXT,
+    waiting_ms   INTEGER NOT NULL,
+    at           INTEGER NOT NULL,
+    PRIMARY KEY (conversation, seq)
+) WITHOUT ROWID;
+"#;

@@ -1,0 +1,746 @@
+//! Ranking: turns one `Understanding` plus the conversation so far into 3–5 replies.
+//!
+//! Everything that does not depend on the turn is done once in [`Suggester::new`]: scripts are
+//! compiled (slot templates, tag flags, stage index), grouped per intent, and the FAQ index is
+//! built. The per-turn path only walks the few candidate lists the turn selects, scores each
+//! script with plain arithmetic, keeps the best in a fixed-size array and allocates only the
+//! returned suggestions.
+//!
+//! The score of a script (higher first; ties: `priority`, then id):
+//!
+//! ```text
+//! score = relevance            10 primary intent · 4..8 secondary (by intent score)
+//!                              · 6 pulled in as safety/escalation · 2 generic · 0 fallback
+//!       + safety               +100 urgent/safety script on an urgent turn (seed 004)
+//!       + style (seed 003)     empathy-first turn: empathy/apology/soothe +4, solution +1
+//!                              rational turn: solution +4, pure soothing −1
+//!                              anxious turn: solution +1, empathy +1
+//!       + complaint stage      apologise: apology +2.5, empathy +1
+//!                              solution: solution +3, apology −4, soothing −1.5
+//!                              follow_up: follow_up +4, solution +1, apology −4, soothing −1.5
+//!       + escalation           +5 escalation script when asked for / risk ≥ 0.6
+//!       + history              shown in the last 2 turns −6 (was top) … −2.5 (was 5th),
+//!                              earlier −2; used −3;
+//!                              stage successor of a recently used script +1.5;
+//!                              dismissed: excluded for 5 turns, −8 after
+//! FAQ answer score = 9 + 8·match (+2 rational, +1 empathy-first), same history terms.
+//! ```
+
+use huashu_phrasebook::{INTENTS, Phrasebook, STAGES, Style};
+use huashu_understand::Understanding;
+
+use crate::faq::FaqIndex;
+use crate::slots::{SlotTable, Template};
+use crate::state::{ComplaintStage, ConversationState, id_hash, intent_index};
+use crate::{Error, Suggestion};
+
+/// Most suggestions returned.
+pub const MAX_SUGGESTIONS: usize = 5;
+/// Fewest suggestions returned when the book has enough fillable scripts.
+pub const MIN_SUGGESTIONS: usize = 3;
+/// Candidates kept while ranking (more than returned, for the escalation swap).
+const KEEP: usize = 8;
+/// Turns a dismissed script stays hidden.
+const DISMISS_TURNS: u32 = 5;
+/// Penalty of a script shown in the last two turns, by the position it was shown at.
+const RECENT_PENALTY: [f32; 5] = [6.0, 4.5, 3.5, 3.0, 2.5];
+/// Risk from which an escalation script is offered unasked.
+pub const ESCALATION_RISK: f32 = 0.6;
+
+const EMPATHY: u16 = 1;
+const APOLOGY: u16 = 1 << 1;
+const SOLUTION: u16 = 1 << 2;
+const SAFETY: u16 = 1 << 3;
+const ESCALATION: u16 = 1 << 4;
+const GENERIC: u16 = 1 << 5;
+
+const S_GREET: u8 = 0;
+const S_SOOTHE: u8 = 1;
+const S_CLARIFY: u8 = 2;
+const S_SOLVE: u8 = 3;
+const S_CLOSE: u8 = 5;
+const S_FOLLOW_UP: u8 = 6;
+const S_UNKNOWN: u8 = u8::MAX;
+
+/// Intents whose questions an FAQ answer can serve.
+const FAQ_INTENTS: &[&str] = &[
+    "product_inquiry",
+    "price_promo",
+    "shipping",
+    "return_refund",
+    "order_change",
+    "other",
+];
+
+/// Stages that naturally follow `stage` (bit mask over stage indices).
+fn successors(stage: u8) -> u8 {
+    let bit = |s: u8| 1u8 << s;
+    match stage {
+        S_GREET | S_SOOTHE => bit(S_CLARIFY) | bit(S_SOLVE),
+        S_CLARIFY => bit(S_SOLVE),
+        S_SOLVE => bit(S_FOLLOW_UP) | bit(S_CLOSE),
+        4 | S_FOLLOW_UP => bit(S_CLOSE),
+        _ => 0,
+    }
+}
+
+#[derive(Debug)]
+struct Compiled {
+    id: String,
+    hash: u64,
+    intent: u8,
+    stage: u8,
+    /// Bit per [`huashu_phrasebook::EMOTIONS`] index; 0 = any emotion.
+    emotions: u8,
+    style: Option<Style>,
+    urgent: bool,
+    flags: u16,
+    priority: i32,
+    tpl: Template,
+    out_intent: String,
+    out_stage: String,
+    tags: Vec<String>,
+}
+
+impl Compiled {
+    fn empathic(&self) -> bool {
+        self.flags & (EMPATHY | APOLOGY) != 0 || self.stage == S_SOOTHE
+    }
+    fn solution(&self) -> bool {
+        self.flags & SOLUTION != 0 || self.stage == S_SOLVE
+    }
+}
+
+#[derive(Debug)]
+struct CompiledFaq {
+    id: String,
+    hash: u64,
+    intent: Option<u8>,
+    tpl: Template,
+    source: String,
+}
+
+/// Compiled scripts and FAQ of one phrasebook: shared read-only (`Send + Sync`).
+#[derive(Debug)]
+pub struct Suggester {
+    scripts: Vec<Compiled>,
+    by_intent: [Vec<u32>; INTENTS.len()],
+    urgent: Vec<u32>,
+    escalation: Vec<u32>,
+    generic: Vec<u32>,
+    /// (id hash, script) sorted by hash: resolves remembered scripts to their intent and stage.
+    by_hash: Vec<(u64, u32)>,
+    slots: SlotTable,
+    faq: Vec<CompiledFaq>,
+    faq_index: FaqIndex,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Item {
+    Script(u32),
+    Faq(u32),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Cand {
+    score: f32,
+    priority: i32,
+    item: Item,
+}
+
+/// Everything about the turn the scorer needs, computed once per call.
+struct Ctx<'a> {
+    state: &'a ConversationState,
+    turn: u32,
+    emotion_bit: u8,
+    style: Style,
+    urgent: bool,
+    empathy_first: bool,
+    rational_first: bool,
+    anxious: bool,
+    stage: Option<ComplaintStage>,
+    escalate: bool,
+    available: u64,
+    /// (intent, successor stage mask) of recently used scripts.
+    used_next: [(u8, u8); 4],
+    used_n: usize,
+}
+
+impl Suggester {
+    pub fn new(book: &Phrasebook) -> Result<Suggester, Error> {
+        let mut slots = SlotTable::new(&book.slots);
+        let mut problems = Vec::new();
+        let mut scripts = Vec::with_capacity(book.scripts.len());
+        for s in &book.scripts {
+            let tpl = match Template::compile(&s.text, &mut slots) {
+                Ok(t) => t,
+                Err(msg) => {
+                    problems.push(format!("{}: [{}] {msg}", s.origin, s.id));
+                    continue;
+                }
+            };
+            let Some(intent) = intent_index(&s.intent) else {
+                problems.push(format!(
+                    "{}: [{}] unknown intent {:?}",
+                    s.origin, s.id, s.intent
+                ));
+                continue;
+            };
+            let mut emotions = 0u8;
+            for e in &s.emotions {
+                match emotion_index(e) {
+                    Some(i) => emotions |= 1 << i,
+                    None => {
+                        problems.push(format!("{}: [{}] unknown emotion {e:?}", s.origin, s.id))
+                    }
+                }
+            }
+            let mut flags = 0u16;
+            for t in &s.tags {
+                flags |= match t.as_str() {
+                    "empathy" | "soothe" | "comfort" => EMPATHY,
+                    "apology" => APOLOGY,
+                    "solution" => SOLUTION,
+                    "safety" => SAFETY,
+                    "escalation" | "escalate" | "handoff" => ESCALATION,
+                    "generic" => GENERIC,
+                    _ => 0,
+                };
+            }
+            if s.intent == "escalation" {
+                flags |= ESCALATION;
+            }
+            if s.intent == "other" {
+                flags |= GENERIC;
+            }
+            if s.urgent {
+                flags |= SAFETY;
+            }
+            let stage = STAGES
+                .iter()
+                .position(|x| *x == s.stage)
+                .map_or(S_UNKNOWN, |i| i as u8);
+            scripts.push(Compiled {
+                id: s.id.clone(),
+                hash: id_hash(&s.id),
+                intent: intent as u8,
+                stage,
+                emotions,
+                style: s.style,
+                urgent: s.urgent,
+                flags,
+                priority: s.priority,
+                tpl,
+                out_intent: s.intent.clone(),
+                out_stage: s.stage.clone(),
+                tags: s.tags.clone(),
+            });
+        }
+
+        let mut faq = Vec::with_capacity(book.faq.len());
+        for f in &book.faq {
+            match Template::compile(&f.answer, &mut slots) {
+                Ok(tpl) => faq.push(CompiledFaq {
+                    id: f.id.clone(),
+                    hash: id_hash(&f.id),
+                    intent: f.intent.as_deref().and_then(intent_index).map(|i| i as u8),
+                    tpl,
+                    source: f.source.clone(),
+                }),
+                Err(msg) => problems.push(format!("{}: [{}] answer: {msg}", f.origin, f.id)),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::Invalid(problems.join("\n")));
+        }
+        if scripts.len() > u32::MAX as usize {
+            return Err(Error::Invalid("too many scripts".into()));
+        }
+
+        // Candidate lists in id order, so that equal scores come out in a stable order.
+        let mut order: Vec<u32> = (0..scripts.len() as u32).collect();
+        order.sort_by(|&a, &b| scripts[a as usize].id.cmp(&scripts[b as usize].id));
+        let mut by_intent: [Vec<u32>; INTENTS.len()] = Default::default();
+        let (mut urgent, mut escalation, mut generic) = (Vec::new(), Vec::new(), Vec::new());
+        for &i in &order {
+            let s = &scripts[i as usize];
+            by_intent[usize::from(s.intent)].push(i);
+            if s.urgent || s.flags & SAFETY != 0 {
+                urgent.push(i);
+            }
+            if s.flags & ESCALATION != 0 {
+                escalation.push(i);
+            }
+            if s.flags & GENERIC != 0 {
+                generic.push(i);
+            }
+        }
+        let mut by_hash: Vec<(u64, u32)> = scripts
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.hash, i as u32))
+            .collect();
+        by_hash.sort_unstable();
+
+        let faq_index = FaqIndex::new(&book.faq);
+        Ok(Suggester {
+            scripts,
+            by_intent,
+            urgent,
+            escalation,
+            generic,
+            by_hash,
+            slots,
+            faq,
+            faq_index,
+        })
+    }
+
+    /// Number of compiled scripts.
+    pub fn script_count(&self) -> usize {
+        self.scripts.len()
+    }
+
+    /// 3–5 ranked suggestions for this turn (fewer only when the book has too few fillable
+    /// scripts); records them as shown in `state`. Call `state.observe_customer` first.
+    pub fn suggest(
+        &self,
+        u: &Understanding,
+        text: &str,
+        state: &mut ConversationState,
+    ) -> Vec<Suggestion> {
+        let ranked = self.rank(u, text, state);
+        let mut out = Vec::with_capacity(ranked.len());
+        for c in ranked {
+            match c.item {
+                Item::Script(i) => {
+                    let s = &self.scripts[i as usize];
+                    let Some(text) = s.tpl.fill(&self.slots, &state.slots) else {
+                        continue;
+                    };
+                    state.record_shown(s.hash, out.len());
+                    out.push(Suggestion {
+                        script: s.id.clone(),
+                        intent: s.out_intent.clone(),
+                        stage: s.out_stage.clone(),
+                        tags: s.tags.clone(),
+                        text,
+                        source: None,
+                    });
+                }
+                Item::Faq(i) => {
+                    let f = &self.faq[i as usize];
+                    let Some(text) = f.tpl.fill(&self.slots, &state.slots) else {
+                        continue;
+                    };
+                    state.record_shown(f.hash, out.len());
+                    let intent = f
+                        .intent
+                        .map_or(u.primary_intent(), |i| INTENTS[usize::from(i)]);
+                    out.push(Suggestion {
+                        script: f.id.clone(),
+                        intent: intent.to_string(),
+                        stage: "solve".to_string(),
+                        tags: vec!["faq".to_string()],
+                        text,
+                        source: Some(if f.source.is_empty() {
+                            format!("faq:{}", f.id)
+                        } else {
+                            format!("faq:{} · {}", f.id, f.source)
+                        }),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The ranked candidates to return, best first (at most [`MAX_SUGGESTIONS`]).
+    fn rank(&self, u: &Understanding, text: &str, state: &ConversationState) -> Vec<Cand> {
+        let ctx = self.context(u, state);
+        let mut top = TopK::default();
+
+        // Intents of the turn: the primary weighs most.
+        let primary_score = u.intents.first().map_or(0.0, |i| i.score);
+        for (rank, i) in u.intents.iter().take(4).enumerate() {
+            let Some(idx) = intent_index(i.id) else {
+                continue;
+            };
+            let base = if rank == 0 {
+                10.0
+            } else {
+                let ratio = if primary_score > 0.0 && i.score.is_finite() {
+                    (i.score / primary_score).clamp(0.0, 1.0)
+                } else {
+                    0.5
+                };
+                4.0 + 4.0 * ratio
+            };
+            for &s in &self.by_intent[idx] {
+                self.consider(&ctx, s, base, &mut top);
+            }
+        }
+        if ctx.urgent {
+            for &s in &self.urgent {
+                self.consider(&ctx, s, 6.0, &mut top);
+            }
+        }
+        // The best escalation script is also kept aside, so that it can be offered even when
+        // the turn's own scripts fill every place.
+        let mut esc = TopK::default();
+        if ctx.escalate {
+            for &s in &self.escalation {
+                self.consider(&ctx, s, 6.0, &mut top);
+                self.consider(&ctx, s, 6.0, &mut esc);
+            }
+        }
+        if top.len < MAX_SUGGESTIONS {
+            for &s in &self.generic {
+                self.consider(&ctx, s, 2.0, &mut top);
+            }
+        }
+        if top.len < MIN_SUGGESTIONS {
+            for s in 0..self.scripts.len() as u32 {
+                self.consider(&ctx, s, 0.0, &mut top);
+            }
+        }
+
+        // FAQ answers for product/policy questions.
+        if !ctx.urgent
+            && !self.faq_index.is_empty()
+            && u.intents.iter().any(|i| FAQ_INTENTS.contains(&i.id))
+        {
+            let turn_intents = |e: usize| match self.faq.get(e).and_then(|f| f.intent) {
+                None => 1.0,
+                Some(fi) => {
+                    if u.intents
+                        .iter()
+                        .any(|i| intent_index(i.id) == Some(usize::from(fi)))
+                    {
+                        1.0
+                    } else {
+                        0.85
+                    }
+                }
+            };
+            let hits = self.faq_index.search(text, turn_intents);
+            let best = hits[0].map_or(0.0, |h| h.score);
+            for hit in hits.into_iter().flatten() {
+                if hit.score < 0.8 * best {
+                    continue;
+                }
+                let Some(f) = self.faq.get(hit.entry) else {
+                    continue;
+                };
+                if !f.tpl.fillable(ctx.available, &self.slots, &state.slots) {
+                    continue;
+                }
+                let Some(history) = history(&ctx, f.hash) else {
+                    continue;
+                };
+                let mut score = 9.0 + 8.0 * hit.score + history;
+                if ctx.rational_first {
+                    score += 2.0;
+                } else if ctx.empathy_first {
+                    score += 1.0;
+                }
+                top.insert(
+                    Cand {
+                        score,
+                        priority: 0,
+                        item: Item::Faq(hit.entry as u32),
+                    },
+                    |a, b| self.id_of(a).cmp(self.id_of(b)),
+                );
+            }
+        }
+
+        let ranked = &top.items[..top.len];
+        // 3 always (when there are 3); the 4th and 5th only when not far behind the 3rd.
+        let mut keep = ranked.len().min(MIN_SUGGESTIONS);
+        if let Some(third) = ranked.get(MIN_SUGGESTIONS - 1) {
+            while keep < ranked.len().min(MAX_SUGGESTIONS)
+                && ranked[keep].score >= third.score - 8.0
+            {
+                keep += 1;
+            }
+        }
+        let mut out: Vec<Cand> = Vec::with_capacity(keep);
+        out.extend_from_slice(&ranked[..keep]);
+        // Offer an escalation path when asked for or when the chat is about to blow up.
+        if ctx.escalate
+            && !out.iter().any(|c| self.is_escalation(c.item))
+            && let Some(esc) = esc.items[..esc.len].first()
+        {
+            if out.len() >= MAX_SUGGESTIONS {
+                out.pop();
+            }
+            out.push(*esc);
+        }
+        out
+    }
+
+    /// The score `id` would get this turn (white-box tests of the formula).
+    #[cfg(test)]
+    pub(crate) fn score_of(
+        &self,
+        u: &Understanding,
+        state: &ConversationState,
+        id: &str,
+    ) -> Option<f32> {
+        let ctx = self.context(u, state);
+        let s = self.scripts.iter().position(|s| s.id == id)? as u32;
+        let mut top = TopK::default();
+        self.consider(&ctx, s, 10.0, &mut top);
+        top.items[..top.len].first().map(|c| c.score)
+    }
+
+    fn is_escalation(&self, item: Item) -> bool {
+        matches!(item, Item::Script(i) if self.scripts[i as usize].flags & ESCALATION != 0)
+    }
+
+    fn id_of(&self, item: Item) -> &str {
+        match item {
+            Item::Script(i) => &self.scripts[i as usize].id,
+            Item::Faq(i) => &self.faq[i as usize].id,
+        }
+    }
+
+    fn context<'a>(&self, u: &Understanding, state: &'a ConversationState) -> Ctx<'a> {
+        let label = u.emotion.label;
+        let intensity = if u.emotion.intensity.is_finite() {
+            u.emotion.intensity
+        } else {
+            0.0
+        };
+        let negative = matches!(label, "anger" | "disappointment") && intensity >= 0.4;
+        let empathy_first = negative
+            || (u.style == Style::Emotional && !matches!(label, "positive" | "neutral"))
+            || (u.style == Style::Emotional && state.in_complaint());
+        let rational_first = !empathy_first && u.style == Style::Rational;
+        let escalate = u.intents.iter().any(|i| i.id == "escalation")
+            || state.escalation_risk() >= ESCALATION_RISK;
+
+        let turn = state.turns();
+        let mut used_next = [(0u8, 0u8); 4];
+        let mut used_n = 0;
+        for m in state.used.iter().rev() {
+            if used_n == used_next.len() || turn.saturating_sub(m.turn) > 2 {
+                break;
+            }
+            let p = self.by_hash.partition_point(|(h, _)| *h < m.id);
+            if let Some(&(h, i)) = self.by_hash.get(p)
+                && h == m.id
+            {
+                let s = &self.scripts[i as usize];
+                if s.stage != S_UNKNOWN {
+                    used_next[used_n] = (s.intent, successors(s.stage));
+                    used_n += 1;
+                }
+            }
+        }
+
+        Ctx {
+            state,
+            turn,
+            emotion_bit: emotion_index(label).map_or(0, |i| 1 << i),
+            style: u.style,
+            urgent: u.urgent,
+            empathy_first,
+            rational_first,
+            anxious: label == "anxiety" && intensity >= 0.5,
+            stage: state.in_complaint().then(|| state.stage()),
+            escalate,
+            available: self.slots.available(&state.slots),
+            used_next,
+            used_n,
+        }
+    }
+
+    /// Scores script `s` with relevance `base` and keeps it if it is among the best.
+    fn consider(&self, ctx: &Ctx<'_>, s: u32, base: f32, top: &mut TopK) {
+        let Some(c) = self.scripts.get(s as usize) else {
+            return;
+        };
+        // Filters.
+        if c.urgent && !ctx.urgent {
+            return;
+        }
+        if c.emotions != 0 && c.emotions & ctx.emotion_bit == 0 {
+            return;
+        }
+        if c.style.is_some_and(|st| st != ctx.style) {
+            return;
+        }
+        let Some(history) = history(ctx, c.hash) else {
+            return;
+        };
+        if !c.tpl.fillable(ctx.available, &self.slots, &ctx.state.slots) {
+            return;
+        }
+
+        let mut score = base + history;
+        let empathic = c.empathic();
+        let solution = c.solution();
+        if ctx.urgent && c.flags & SAFETY != 0 {
+            score += 100.0;
+        }
+        if ctx.empathy_first {
+            if empathic {
+                score += 4.0;
+            } else if solution {
+                score += 1.0;
+            }
+        } else if ctx.rational_first {
+            if solution {
+                score += 4.0;
+            } else if empathic {
+                score -= 1.0;
+            }
+        }
+        if ctx.anxious {
+            if solution {
+                score += 1.0;
+            }
+            if empathic {
+                score += 1.0;
+            }
+        }
+        let apology = c.flags & APOLOGY != 0;
+        let soothing = empathic && !solution && !apology;
+        match ctx.stage {
+            Some(ComplaintStage::Apologise) => {
+                if apology {
+                    score += 2.5;
+                } else if empathic {
+                    score += 1.0;
+                }
+            }
+            Some(ComplaintStage::Solution) => {
+                if solution {
+                    score += 3.0;
+                }
+                if apology {
+                    score -= 4.0;
+                } else if soothing {
+                    score -= 1.5;
+                }
+            }
+            Some(ComplaintStage::FollowUp) => {
+                if c.stage == S_FOLLOW_UP {
+                    score += 4.0;
+                } else if solution {
+                    score += 1.0;
+                }
+                if apology {
+                    score -= 4.0;
+                } else if soothing {
+                    score -= 1.5;
+                }
+            }
+            Some(ComplaintStage::ListenSoothe) | None => {}
+        }
+        if ctx.escalate && c.flags & ESCALATION != 0 {
+            score += 5.0;
+        }
+        if c.stage != S_UNKNOWN
+            && ctx.used_next[..ctx.used_n]
+                .iter()
+                .any(|&(intent, next)| intent == c.intent && next & (1 << c.stage) != 0)
+        {
+            score += 1.5;
+        }
+        top.insert(
+            Cand {
+                score,
+                priority: c.priority,
+                item: Item::Script(s),
+            },
+            |a, b| self.id_of(a).cmp(self.id_of(b)),
+        );
+    }
+}
+
+/// History term of an item: `None` when dismissed recently (never shown again soon).
+fn history(ctx: &Ctx<'_>, hash: u64) -> Option<f32> {
+    let st = ctx.state;
+    let mut h = 0.0;
+    if let Some(d) = st.dismissed.iter().rev().find(|m| m.id == hash) {
+        if ctx.turn.saturating_sub(d.turn) < DISMISS_TURNS {
+            return None;
+        }
+        h -= 8.0;
+    }
+    if let Some(m) = st.shown.iter().rev().find(|m| m.id == hash) {
+        // The more prominently it was just shown, the more it steps back: the same question
+        // twice brings a different lead, not the same list again.
+        h -= if ctx.turn.saturating_sub(m.turn) <= 2 {
+            RECENT_PENALTY[usize::from(m.rank).min(RECENT_PENALTY.len() - 1)]
+        } else {
+            2.0
+        };
+    }
+    if st
+        .used
+        .iter()
+        .any(|m| m.id == hash && ctx.turn.saturating_sub(m.turn) <= 5)
+    {
+        h -= 3.0;
+    }
+    Some(h)
+}
+
+fn emotion_index(label: &str) -> Option<usize> {
+    huashu_phrasebook::EMOTIONS.iter().position(|e| *e == label)
+}
+
+/// The best [`KEEP`] candidates, sorted best first; an item appears once (its best score).
+struct TopK {
+    items: [Cand; KEEP],
+    len: usize,
+}
+
+impl Default for TopK {
+    fn default() -> Self {
+        TopK {
+            items: [Cand {
+                score: f32::NEG_INFINITY,
+                priority: 0,
+                item: Item::Script(0),
+            }; KEEP],
+            len: 0,
+        }
+    }
+}
+
+impl TopK {
+    fn insert(&mut self, c: Cand, by_id: impl Fn(Item, Item) -> std::cmp::Ordering) {
+        // Strict order: score, then priority, then the smaller id first.
+        let before = |a: &Cand, b: &Cand| {
+            a.score
+                .total_cmp(&b.score)
+                .then(a.priority.cmp(&b.priority))
+                .then_with(|| by_id(b.item, a.item))
+                .is_gt()
+        };
+        // Already present (reached through two candidate lists): keep the better entry.
+        if let Some(pos) = self.items[..self.len].iter().position(|x| x.item == c.item) {
+            if !before(&c, &self.items[pos]) {
+                return;
+            }
+            self.items.copy_within(pos + 1..self.len, pos);
+            self.len -= 1;
+        }
+        let mut at = self.len;
+        while at > 0 && before(&c, &self.items[at - 1]) {
+            at -= 1;
+        }
+        if at >= KEEP {
+            return;
+        }
+        let end = if self.len == KEEP { KEEP - 1 } else { self.len };
+        self.items.copy_within(at..end, at + 1);
+        self.items[at] = c;
+        self.len = (self.len + 1).min(KEEP);
+    }
+}

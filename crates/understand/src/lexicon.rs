@@ -1,0 +1,199 @@
+//! The one automaton every lexicon of a book shares, so a turn is scanned once.
+//!
+//! Intent keywords, emotion words, modifiers, urgent triggers and allow-contexts, style markers
+//! and the built-in cues (threats, repeat-asks, hypothetical and past markers) are normalised
+//! with the same [`Normalizer`] as the turn, deduplicated, and compiled into one overlapping
+//! Aho-Corasick automaton whose pattern ids map to one or more [`Tag`]s. Regex patterns of every
+//! section go into one `RegexSet`; a set only says *which* patterns matched, so regex evidence has
+//! no position (it is never negated — recall first).
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use huashu_normalize::Normalizer;
+use huashu_phrasebook::Origin;
+use regex::{Regex, RegexSet, RegexSetBuilder};
+
+use crate::Error;
+
+/// What a lexicon entry means. Indices point into `INTENTS` / `EMOTIONS`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Tag {
+    Intent { intent: u8, weight: f32 },
+    Emotion { label: u8, weight: f32 },
+    Negator,
+    Intensifier(f32),
+    Diminisher(f32),
+    Urgent,
+    UrgentAllow,
+    Style { emotional: bool, weight: f32 },
+    Threat,
+    RepeatAsk,
+    /// 会, 会不会, 是否…: the turn may be asking about a possibility, not reporting a fact.
+    Hypothetical,
+    /// 了, 已经, 刚才…: something happened.
+    Past,
+}
+
+impl Tag {
+    pub(crate) fn is_modifier(self) -> bool {
+        matches!(self, Tag::Intensifier(_) | Tag::Diminisher(_))
+    }
+}
+
+/// One lexicon hit: byte offsets in the normalised text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Hit {
+    pub start: u32,
+    pub end: u32,
+    pub tag: Tag,
+}
+
+/// Collects entries, then compiles them.
+pub(crate) struct LexiconBuilder {
+    norm: Normalizer,
+    index: HashMap<String, usize>,
+    words: Vec<String>,
+    tags: Vec<Vec<Tag>>,
+    patterns: Vec<(String, Tag, Origin, String)>,
+}
+
+impl LexiconBuilder {
+    pub(crate) fn new(norm: Normalizer) -> Self {
+        LexiconBuilder {
+            norm,
+            index: HashMap::new(),
+            words: Vec::new(),
+            tags: Vec::new(),
+            patterns: Vec::new(),
+        }
+    }
+
+    /// Adds a literal; entries that normalise to nothing (pure punctuation) are ignored.
+    pub(crate) fn word(&mut self, word: &str, tag: Tag) {
+        let w = self.norm.normalize_phrase(word);
+        if w.is_empty() {
+            return;
+        }
+        let id = match self.index.get(&w) {
+            Some(&id) => id,
+            None => {
+                let id = self.words.len();
+                self.index.insert(w.clone(), id);
+                self.words.push(w);
+                self.tags.push(Vec::new());
+                id
+            }
+        };
+        if let Some(tags) = self.tags.get_mut(id)
+            && !tags.contains(&tag)
+        {
+            tags.push(tag);
+        }
+    }
+
+    /// Adds a regex (matched on normalised text); `origin`/`id` name it in errors.
+    pub(crate) fn pattern(&mut self, pattern: &str, tag: Tag, origin: &Origin, id: &str) {
+        self.patterns
+            .push((pattern.to_string(), tag, origin.clone(), id.to_string()));
+    }
+
+    pub(crate) fn build(self) -> Result<Lexicon, Error> {
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&self.words)
+            .map_err(|e| Error::Invalid {
+                origin: Origin::default(),
+                id: "lexicon".into(),
+                message: format!("cannot build the lexicon automaton: {e}"),
+            })?;
+        let mut ranges = Vec::with_capacity(self.tags.len());
+        let mut flat = Vec::new();
+        for tags in &self.tags {
+            let a = flat.len() as u32;
+            flat.extend_from_slice(tags);
+            ranges.push((a, flat.len() as u32));
+        }
+        let set = if self.patterns.is_empty() {
+            None
+        } else {
+            let built = RegexSetBuilder::new(self.patterns.iter().map(|p| p.0.as_str()))
+                .size_limit(16 << 20)
+                .build();
+            match built {
+                Ok(set) => Some(set),
+                // The set's error does not say which pattern broke: find it so the QA lead
+                // gets file, line and id.
+                Err(set_err) => {
+                    for (p, _, origin, id) in &self.patterns {
+                        if let Err(e) = Regex::new(p) {
+                            return Err(Error::Invalid {
+                                origin: origin.clone(),
+                                id: id.clone(),
+                                message: format!("bad pattern {p:?}: {e}"),
+                            });
+                        }
+                    }
+                    return Err(Error::Invalid {
+                        origin: Origin::default(),
+                        id: "patterns".into(),
+                        message: format!("cannot compile the pattern set: {set_err}"),
+                    });
+                }
+            }
+        };
+        Ok(Lexicon {
+            ac,
+            ranges,
+            tags: flat,
+            set,
+            set_tags: self.patterns.into_iter().map(|p| p.1).collect(),
+        })
+    }
+}
+
+/// The compiled lexicon of a book.
+#[derive(Debug)]
+pub(crate) struct Lexicon {
+    ac: AhoCorasick,
+    /// Pattern id → range in `tags`.
+    ranges: Vec<(u32, u32)>,
+    tags: Vec<Tag>,
+    set: Option<RegexSet>,
+    set_tags: Vec<Tag>,
+}
+
+impl Lexicon {
+    /// Appends every (overlapping) literal hit to `hits` and every matching pattern's tag to
+    /// `rx`. Both are cleared first.
+    pub(crate) fn scan(&self, text: &str, hits: &mut Vec<Hit>, rx: &mut Vec<Tag>) {
+        hits.clear();
+        rx.clear();
+        for m in self.ac.find_overlapping_iter(text) {
+            let Some(&(a, b)) = self.ranges.get(m.pattern().as_usize()) else {
+                continue;
+            };
+            for &tag in self.tags.get(a as usize..b as usize).unwrap_or(&[]) {
+                hits.push(Hit {
+                    start: m.start() as u32,
+                    end: m.end() as u32,
+                    tag,
+                });
+            }
+        }
+        hits.sort_unstable_by_key(|h| (h.start, u32::MAX - h.end));
+        if let Some(set) = &self.set
+            && !text.is_empty()
+        {
+            for i in set.matches(text).iter() {
+                if let Some(&t) = self.set_tags.get(i) {
+                    rx.push(t);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ranges.len()
+    }
+}

@@ -1,0 +1,96 @@
+//! One turn as the scorers see it: the normalised text, the lexicon hits, the regex tags and the
+//! surface cues, plus the two questions several scorers ask — is this hit negated, and how much do
+//! modifiers scale it.
+
+use huashu_normalize::NormText;
+
+use crate::builtin::FILLER;
+use crate::lexicon::{Hit, Tag};
+use crate::surface::Surface;
+
+/// How far (in normalised chars) a negator reaches: 不是很急, 一点都不生气.
+const NEGATION_WINDOW: usize = 4;
+/// How far a modifier reaches: 非常(地)生气.
+const MODIFIER_WINDOW: usize = 2;
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Turn<'a> {
+    pub norm: &'a NormText,
+    pub hits: &'a [Hit],
+    pub rx: &'a [Tag],
+    pub surface: &'a Surface,
+}
+
+impl Turn<'_> {
+    pub(crate) fn text(&self) -> &str {
+        self.norm.as_str()
+    }
+
+    /// Original char range of a hit.
+    pub(crate) fn orig(&self, h: &Hit) -> (u32, u32) {
+        let (a, b) = self.norm.orig_range(h.start as usize, h.end as usize);
+        (a as u32, b as u32)
+    }
+
+    /// Whether `before` (ending at or before `word` starts) reaches `word`: the normalised chars
+    /// between them are at most `window`, all fillers or covered by modifier hits, and no clause
+    /// break lies between them in the original.
+    fn reaches(&self, before: &Hit, word: &Hit, window: usize) -> bool {
+        if before.end > word.start {
+            return false;
+        }
+        let Some(gap) = self.text().get(before.end as usize..word.start as usize) else {
+            return false;
+        };
+        let mut n = 0;
+        for (off, c) in gap.char_indices() {
+            n += 1;
+            if n > window {
+                return false;
+            }
+            let at = before.end + off as u32;
+            let covered = FILLER.contains(c)
+                || self.hits.iter().any(|m| {
+                    m.tag.is_modifier() && m.start <= at && at + c.len_utf8() as u32 <= m.end
+                });
+            if !covered {
+                return false;
+            }
+        }
+        let (_, neg_end) = self.orig(before);
+        let (word_start, _) = self.orig(word);
+        !self.surface.break_between(neg_end, word_start)
+    }
+
+    /// Whether a negator reaches `word` (我不生气, 不是很急, 没有不满意).
+    pub(crate) fn negated(&self, word: &Hit) -> bool {
+        self.hits
+            .iter()
+            .any(|h| h.tag == Tag::Negator && self.reaches(h, word, NEGATION_WINDOW))
+    }
+
+    /// Product of the intensifiers/diminishers that reach `word`, clamped to [0.3, 2.5].
+    pub(crate) fn multiplier(&self, word: &Hit) -> f32 {
+        let mut m = 1.0f32;
+        for h in self.hits {
+            let f = match h.tag {
+                Tag::Intensifier(f) | Tag::Diminisher(f) => f,
+                _ => continue,
+            };
+            if h.end <= word.start && self.reaches(h, word, MODIFIER_WINDOW) {
+                m *= f;
+            }
+        }
+        m.clamp(0.3, 2.5)
+    }
+
+    /// Whether `h` lies strictly inside a longer hit accepted by `same`.
+    pub(crate) fn contained(&self, h: &Hit, same: impl Fn(&Tag) -> bool) -> bool {
+        self.hits.iter().any(|g| {
+            same(&g.tag)
+                && g.start <= h.start
+                && h.end <= g.end
+                && (g.end - g.start) > (h.end - h.start)
+        })
+    }
+}
