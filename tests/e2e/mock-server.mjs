@@ -226,6 +226,8 @@ export function startMock({ host = '127.0.0.1', port = 0, token = crypto.randomB
       const base = `http://${host}:${addr.port}`;
       resolve({
         base, token, port: addr.port, feedback,
+        /** Drops every WebSocket connection (a network cut; the state is kept). */
+        dropAll: () => { for (const ws of sockets) ws.terminate(); },
         url: `${base}/?token=${token}`,
         close: () => new Promise((r) => {
           for (const ws of sockets) ws.terminate();

@@ -223,18 +223,25 @@ function onFollowUp(ev) {
   changed(c, { transcript: true, list: true, insight: true });
 }
 
-// Batched rendering: events mark what changed, one animation frame repaints.
-const dirty = { list: false, convs: new Set() };
-let frame = 0;
+// Batched rendering: events mark what changed and one task repaints. A MessageChannel task, not
+// requestAnimationFrame or setTimeout: both are paused or throttled to 1 Hz in a background tab,
+// and a console beside the shop's chat window is often not the focused tab.
+const dirty = { list: false };
+let scheduled = false;
+const tick = new MessageChannel();
+tick.port1.onmessage = flush;
 function changed(c, what) {
   dirty.list ||= !!what.list;
   if (c && c.id === state.selected) {
     for (const k of Object.keys(what)) dirty[k] = true;
   }
-  if (!frame) frame = requestAnimationFrame(flush);
+  if (!scheduled) {
+    scheduled = true;
+    tick.port2.postMessage(null);
+  }
 }
 function flush() {
-  frame = 0;
+  scheduled = false;
   if (dirty.list) renderList();
   if (dirty.transcript) renderTranscript();
   if (dirty.suggestions) renderSuggestions();
@@ -272,6 +279,10 @@ function renderList() {
   // Conversations known only because they were selected (no turn yet) stay out of the list.
   const items = sortedConvs().filter((c) => c.lastAt || c.lastText || c.items.size || c.id === state.selected);
   $('conv-count').textContent = String(items.length);
+  // The tab title carries the queue, so a console in a background tab still shows who waits.
+  const waiting = items.filter((c) => c.waitingSince !== null).length;
+  const urgent = items.filter((c) => c.urgent).length;
+  document.title = `${urgent ? `【紧急 ${urgent}】` : ''}${waiting ? `(${waiting}) ` : ''}话术 · 客服工作台`;
   $('conv-empty').hidden = items.length > 0;
   list.replaceChildren(...items.map((c) => {
     const emo = c.emotion && c.emotion.label !== 'neutral' ? h('span', { class: `emo-dot emo-${c.emotion.label}`, title: EMOTION[c.emotion.label] ?? '' }, EMOTION[c.emotion.label] ?? '') : null;
@@ -341,15 +352,33 @@ function renderAlerts(c) {
     h('div', { class: `alert alert-${kind}`, role: 'alert' }, h('strong', {}, title), h('span', {}, text))));
 }
 
+// Items are immutable once rendered (a changed item is a new object), so the transcript is
+// patched in place: O(n) cheap checks per repaint instead of rebuilding every bubble, which keeps
+// a replay of a long conversation linear.
+const rendered = new WeakMap();
 function renderTranscript() {
   const c = state.convs.get(state.selected);
   const ol = $('transcript');
   if (!c) return;
-  const atBottom = ol.scrollHeight - ol.scrollTop - ol.clientHeight < 40;
-  ol.replaceChildren(...[...c.items.values()].map(renderItem));
-  if (c.items.size === 0) ol.append(h('li', { class: 'sys' }, '正在加载聊天记录…'));
-  if (atBottom || !ol.dataset.conv || ol.dataset.conv !== c.id) ol.scrollTop = ol.scrollHeight;
+  const switched = ol.dataset.conv !== c.id;
+  const atBottom = switched || ol.scrollHeight - ol.scrollTop - ol.clientHeight < 40;
+  if (switched) ol.replaceChildren();
+  const want = [];
+  for (const it of c.items.values()) {
+    let li = rendered.get(it);
+    if (!li) {
+      li = renderItem(it);
+      rendered.set(it, li);
+    }
+    want.push(li);
+  }
+  if (!want.length) want.push(h('li', { class: 'sys' }, '暂无消息'));
+  want.forEach((li, i) => {
+    if (ol.children[i] !== li) ol.insertBefore(li, ol.children[i] ?? null);
+  });
+  while (ol.children.length > want.length) ol.lastElementChild.remove();
   ol.dataset.conv = c.id;
+  if (atBottom) ol.scrollTop = ol.scrollHeight;
 }
 
 function markSpans(text, spans) {
@@ -403,7 +432,7 @@ function renderSuggestions() {
   $('sugg-empty').hidden = items.length > 0;
   $('suggestions').replaceChildren(...items.map((sg, i) => {
     const tags = (sg.tags ?? []).map((t) => TAG[t]).filter(Boolean);
-    return h('li', { class: 'sugg', dataset: { id: sg.id, script: sg.script ?? '' } },
+    return h('li', { class: 'sugg', dataset: { id: sg.id, script: sg.script ?? '', stage: sg.stage ?? '' } },
       h('button', { type: 'button', class: 'sugg-use', title: `插入回复框（Alt+${i + 1}）`, onclick: () => useSuggestion(sg) },
         h('kbd', {}, String(i + 1)),
         h('span', { class: 'sugg-text' }, sg.text),
@@ -679,12 +708,12 @@ async function sendReply() {
   hs.send({ conversation: c.id, id, text }).then(() => {
     const it = c.items.get(id);
     if (it && it.pending) {
-      it.pending = false;
+      c.items.set(id, { ...it, pending: false });
       changed(c, { transcript: true });
     }
   }, (err) => {
     const it = c.items.get(id);
-    if (it) it.failed = err.code === 'unknown_type' ? '服务器不支持发送' : (err.message || err.code);
+    if (it) c.items.set(id, { ...it, failed: err.code === 'unknown_type' ? '服务器不支持发送' : (err.message || err.code) });
     changed(c, { transcript: true });
   });
 }

@@ -110,7 +110,13 @@ impl Auth {
     }
 
     /// Adds a token granting `role` in `shop`.
-    pub fn with_token(mut self, token: &str, role: TokenRole, shop: &str, agent: Option<&str>) -> Auth {
+    pub fn with_token(
+        mut self,
+        token: &str,
+        role: TokenRole,
+        shop: &str,
+        agent: Option<&str>,
+    ) -> Auth {
         self.tokens.insert(
             digest(token),
             Grant {
@@ -183,7 +189,9 @@ impl Auth {
 
     /// The grant of `token` if it allows `role`.
     pub fn check(&self, token: &str, role: Role) -> Option<&Grant> {
-        self.tokens.get(&digest(token)).filter(|g| g.role.allows(role))
+        self.tokens
+            .get(&digest(token))
+            .filter(|g| g.role.allows(role))
     }
 
     /// The grant of `token` for any role (HTTP API calls).
@@ -237,8 +245,15 @@ mod tests {
 
     #[test]
     fn bad_token_files_are_refused_with_a_reason() {
-        for text in ["[[token]]\ntoken='short'\nrole='agent'\nshop='s'", "[[token]]\ntoken='long-enough'\nrole='boss'\nshop='s'", "oops ="] {
-            assert!(Auth::from_toml(text, Path::new("t.toml")).is_err(), "{text}");
+        for text in [
+            "[[token]]\ntoken='short'\nrole='agent'\nshop='s'",
+            "[[token]]\ntoken='long-enough'\nrole='boss'\nshop='s'",
+            "oops =",
+        ] {
+            assert!(
+                Auth::from_toml(text, Path::new("t.toml")).is_err(),
+                "{text}"
+            );
         }
     }
 
@@ -247,7 +262,10 @@ mod tests {
         let (auth, token) = Auth::generated().expect("random");
         assert_eq!(token.len(), 32);
         for role in [Role::Widget, Role::Agent, Role::Supervisor] {
-            assert_eq!(auth.check(&token, role).map(|g| g.shop.as_str()), Some("default"));
+            assert_eq!(
+                auth.check(&token, role).map(|g| g.shop.as_str()),
+                Some("default")
+            );
         }
         assert!(auth.is_admin(&token));
     }

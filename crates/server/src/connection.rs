@@ -128,7 +128,12 @@ where
             code: CloseCode::from(code),
             reason: Utf8Bytes::from_static(reason),
         };
-        let limit = self.shared.config.limits.write_timeout.min(std::time::Duration::from_secs(2));
+        let limit = self
+            .shared
+            .config
+            .limits
+            .write_timeout
+            .min(std::time::Duration::from_secs(2));
         if tokio::time::timeout(limit, self.sink.send(Message::Close(Some(frame))))
             .await
             .is_ok_and(|r| r.is_ok())
@@ -145,7 +150,11 @@ where
     }
 
     /// Waits for a valid `hello` (within the handshake timeout) and answers `welcome`.
-    async fn hello<St>(&mut self, stream: &mut St, shutdown: &mut watch::Receiver<bool>) -> Result<(), Stop>
+    async fn hello<St>(
+        &mut self,
+        stream: &mut St,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<(), Stop>
     where
         St: Stream<Item = Result<Message, WsError>> + Unpin,
     {
@@ -230,22 +239,31 @@ where
             return Err(unauthorized("token is not valid for this shop"));
         }
         let agent = match (&grant.agent, h.agent) {
-            (Some(pinned), Some(a)) if pinned != &a => return Err(unauthorized("token is bound to another agent")),
+            (Some(pinned), Some(a)) if pinned != &a => {
+                return Err(unauthorized("token is bound to another agent"));
+            }
             (Some(pinned), _) => Some(pinned.clone()),
             (None, a) => a,
         };
-        if agent.as_ref().is_some_and(|a| a.len() > self.shared.config.limits.max_id) {
+        if agent
+            .as_ref()
+            .is_some_and(|a| a.len() > self.shared.config.limits.max_id)
+        {
             return Err(ClientError::new(ErrorCode::BadField, "agent id too long"));
         }
         Ok(Session {
-            conn_id: self.conn_id,
             role: h.role,
             shop: grant.shop.clone(),
             agent,
         })
     }
 
-    async fn run<St>(&mut self, stream: &mut St, inbox: &mut Inbox, shutdown: &mut watch::Receiver<bool>) -> Stop
+    async fn run<St>(
+        &mut self,
+        stream: &mut St,
+        inbox: &mut Inbox,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Stop
     where
         St: Stream<Item = Result<Message, WsError>> + Unpin,
     {
@@ -294,8 +312,11 @@ where
     }
 
     /// Writes one pushed frame and whatever else is queued, with one flush.
+    /// The write races the kick: a client that stopped reading is closed as a slow consumer
+    /// instead of holding its task in a blocked write until the write timeout.
     async fn flush_pushed(&mut self, first: Utf8Bytes, inbox: &mut Inbox) -> Result<(), Stop> {
         let limit = self.shared.config.limits.write_timeout;
+        let kick = Arc::clone(&inbox.kick);
         let write = async {
             self.sink.feed(Message::Text(first)).await?;
             for _ in 0..64 {
@@ -306,9 +327,16 @@ where
             }
             self.sink.flush().await
         };
-        match tokio::time::timeout(limit, write).await {
-            Ok(Ok(())) => Ok(()),
-            _ => Err(Stop::Gone),
+        tokio::select! {
+            r = tokio::time::timeout(limit, write) => match r {
+                Ok(Ok(())) => Ok(()),
+                _ => Err(Stop::Gone),
+            },
+            _ = kick.notified() => {
+                self.shared.metrics.slow_consumers.fetch_add(1, Relaxed);
+                tracing::info!(conn = self.conn_id, "slow consumer closed");
+                Err(Stop::Close(close::SLOW_CONSUMER, "slow_consumer"))
+            }
         }
     }
 
@@ -319,26 +347,36 @@ where
                 if t.len() > limits.max_frame {
                     let max = limits.max_frame;
                     return self
-                        .error(ClientError::new(ErrorCode::TooLarge, format!("frame over {max} bytes")))
+                        .error(ClientError::new(
+                            ErrorCode::TooLarge,
+                            format!("frame over {max} bytes"),
+                        ))
                         .await;
                 }
                 if !self.bucket.allow() {
-                    let e = ClientError::new(ErrorCode::RateLimited, "too many messages; slow down");
+                    let e =
+                        ClientError::new(ErrorCode::RateLimited, "too many messages; slow down");
                     // Tell the client which message was dropped.
                     return self.error(e.with_ref(peek_ref(&t))).await;
                 }
                 match protocol::parse(&t) {
-                    Ok(msg) => match self.dispatch(msg).await {
-                        Ok(()) => Ok(()),
-                        Err(Reply::Client(e)) => self.error(e).await,
-                        Err(Reply::Stop(s)) => Err(s),
-                    },
+                    Ok(msg) => {
+                        let r = msg.reference().map(str::to_string);
+                        match self.dispatch(msg).await {
+                            Ok(()) => Ok(()),
+                            Err(Reply::Client(e)) => self.error(e.with_ref(r)).await,
+                            Err(Reply::Stop(s)) => Err(s),
+                        }
+                    }
                     Err(e) => self.error(e).await,
                 }
             }
             Message::Binary(_) => {
-                self.error(ClientError::new(ErrorCode::BinaryUnsupported, "binary frames are not supported; send JSON text"))
-                    .await
+                self.error(ClientError::new(
+                    ErrorCode::BinaryUnsupported,
+                    "binary frames are not supported; send JSON text",
+                ))
+                .await
             }
             Message::Close(_) => Err(Stop::Gone),
             // Pings are answered by tungstenite; pongs only prove liveness.
@@ -347,9 +385,12 @@ where
     }
 
     fn session(&self) -> Result<&Session, Reply> {
-        self.session
-            .as_ref()
-            .ok_or_else(|| Reply::Client(ClientError::new(ErrorCode::Unauthorized, "send hello first")))
+        self.session.as_ref().ok_or_else(|| {
+            Reply::Client(ClientError::new(
+                ErrorCode::Unauthorized,
+                "send hello first",
+            ))
+        })
     }
 
     fn require(&self, roles: &[Role], what: &str) -> Result<Session, Reply> {
@@ -378,7 +419,10 @@ where
     fn check_text(&self, text: &str) -> Result<(), Reply> {
         let max = self.shared.config.limits.max_text;
         if text.trim().is_empty() {
-            return Err(Reply::Client(ClientError::new(ErrorCode::BadField, "`text` is empty")));
+            return Err(Reply::Client(ClientError::new(
+                ErrorCode::BadField,
+                "`text` is empty",
+            )));
         }
         if text.len() > max && text.chars().count() > max {
             return Err(Reply::Client(ClientError::new(
@@ -392,7 +436,10 @@ where
     async fn dispatch(&mut self, msg: Inbound) -> Result<(), Reply> {
         let received = Instant::now();
         match msg {
-            Inbound::Hello(_) => Err(Reply::Client(ClientError::new(ErrorCode::Forbidden, "already authenticated"))),
+            Inbound::Hello(_) => Err(Reply::Client(ClientError::new(
+                ErrorCode::Forbidden,
+                "already authenticated",
+            ))),
             Inbound::Ping => Ok(self.send_text(r#"{"type":"pong"}"#).await?),
             Inbound::Turn(t) => {
                 let session = self.require(&[Role::Widget], "send turns (agents use `send`)")?;
@@ -405,7 +452,9 @@ where
                     at: t.at,
                     customer: t.customer,
                 };
-                self.turn(&session, input, received).await.map_err(|e| e.with_ref(r))
+                self.turn(&session, input, received)
+                    .await
+                    .map_err(|e| e.with_ref(r))
             }
             Inbound::Send(t) => {
                 let session = self.require(&[Role::Agent], "send agent replies")?;
@@ -418,7 +467,9 @@ where
                     at: t.at,
                     customer: None,
                 };
-                self.turn(&session, input, received).await.map_err(|e| e.with_ref(r))
+                self.turn(&session, input, received)
+                    .await
+                    .map_err(|e| e.with_ref(r))
             }
             Inbound::Subscribe(s) => {
                 let session = self.require(&[Role::Agent, Role::Supervisor], "subscribe")?;
@@ -515,19 +566,34 @@ where
         }
     }
 
-    async fn turn(&mut self, session: &Session, t: TurnInput, received: Instant) -> Result<(), Reply> {
+    async fn turn(
+        &mut self,
+        session: &Session,
+        t: TurnInput,
+        received: Instant,
+    ) -> Result<(), Reply> {
         self.check_id("conversation", &t.conversation)?;
         self.check_id("id", &t.id)?;
         self.check_text(&t.text)?;
         if t.at.is_some_and(|at| at < 0) {
-            return Err(Reply::Client(ClientError::new(ErrorCode::BadField, "`at` must be ms since the epoch")));
+            return Err(Reply::Client(ClientError::new(
+                ErrorCode::BadField,
+                "`at` must be ms since the epoch",
+            )));
         }
         if t.customer.as_ref().is_some_and(|c| c.chars().count() > 32) {
-            return Err(Reply::Client(ClientError::new(ErrorCode::BadField, "`customer` over 32 characters")));
+            return Err(Reply::Client(ClientError::new(
+                ErrorCode::BadField,
+                "`customer` over 32 characters",
+            )));
         }
         let conversation = t.conversation.clone();
         let id = t.id.clone();
-        let ack = self.shared.accept_turn(session, t, received).await.map_err(Reply::Client)?;
+        let ack = self
+            .shared
+            .accept_turn(session, t, received)
+            .await
+            .map_err(Reply::Client)?;
         #[derive(Serialize)]
         struct AckFrame<'a> {
             r#type: &'static str,
@@ -548,12 +614,20 @@ where
             .await?)
     }
 
-    async fn subscribe(&mut self, session: &Session, conversation: String, since: u64) -> Result<(), Reply> {
+    async fn subscribe(
+        &mut self,
+        session: &Session,
+        conversation: String,
+        since: u64,
+    ) -> Result<(), Reply> {
         let max = self.shared.config.limits.max_subscriptions;
         if !self.subscriptions.contains(&conversation) && self.subscriptions.len() >= max {
             return Err(Reply::Client(
-                ClientError::new(ErrorCode::Forbidden, format!("at most {max} subscriptions per connection"))
-                    .with_ref(Some(conversation)),
+                ClientError::new(
+                    ErrorCode::Forbidden,
+                    format!("at most {max} subscriptions per connection"),
+                )
+                .with_ref(Some(conversation)),
             ));
         }
         let (last, already) = self
@@ -578,10 +652,14 @@ where
                         // Without the replay the client would see a gap: undo the subscription.
                         self.subscriptions.remove(&conversation);
                         self.shared.unsubscribe(&conversation, self.conn_id).await;
-                        return Err(Reply::Client(crate::shared::internal(e).with_ref(Some(conversation))));
+                        return Err(Reply::Client(
+                            crate::shared::internal(e).with_ref(Some(conversation)),
+                        ));
                     }
                 };
-                let Some(end) = page.last().map(|e| e.seq) else { break };
+                let Some(end) = page.last().map(|e| e.seq) else {
+                    break;
+                };
                 let limit = self.shared.config.limits.write_timeout;
                 let write = async {
                     for e in page {
@@ -634,10 +712,8 @@ where
             self.shared.unsubscribe(&c, self.conn_id).await;
         }
         let role = self.session.as_ref().map(|s| s.role);
-        if let Some(s) = &self.session {
-            if self.watching {
-                self.shared.unwatch(&s.shop, self.conn_id);
-            }
+        if let Some(s) = self.session.as_ref().filter(|_| self.watching) {
+            self.shared.unwatch(&s.shop, self.conn_id);
         }
         self.shared.metrics.connection_closed(role);
     }
@@ -673,5 +749,7 @@ fn peek_ref(text: &str) -> Option<String> {
         id: Option<String>,
         draft: Option<String>,
     }
-    serde_json::from_str::<Ids>(text).ok().and_then(|i| i.id.or(i.draft))
+    serde_json::from_str::<Ids>(text)
+        .ok()
+        .and_then(|i| i.id.or(i.draft))
 }

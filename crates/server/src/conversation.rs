@@ -56,12 +56,20 @@ fn truncate(s: &str, n: usize) -> String {
 impl Shared {
     /// Processes one turn: analyse, commit turn + events, then ack and push. A re-sent
     /// (conversation, id) returns the stored seq and changes nothing.
-    pub(crate) async fn accept_turn(&self, session: &Session, t: TurnInput, received: Instant) -> Result<Ack, ClientError> {
+    pub(crate) async fn accept_turn(
+        &self,
+        session: &Session,
+        t: TurnInput,
+        received: Instant,
+    ) -> Result<Ack, ClientError> {
         let (slot, mut inner) = self.lock(&t.conversation).await?;
         Shared::check_shop(&slot, &mut inner, &session.shop, true)?;
         if let Some(&seq) = inner.seen.get(&t.id) {
             self.metrics.turns_duplicate.fetch_add(1, Relaxed);
-            return Ok(Ack { seq, duplicate: true });
+            return Ok(Ack {
+                seq,
+                duplicate: true,
+            });
         }
         let engine = self.engine();
         let book = engine.meta().hash.clone();
@@ -189,7 +197,10 @@ impl Shared {
         summary.last_at = Some(at);
         summary.updated_at = received_at;
         let summary_json = to_json(&summary);
-        let frames: Vec<Utf8Bytes> = events.iter().map(|e| Utf8Bytes::from(e.payload.as_str())).collect();
+        let frames: Vec<Utf8Bytes> = events
+            .iter()
+            .map(|e| Utf8Bytes::from(e.payload.as_str()))
+            .collect();
         let kinds: Vec<String> = events.iter().map(|e| e.kind.clone()).collect();
         let write = Write::Turn(TurnWrite {
             conversation: t.conversation.clone(),
@@ -238,7 +249,10 @@ impl Shared {
         self.notify_watchers(&session.shop, &summary_frame);
         self.metrics.turn_push.observe(received.elapsed());
         drop(inner);
-        Ok(Ack { seq, duplicate: false })
+        Ok(Ack {
+            seq,
+            duplicate: false,
+        })
     }
 
     /// Registers `outbox` for live events of a conversation and returns the last seq `L`:
@@ -246,7 +260,12 @@ impl Shared {
     /// `> L` will be pushed to `outbox`. Both sides of `L` are decided under the conversation
     /// lock, which is what rules out gaps and duplicates. The flag is true when this connection
     /// was already subscribed (nothing changes then).
-    pub(crate) async fn subscribe(&self, session: &Session, conversation: &str, outbox: &Outbox) -> Result<(u64, bool), ClientError> {
+    pub(crate) async fn subscribe(
+        &self,
+        session: &Session,
+        conversation: &str,
+        outbox: &Outbox,
+    ) -> Result<(u64, bool), ClientError> {
         let (slot, mut inner) = self.lock(conversation).await?;
         Shared::check_shop(&slot, &mut inner, &session.shop, true)?;
         let already = inner.subscribers.iter().any(|o| o.id == outbox.id);
@@ -257,7 +276,11 @@ impl Shared {
     }
 
     pub(crate) async fn unsubscribe(&self, conversation: &str, conn_id: u64) {
-        let Some(slot) = self.conversations.get(conversation).map(|s| std::sync::Arc::clone(&s)) else {
+        let Some(slot) = self
+            .conversations
+            .get(conversation)
+            .map(|s| std::sync::Arc::clone(&s))
+        else {
             return;
         };
         let mut inner = std::sync::Arc::clone(&slot.inner).lock_owned().await;
@@ -269,11 +292,20 @@ impl Shared {
     }
 
     /// Stores feedback and tells the conversation state (so the suggester can learn from it).
-    pub(crate) async fn feedback(&self, session: &Session, conversation: &str, suggestion: &str, action: Action) -> Result<(), ClientError> {
+    pub(crate) async fn feedback(
+        &self,
+        session: &Session,
+        conversation: &str,
+        suggestion: &str,
+        action: Action,
+    ) -> Result<(), ClientError> {
         let (slot, mut inner) = self.lock(conversation).await?;
         if inner.shop.is_none() || inner.last_seq == 0 {
             self.release(&slot, inner);
-            return Err(ClientError::new(ErrorCode::NotFound, "no such conversation"));
+            return Err(ClientError::new(
+                ErrorCode::NotFound,
+                "no such conversation",
+            ));
         }
         Shared::check_shop(&slot, &mut inner, &session.shop, false)?;
         // Suggestion ids are `<turn>:<script>`; a bare script id is accepted too.
@@ -308,7 +340,10 @@ impl Shared {
             .and_then(|s| s.owner.get().map(|o| o == &session.shop));
         match fast {
             Some(true) => Ok(()),
-            Some(false) => Err(ClientError::new(ErrorCode::Forbidden, "conversation belongs to another shop")),
+            Some(false) => Err(ClientError::new(
+                ErrorCode::Forbidden,
+                "conversation belongs to another shop",
+            )),
             None => {
                 let (slot, mut inner) = self.lock(conversation).await?;
                 let r = Shared::check_shop(&slot, &mut inner, &session.shop, false);
@@ -319,7 +354,13 @@ impl Shared {
     }
 
     /// Checks an unsent draft. Flagged drafts are stored (without delaying the reply).
-    pub(crate) async fn draft(&self, session: &Session, conversation: &str, draft: &str, text: &str) -> Result<Vec<GuardHit>, ClientError> {
+    pub(crate) async fn draft(
+        &self,
+        session: &Session,
+        conversation: &str,
+        draft: &str,
+        text: &str,
+    ) -> Result<Vec<GuardHit>, ClientError> {
         self.check_owner(session, conversation).await?;
         let hits = self.engine().check_draft(text);
         self.metrics.drafts.fetch_add(1, Relaxed);
@@ -345,7 +386,13 @@ impl Shared {
 
     /// `POST /api/analyze`: one turn analysed without storing anything. With a conversation id
     /// it is analysed against a copy of that conversation's state (which is not changed).
-    pub(crate) async fn analyze(&self, shop: &str, speaker: Speaker, text: &str, conversation: Option<&str>) -> Result<AnalyzeLine, ClientError> {
+    pub(crate) async fn analyze(
+        &self,
+        shop: &str,
+        speaker: Speaker,
+        text: &str,
+        conversation: Option<&str>,
+    ) -> Result<AnalyzeLine, ClientError> {
         let mut state = match conversation {
             None => ConversationState::new(),
             Some(id) => {

@@ -53,7 +53,11 @@ impl std::fmt::Debug for Job {
 }
 
 impl Db {
-    pub(crate) fn open(path: &Path, durability: Durability, metrics: Arc<Metrics>) -> Result<Db, Error> {
+    pub(crate) fn open(
+        path: &Path,
+        durability: Durability,
+        metrics: Arc<Metrics>,
+    ) -> Result<Db, Error> {
         let mut store = Store::open(path, durability)?;
         let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
         let writer = std::thread::Builder::new()
@@ -89,18 +93,31 @@ impl Db {
     pub(crate) async fn write(&self, write: Write) -> Result<(), Error> {
         let tx = self.sender().ok_or(Error::WriterClosed)?;
         let (reply, done) = oneshot::channel();
-        tx.send(Job { write, reply: Some(reply) })
+        tx.send(Job {
+            write,
+            reply: Some(reply),
+        })
+        .await
+        .map_err(|_| Error::WriterClosed)?;
+        #[cfg(not(test))]
+        let outcome = done.await;
+        // Unit tests run timers under paused time, which auto-advances whenever the runtime
+        // idles, including while this thread commits; waiting on the blocking pool tells tokio
+        // that work is in flight (spawn_blocking inhibits auto-advance).
+        #[cfg(test)]
+        let outcome = tokio::task::spawn_blocking(move || done.blocking_recv())
             .await
             .map_err(|_| Error::WriterClosed)?;
-        done.await.map_err(|_| Error::WriterClosed)?.map_err(Error::from)
+        outcome
+            .map_err(|_| Error::WriterClosed)?
+            .map_err(Error::from)
     }
 
     /// Queues a write nobody waits for (flagged drafts); logged if it fails.
     pub(crate) async fn write_detached(&self, write: Write) {
-        if let Some(tx) = self.sender() {
-            if tx.send(Job { write, reply: None }).await.is_err() {
-                tracing::warn!("database writer closed; detached write dropped");
-            }
+        let Some(tx) = self.sender() else { return };
+        if tx.send(Job { write, reply: None }).await.is_err() {
+            tracing::warn!("database writer closed; detached write dropped");
         }
     }
 
@@ -118,10 +135,10 @@ impl Db {
                 None => Store::open(&db.path, db.durability)?,
             };
             let result = f(&store);
-            if let Ok(mut r) = db.readers.lock() {
-                if r.len() < MAX_IDLE_READERS {
-                    r.push(store);
-                }
+            if let Ok(mut r) = db.readers.lock()
+                && r.len() < MAX_IDLE_READERS
+            {
+                r.push(store);
             }
             result.map_err(Error::from)
         })

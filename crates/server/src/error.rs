@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("refusing to listen on non-loopback address {0} without configured tokens (use --tokens FILE)")]
+    #[error(
+        "refusing to listen on non-loopback address {0} without configured tokens (use --tokens FILE)"
+    )]
     NoTokensOnPublicAddress(std::net::SocketAddr),
     #[error("no tokens configured")]
     NoTokens,

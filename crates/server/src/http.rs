@@ -33,15 +33,51 @@ struct Asset {
 }
 
 const ASSETS: &[Asset] = &[
-    Asset { path: "/", content_type: "text/html; charset=utf-8", body: include_str!("../assets/console.html") },
-    Asset { path: "/demo", content_type: "text/html; charset=utf-8", body: include_str!("../assets/demo.html") },
-    Asset { path: "/sdk/huashu.js", content_type: "text/javascript; charset=utf-8", body: include_str!("../assets/huashu.js") },
-    Asset { path: "/assets/console.js", content_type: "text/javascript; charset=utf-8", body: include_str!("../assets/console.js") },
-    Asset { path: "/assets/console.css", content_type: "text/css; charset=utf-8", body: include_str!("../assets/console.css") },
-    Asset { path: "/assets/demo.js", content_type: "text/javascript; charset=utf-8", body: include_str!("../assets/demo.js") },
-    Asset { path: "/assets/demo.css", content_type: "text/css; charset=utf-8", body: include_str!("../assets/demo.css") },
-    Asset { path: "/assets/qa.html", content_type: "text/html; charset=utf-8", body: include_str!("../assets/qa.html") },
-    Asset { path: "/assets/huashu.js", content_type: "text/javascript; charset=utf-8", body: include_str!("../assets/huashu.js") },
+    Asset {
+        path: "/",
+        content_type: "text/html; charset=utf-8",
+        body: include_str!("../assets/console.html"),
+    },
+    Asset {
+        path: "/demo",
+        content_type: "text/html; charset=utf-8",
+        body: include_str!("../assets/demo.html"),
+    },
+    Asset {
+        path: "/sdk/huashu.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/huashu.js"),
+    },
+    Asset {
+        path: "/assets/console.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/console.js"),
+    },
+    Asset {
+        path: "/assets/console.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../assets/console.css"),
+    },
+    Asset {
+        path: "/assets/demo.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/demo.js"),
+    },
+    Asset {
+        path: "/assets/demo.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../assets/demo.css"),
+    },
+    Asset {
+        path: "/assets/qa.html",
+        content_type: "text/html; charset=utf-8",
+        body: include_str!("../assets/qa.html"),
+    },
+    Asset {
+        path: "/assets/huashu.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/huashu.js"),
+    },
 ];
 
 /// The parts of a request head the routes need.
@@ -153,10 +189,13 @@ async fn read_head(tcp: &mut TcpStream) -> Result<(Head, Vec<u8>), Option<Respon
                         "host" => head.host = Some(value),
                         "origin" => head.origin = Some(value),
                         "authorization" => head.authorization = Some(value),
-                        "upgrade" => head.upgrade_websocket = value.eq_ignore_ascii_case("websocket"),
+                        "upgrade" => {
+                            head.upgrade_websocket = value.eq_ignore_ascii_case("websocket")
+                        }
                         "connection" => {
-                            head.connection_upgrade =
-                                value.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+                            head.connection_upgrade = value
+                                .split(',')
+                                .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
                         }
                         "sec-websocket-key" => head.ws_key = Some(value),
                         "sec-websocket-version" => head.ws_version = Some(value),
@@ -177,7 +216,12 @@ async fn read_head(tcp: &mut TcpStream) -> Result<(Head, Vec<u8>), Option<Respon
 }
 
 /// Serves one accepted TCP connection (HTTP request or WebSocket upgrade).
-pub(crate) async fn handle(shared: Arc<Shared>, mut tcp: TcpStream, peer: SocketAddr, shutdown: watch::Receiver<bool>) {
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    mut tcp: TcpStream,
+    peer: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+) {
     let _ = tcp.set_nodelay(true);
     let limits = shared.config.limits.clone();
     let head = tokio::time::timeout(limits.hello_timeout, read_head(&mut tcp)).await;
@@ -205,12 +249,27 @@ fn origin_allowed(shared: &Shared, head: &Head) -> bool {
             .split_once("://")
             .is_some_and(|(_, o)| o.eq_ignore_ascii_case(host))
     });
-    same || shared.config.allowed_origins.iter().any(|a| a.eq_ignore_ascii_case(origin))
+    same || shared
+        .config
+        .allowed_origins
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(origin))
 }
 
-async fn upgrade(shared: Arc<Shared>, mut tcp: TcpStream, head: Head, rest: Vec<u8>, peer: SocketAddr, shutdown: watch::Receiver<bool>) {
+async fn upgrade(
+    shared: Arc<Shared>,
+    mut tcp: TcpStream,
+    head: Head,
+    rest: Vec<u8>,
+    peer: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+) {
     if head.method != "GET" || !head.upgrade_websocket || !head.connection_upgrade {
-        return write_response(&mut tcp, Response::text(426, "WebSocket upgrade required at /ws\n")).await;
+        return write_response(
+            &mut tcp,
+            Response::text(426, "WebSocket upgrade required at /ws\n"),
+        )
+        .await;
     }
     let Some(key) = head.ws_key.as_deref() else {
         return write_response(&mut tcp, Response::text(400, "missing Sec-WebSocket-Key\n")).await;
@@ -222,7 +281,11 @@ async fn upgrade(shared: Arc<Shared>, mut tcp: TcpStream, head: Head, rest: Vec<
     }
     if !origin_allowed(&shared, &head) {
         tracing::info!(%peer, origin = ?head.origin, "WebSocket origin refused");
-        return write_response(&mut tcp, Response::error(403, ErrorCode::Forbidden, "origin not allowed")).await;
+        return write_response(
+            &mut tcp,
+            Response::error(403, ErrorCode::Forbidden, "origin not allowed"),
+        )
+        .await;
     }
     let accept = derive_accept_key(key.as_bytes());
     let response = format!(
@@ -245,10 +308,13 @@ async fn upgrade(shared: Arc<Shared>, mut tcp: TcpStream, head: Head, rest: Vec<
 }
 
 fn bearer(head: &Head) -> Option<String> {
-    if let Some(v) = &head.authorization {
-        if let Some(t) = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")) {
-            return Some(t.trim().to_string());
-        }
+    let header = head.authorization.as_deref().and_then(|v| {
+        v.strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+            .map(|t| t.trim().to_string())
+    });
+    if header.is_some() {
+        return header;
     }
     head.query
         .split('&')
@@ -256,7 +322,12 @@ fn bearer(head: &Head) -> Option<String> {
         .map(str::to_string)
 }
 
-async fn read_body(tcp: &mut TcpStream, head: &Head, mut body: Vec<u8>, max: usize) -> Result<Vec<u8>, Response> {
+async fn read_body(
+    tcp: &mut TcpStream,
+    head: &Head,
+    mut body: Vec<u8>,
+    max: usize,
+) -> Result<Vec<u8>, Response> {
     let len = head.content_length.unwrap_or(0);
     if len > max {
         return Err(Response::error(413, ErrorCode::TooLarge, "body too large"));
@@ -264,7 +335,10 @@ async fn read_body(tcp: &mut TcpStream, head: &Head, mut body: Vec<u8>, max: usi
     body.truncate(len);
     let mut chunk = [0u8; 4096];
     while body.len() < len {
-        let n = tcp.read(&mut chunk).await.map_err(|_| Response::text(400, "bad request\n"))?;
+        let n = tcp
+            .read(&mut chunk)
+            .await
+            .map_err(|_| Response::text(400, "bad request\n"))?;
         if n == 0 {
             return Err(Response::text(400, "truncated body\n"));
         }
@@ -311,7 +385,8 @@ async fn route(shared: &Arc<Shared>, tcp: &mut TcpStream, head: &Head, rest: Vec
             }
         }
         ("POST", "/api/analyze") => {
-            let Some(grant) = bearer(head).and_then(|t| shared.config.auth.grant(&t).cloned()) else {
+            let Some(grant) = bearer(head).and_then(|t| shared.config.auth.grant(&t).cloned())
+            else {
                 return Response::error(401, ErrorCode::Unauthorized, "Bearer token required");
             };
             let body = match read_body(tcp, head, rest, shared.config.limits.max_frame).await {
@@ -331,10 +406,22 @@ async fn route(shared: &Arc<Shared>, tcp: &mut TcpStream, head: &Head, rest: Vec
             if req.text.chars().count() > shared.config.limits.max_text {
                 return Response::error(413, ErrorCode::TooLarge, "text too long");
             }
-            match shared.analyze(&grant.shop, req.role, &req.text, req.conversation.as_deref()).await {
+            match shared
+                .analyze(
+                    &grant.shop,
+                    req.role,
+                    &req.text,
+                    req.conversation.as_deref(),
+                )
+                .await
+            {
                 Ok(line) => Response::json(200, to_json(&line)),
                 Err(e) => {
-                    let status = if e.code == ErrorCode::Forbidden { 403 } else { 500 };
+                    let status = if e.code == ErrorCode::Forbidden {
+                        403
+                    } else {
+                        500
+                    };
                     Response::json(status, e.frame())
                 }
             }

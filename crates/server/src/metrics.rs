@@ -40,7 +40,11 @@ impl Histogram {
         let mut cumulative = 0;
         for (b, bound) in self.buckets.iter().zip(BOUNDS_US) {
             cumulative += b.load(Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{le=\"{}\"}} {cumulative}", bound as f64 / 1e6);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{}\"}} {cumulative}",
+                bound as f64 / 1e6
+            );
         }
         let count = self.count.load(Relaxed);
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
@@ -118,44 +122,146 @@ impl Metrics {
 
     pub fn render(&self, book: &huashu_phrasebook::BookMeta) -> String {
         let mut out = String::with_capacity(4096);
-        let _ = writeln!(out, "# HELP huashu_connections Open WebSocket connections by role.\n# TYPE huashu_connections gauge");
-        for (i, role) in ["pending", "widget", "agent", "supervisor"].iter().enumerate() {
-            let _ = writeln!(out, "huashu_connections{{role=\"{role}\"}} {}", self.connections[i].load(Relaxed));
+        let _ = writeln!(
+            out,
+            "# HELP huashu_connections Open WebSocket connections by role.\n# TYPE huashu_connections gauge"
+        );
+        for (i, role) in ["pending", "widget", "agent", "supervisor"]
+            .iter()
+            .enumerate()
+        {
+            let _ = writeln!(
+                out,
+                "huashu_connections{{role=\"{role}\"}} {}",
+                self.connections[i].load(Relaxed)
+            );
         }
-        let _ = writeln!(out, "# HELP huashu_turns_total Accepted turns by speaker.\n# TYPE huashu_turns_total counter");
-        let _ = writeln!(out, "huashu_turns_total{{role=\"customer\"}} {}", self.turns_customer.load(Relaxed));
-        let _ = writeln!(out, "huashu_turns_total{{role=\"agent\"}} {}", self.turns_agent.load(Relaxed));
-        let _ = writeln!(out, "# HELP huashu_turns_duplicate_total Re-sent turns acked again without processing.\n# TYPE huashu_turns_duplicate_total counter");
-        let _ = writeln!(out, "huashu_turns_duplicate_total {}", self.turns_duplicate.load(Relaxed));
-        let _ = writeln!(out, "# HELP huashu_events_total Stored conversation events by type.\n# TYPE huashu_events_total counter");
+        let _ = writeln!(
+            out,
+            "# HELP huashu_turns_total Accepted turns by speaker.\n# TYPE huashu_turns_total counter"
+        );
+        let _ = writeln!(
+            out,
+            "huashu_turns_total{{role=\"customer\"}} {}",
+            self.turns_customer.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "huashu_turns_total{{role=\"agent\"}} {}",
+            self.turns_agent.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP huashu_turns_duplicate_total Re-sent turns acked again without processing.\n# TYPE huashu_turns_duplicate_total counter"
+        );
+        let _ = writeln!(
+            out,
+            "huashu_turns_duplicate_total {}",
+            self.turns_duplicate.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP huashu_events_total Stored conversation events by type.\n# TYPE huashu_events_total counter"
+        );
         for (i, kind) in EVENT_KINDS.iter().enumerate() {
-            let _ = writeln!(out, "huashu_events_total{{type=\"{kind}\"}} {}", self.events[i].load(Relaxed));
+            let _ = writeln!(
+                out,
+                "huashu_events_total{{type=\"{kind}\"}} {}",
+                self.events[i].load(Relaxed)
+            );
         }
-        let _ = writeln!(out, "# HELP huashu_drafts_total Drafts checked.\n# TYPE huashu_drafts_total counter\nhuashu_drafts_total {}", self.drafts.load(Relaxed));
-        let _ = writeln!(out, "# HELP huashu_feedback_total Suggestion feedback stored.\n# TYPE huashu_feedback_total counter\nhuashu_feedback_total {}", self.feedback.load(Relaxed));
-        self.turn_push.render(&mut out, "huashu_turn_push_seconds", "Turn received to events queued to subscribers.");
-        self.draft_guard.render(&mut out, "huashu_draft_guard_seconds", "Draft received to guard reply written.");
-        self.commit.render(&mut out, "huashu_commit_seconds", "Group-commit transaction time.");
-        let _ = writeln!(out, "# HELP huashu_guard_hits_total Forbidden-phrase hits (drafts and sent turns) by category.\n# TYPE huashu_guard_hits_total counter");
-        let mut hits: Vec<(String, u64)> = self.guard_hits.iter().map(|e| (e.key().clone(), e.value().load(Relaxed))).collect();
+        let _ = writeln!(
+            out,
+            "# HELP huashu_drafts_total Drafts checked.\n# TYPE huashu_drafts_total counter\nhuashu_drafts_total {}",
+            self.drafts.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP huashu_feedback_total Suggestion feedback stored.\n# TYPE huashu_feedback_total counter\nhuashu_feedback_total {}",
+            self.feedback.load(Relaxed)
+        );
+        self.turn_push.render(
+            &mut out,
+            "huashu_turn_push_seconds",
+            "Turn received to events queued to subscribers.",
+        );
+        self.draft_guard.render(
+            &mut out,
+            "huashu_draft_guard_seconds",
+            "Draft received to guard reply written.",
+        );
+        self.commit.render(
+            &mut out,
+            "huashu_commit_seconds",
+            "Group-commit transaction time.",
+        );
+        let _ = writeln!(
+            out,
+            "# HELP huashu_guard_hits_total Forbidden-phrase hits (drafts and sent turns) by category.\n# TYPE huashu_guard_hits_total counter"
+        );
+        let mut hits: Vec<(String, u64)> = self
+            .guard_hits
+            .iter()
+            .map(|e| (e.key().clone(), e.value().load(Relaxed)))
+            .collect();
         hits.sort();
         for (cat, n) in hits {
             let cat = cat.replace(['"', '\\', '\n'], "_");
             let _ = writeln!(out, "huashu_guard_hits_total{{category=\"{cat}\"}} {n}");
         }
-        let _ = writeln!(out, "# HELP huashu_reloads_total Phrasebook reloads by result.\n# TYPE huashu_reloads_total counter");
-        let _ = writeln!(out, "huashu_reloads_total{{result=\"ok\"}} {}", self.reloads_ok.load(Relaxed));
-        let _ = writeln!(out, "huashu_reloads_total{{result=\"failed\"}} {}", self.reloads_failed.load(Relaxed));
-        let _ = writeln!(out, "# HELP huashu_errors_total Error frames sent by code.\n# TYPE huashu_errors_total counter");
+        let _ = writeln!(
+            out,
+            "# HELP huashu_reloads_total Phrasebook reloads by result.\n# TYPE huashu_reloads_total counter"
+        );
+        let _ = writeln!(
+            out,
+            "huashu_reloads_total{{result=\"ok\"}} {}",
+            self.reloads_ok.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "huashu_reloads_total{{result=\"failed\"}} {}",
+            self.reloads_failed.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP huashu_errors_total Error frames sent by code.\n# TYPE huashu_errors_total counter"
+        );
         for code in ErrorCode::ALL {
-            let _ = writeln!(out, "huashu_errors_total{{code=\"{}\"}} {}", code.as_str(), self.errors[code.index()].load(Relaxed));
+            let _ = writeln!(
+                out,
+                "huashu_errors_total{{code=\"{}\"}} {}",
+                code.as_str(),
+                self.errors[code.index()].load(Relaxed)
+            );
         }
-        let _ = writeln!(out, "# HELP huashu_slow_consumers_total Connections closed because they stopped reading.\n# TYPE huashu_slow_consumers_total counter\nhuashu_slow_consumers_total {}", self.slow_consumers.load(Relaxed));
-        let _ = writeln!(out, "# HELP huashu_refused_connections_total Connections refused at the limit.\n# TYPE huashu_refused_connections_total counter\nhuashu_refused_connections_total {}", self.refused_connections.load(Relaxed));
-        let _ = writeln!(out, "# HELP huashu_http_requests_total Plain HTTP requests.\n# TYPE huashu_http_requests_total counter\nhuashu_http_requests_total {}", self.http_requests.load(Relaxed));
+        let _ = writeln!(
+            out,
+            "# HELP huashu_slow_consumers_total Connections closed because they stopped reading.\n# TYPE huashu_slow_consumers_total counter\nhuashu_slow_consumers_total {}",
+            self.slow_consumers.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP huashu_refused_connections_total Connections refused at the limit.\n# TYPE huashu_refused_connections_total counter\nhuashu_refused_connections_total {}",
+            self.refused_connections.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP huashu_http_requests_total Plain HTTP requests.\n# TYPE huashu_http_requests_total counter\nhuashu_http_requests_total {}",
+            self.http_requests.load(Relaxed)
+        );
         let esc = |s: &str| s.replace(['"', '\\', '\n'], "_");
-        let _ = writeln!(out, "# HELP huashu_book_info The phrasebook in use.\n# TYPE huashu_book_info gauge");
-        let _ = writeln!(out, "huashu_book_info{{name=\"{}\",version=\"{}\",hash=\"{}\"}} 1", esc(&book.name), esc(&book.version), esc(&book.hash));
+        let _ = writeln!(
+            out,
+            "# HELP huashu_book_info The phrasebook in use.\n# TYPE huashu_book_info gauge"
+        );
+        let _ = writeln!(
+            out,
+            "huashu_book_info{{name=\"{}\",version=\"{}\",hash=\"{}\"}} 1",
+            esc(&book.name),
+            esc(&book.version),
+            esc(&book.hash)
+        );
         out
     }
 }

@@ -225,6 +225,21 @@ pub enum Inbound {
     Unwatch,
 }
 
+impl Inbound {
+    /// What an error about this message refers to (`ref`).
+    pub fn reference(&self) -> Option<&str> {
+        match self {
+            Inbound::Turn(t) => Some(&t.id),
+            Inbound::Send(t) => Some(&t.id),
+            Inbound::Draft(d) => Some(&d.draft),
+            Inbound::Feedback(f) => Some(&f.suggestion),
+            Inbound::Subscribe(s) => Some(&s.conversation),
+            Inbound::Unsubscribe(u) => Some(&u.conversation),
+            Inbound::Hello(_) | Inbound::Ping | Inbound::Watch | Inbound::Unwatch => None,
+        }
+    }
+}
+
 fn fields<T: DeserializeOwned>(v: Value) -> Result<T, ClientError> {
     serde_json::from_value(v).map_err(|e| {
         let msg = e.to_string();
@@ -242,16 +257,27 @@ pub fn parse(text: &str) -> Result<Inbound, ClientError> {
     let value: Value = serde_json::from_str(text)
         .map_err(|e| ClientError::new(ErrorCode::BadJson, format!("not JSON: {e}")))?;
     let Value::Object(map) = &value else {
-        return Err(ClientError::new(ErrorCode::BadJson, "a message is a JSON object"));
+        return Err(ClientError::new(
+            ErrorCode::BadJson,
+            "a message is a JSON object",
+        ));
     };
     let r#ref = ["id", "draft", "suggestion", "conversation"]
         .iter()
         .find_map(|k| map.get(*k).and_then(Value::as_str))
         .map(str::to_string);
     let kind = match map.get("type") {
-        None => return Err(ClientError::new(ErrorCode::MissingField, "missing field `type`").with_ref(r#ref)),
+        None => {
+            return Err(
+                ClientError::new(ErrorCode::MissingField, "missing field `type`").with_ref(r#ref),
+            );
+        }
         Some(Value::String(s)) => s.clone(),
-        Some(_) => return Err(ClientError::new(ErrorCode::BadField, "`type` must be a string").with_ref(r#ref)),
+        Some(_) => {
+            return Err(
+                ClientError::new(ErrorCode::BadField, "`type` must be a string").with_ref(r#ref),
+            );
+        }
     };
     let parsed = match kind.as_str() {
         "hello" => fields(value).map(Inbound::Hello),
@@ -266,7 +292,10 @@ pub fn parse(text: &str) -> Result<Inbound, ClientError> {
         "unwatch" => Ok(Inbound::Unwatch),
         other => Err(ClientError::new(
             ErrorCode::UnknownType,
-            format!("unknown message type `{}`", other.chars().take(40).collect::<String>()),
+            format!(
+                "unknown message type `{}`",
+                other.chars().take(40).collect::<String>()
+            ),
         )),
     };
     parsed.map_err(|e| e.with_ref(r#ref))
@@ -278,17 +307,35 @@ mod tests {
 
     const CASES: &[(&str, Option<ErrorCode>)] = &[
         (r#"{"type":"ping"}"#, None),
-        (r#"{"type":"turn","conversation":"c","id":"m","role":"customer","text":"hi"}"#, None),
+        (
+            r#"{"type":"turn","conversation":"c","id":"m","role":"customer","text":"hi"}"#,
+            None,
+        ),
         ("not json", Some(ErrorCode::BadJson)),
         ("[1,2]", Some(ErrorCode::BadJson)),
         (r#"{"conversation":"c"}"#, Some(ErrorCode::MissingField)),
         (r#"{"type":7}"#, Some(ErrorCode::BadField)),
         (r#"{"type":"dance"}"#, Some(ErrorCode::UnknownType)),
-        (r#"{"type":"turn","conversation":"c","id":"m","role":"customer"}"#, Some(ErrorCode::MissingField)),
-        (r#"{"type":"turn","conversation":"c","id":"m","role":"robot","text":"x"}"#, Some(ErrorCode::BadField)),
-        (r#"{"type":"subscribe","conversation":"c","since":"zero"}"#, Some(ErrorCode::BadField)),
-        (r#"{"type":"subscribe","conversation":"c","since":-1}"#, Some(ErrorCode::BadField)),
-        (r#"{"type":"feedback","conversation":"c","suggestion":"s","action":"loved"}"#, Some(ErrorCode::BadField)),
+        (
+            r#"{"type":"turn","conversation":"c","id":"m","role":"customer"}"#,
+            Some(ErrorCode::MissingField),
+        ),
+        (
+            r#"{"type":"turn","conversation":"c","id":"m","role":"robot","text":"x"}"#,
+            Some(ErrorCode::BadField),
+        ),
+        (
+            r#"{"type":"subscribe","conversation":"c","since":"zero"}"#,
+            Some(ErrorCode::BadField),
+        ),
+        (
+            r#"{"type":"subscribe","conversation":"c","since":-1}"#,
+            Some(ErrorCode::BadField),
+        ),
+        (
+            r#"{"type":"feedback","conversation":"c","suggestion":"s","action":"loved"}"#,
+            Some(ErrorCode::BadField),
+        ),
     ];
 
     #[test]
@@ -300,7 +347,8 @@ mod tests {
 
     #[test]
     fn errors_carry_the_message_id() {
-        let e = parse(r#"{"type":"turn","conversation":"c","id":"m-9","role":"customer"}"#).expect_err("missing text");
+        let e = parse(r#"{"type":"turn","conversation":"c","id":"m-9","role":"customer"}"#)
+            .expect_err("missing text");
         assert_eq!(e.r#ref.as_deref(), Some("m-9"));
         assert!(e.frame().contains(r#""code":"missing_field""#));
     }

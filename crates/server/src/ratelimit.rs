@@ -43,7 +43,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn bursts_then_refills() {
-        let mut b = TokenBucket::new(RateLimit { per_sec: 10.0, burst: 3.0 });
+        let mut b = TokenBucket::new(RateLimit {
+            per_sec: 10.0,
+            burst: 3.0,
+        });
         assert!((0..3).all(|_| b.allow()));
         assert!(!b.allow());
         tokio::time::advance(Duration::from_millis(100)).await;

@@ -18,7 +18,11 @@ use crate::{Error, http};
 
 /// Serves WebSocket and HTTP on `listener` until `shutdown` completes; then stops accepting,
 /// closes every connection (1001), commits what is queued and returns.
-pub async fn run(listener: TcpListener, mut config: Config, shutdown: impl Future) -> Result<(), Error> {
+pub async fn run(
+    listener: TcpListener,
+    mut config: Config,
+    shutdown: impl Future,
+) -> Result<(), Error> {
     let addr = listener.local_addr()?;
     if config.auth.is_empty() {
         return Err(if addr.ip().is_loopback() {
@@ -93,7 +97,8 @@ pub async fn run(listener: TcpListener, mut config: Config, shutdown: impl Futur
 #[cfg(unix)]
 fn spawn_sighup_reloader(shared: Arc<Shared>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
             tracing::warn!("cannot listen for SIGHUP; reload with POST /api/reload");
             return;
         };

@@ -36,7 +36,6 @@ use crate::protocol::{ClientError, ErrorCode, to_json};
 /// Who is on the other end of an authenticated connection.
 #[derive(Debug, Clone)]
 pub(crate) struct Session {
-    pub(crate) conn_id: u64,
     pub(crate) role: Role,
     pub(crate) shop: String,
     pub(crate) agent: Option<String>,
@@ -153,11 +152,19 @@ pub(crate) fn now_ms() -> i64 {
 
 pub(crate) fn internal(e: impl std::fmt::Display) -> ClientError {
     tracing::error!(error = %e, "internal error");
-    ClientError::new(ErrorCode::Internal, "storage failure; not acknowledged, retry")
+    ClientError::new(
+        ErrorCode::Internal,
+        "storage failure; not acknowledged, retry",
+    )
 }
 
 impl Shared {
-    pub(crate) fn new(config: Config, engine: Arc<Engine>, db: Db, metrics: Arc<Metrics>) -> Arc<Shared> {
+    pub(crate) fn new(
+        config: Config,
+        engine: Arc<Engine>,
+        db: Db,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Shared> {
         Arc::new_cyclic(|me| Shared {
             config,
             engine: RwLock::new(engine),
@@ -219,16 +226,13 @@ impl Shared {
             return Arc::clone(&c);
         }
         Arc::clone(
-            &self
-                .conversations
-                .entry(id.to_string())
-                .or_insert_with(|| {
-                    Arc::new(Conversation {
-                        id: id.to_string(),
-                        owner: OnceLock::new(),
-                        inner: Arc::new(Mutex::new(Inner::default())),
-                    })
-                }),
+            &self.conversations.entry(id.to_string()).or_insert_with(|| {
+                Arc::new(Conversation {
+                    id: id.to_string(),
+                    owner: OnceLock::new(),
+                    inner: Arc::new(Mutex::new(Inner::default())),
+                })
+            }),
         )
     }
 
@@ -259,7 +263,12 @@ impl Shared {
     }
 
     /// Claims or checks ownership: another shop's conversation is `forbidden`.
-    pub(crate) fn check_shop(slot: &Conversation, inner: &mut Inner, shop: &str, claim: bool) -> Result<(), ClientError> {
+    pub(crate) fn check_shop(
+        slot: &Conversation,
+        inner: &mut Inner,
+        shop: &str,
+        claim: bool,
+    ) -> Result<(), ClientError> {
         match &inner.shop {
             Some(owner) if owner == shop => Ok(()),
             Some(_) => Err(ClientError::new(

@@ -51,7 +51,11 @@ impl Shared {
     /// Emits one SLA event if the same wait is still running; false when it is not.
     async fn sla_event(&self, slot: &Conversation, generation: u64, level: &'static str) -> bool {
         let mut inner = Arc::clone(&slot.inner).lock_owned().await;
-        let Some(w) = inner.waiting.as_ref().filter(|w| w.generation == generation) else {
+        let Some(w) = inner
+            .waiting
+            .as_ref()
+            .filter(|w| w.generation == generation)
+        else {
             return false;
         };
         if inner.removed {
@@ -86,7 +90,19 @@ impl Shared {
             turn: Some(turn.clone()),
             waiting_ms,
         };
-        if self.commit_timer_event(slot, &mut inner, seq, "sla", Some(turn), payload, summary, sla).await {
+        if self
+            .commit_timer_event(
+                slot,
+                &mut inner,
+                seq,
+                "sla",
+                Some(turn),
+                payload,
+                summary,
+                sla,
+            )
+            .await
+        {
             tracing::info!(conversation = %slot.id, level, waiting_ms, "SLA");
         }
         true
@@ -132,7 +148,16 @@ impl Shared {
                 waiting_ms: f.due_in_ms,
             };
             shared
-                .commit_timer_event(&conv, &mut inner, seq, "follow_up", Some(turn), payload, summary, sla)
+                .commit_timer_event(
+                    &conv,
+                    &mut inner,
+                    seq,
+                    "follow_up",
+                    Some(turn),
+                    payload,
+                    summary,
+                    sla,
+                )
                 .await;
         });
     }

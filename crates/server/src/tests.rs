@@ -1,1 +1,794 @@
-//! placeholder
+//! Unit tests of the connection loop driven through channels (no sockets): the protocol flow,
+//! every bad-input case, tenant isolation, idempotency, replay, slow consumers, SLA timers under
+//! paused time, and resuming from the database.
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use futures_util::{sink, stream};
+use huashu_engine::Engine;
+use huashu_store::{Durability, Store, Table};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use crate::auth::{Auth, TokenRole};
+use crate::config::{Config, RateLimit};
+use crate::db::Db;
+use crate::metrics::Metrics;
+use crate::shared::Shared;
+
+/// A small fixed book (the shipped ones change as QA leads tune them).
+const BOOK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/book");
+
+fn engine() -> Arc<Engine> {
+    static ENGINE: OnceLock<Arc<Engine>> = OnceLock::new();
+    Arc::clone(
+        ENGINE.get_or_init(|| Arc::new(Engine::load(Path::new(BOOK)).expect("test book compiles"))),
+    )
+}
+
+fn auth() -> Auth {
+    Auth::new()
+        .with_token("widget-a-token", TokenRole::Widget, "shop-a", None)
+        .with_token("agent-a-token", TokenRole::Agent, "shop-a", Some("a-1"))
+        .with_token("super-a-token", TokenRole::Supervisor, "shop-a", None)
+        .with_token("widget-b-token", TokenRole::Widget, "shop-b", None)
+        .with_token("agent-b-token", TokenRole::Agent, "shop-b", None)
+        .with_admin("admin-token")
+}
+
+struct Harness {
+    shared: Arc<Shared>,
+    dir: tempfile::TempDir,
+    stop: watch::Sender<bool>,
+    /// How long a client waits for a frame. Under paused time every pending timer fires as
+    /// soon as the runtime idles (e.g. while the writer thread commits), so paused tests use a
+    /// patience longer than any timer they test.
+    patience: Duration,
+}
+
+fn harness_in(dir: tempfile::TempDir, tune: impl FnOnce(&mut Config)) -> Harness {
+    let mut config = Config::new(BOOK, dir.path().join("t.db"), auth());
+    tune(&mut config);
+    let metrics = Arc::new(Metrics::default());
+    let db = Db::open(&config.db, Durability::Normal, Arc::clone(&metrics)).expect("db");
+    let shared = Shared::new(config, engine(), db, metrics);
+    let (stop, _) = watch::channel(false);
+    Harness {
+        shared,
+        dir,
+        stop,
+        patience: Duration::from_secs(10),
+    }
+}
+
+fn harness(tune: impl FnOnce(&mut Config)) -> Harness {
+    harness_in(tempfile::tempdir().expect("tempdir"), tune)
+}
+
+/// For paused-time tests: no heartbeat or handshake timer fires within a simulated year.
+fn paused_harness(tune: impl FnOnce(&mut Config)) -> Harness {
+    let year = Duration::from_secs(365 * 24 * 3600);
+    let mut h = harness(|c| {
+        c.limits.heartbeat = year;
+        c.limits.hello_timeout = year;
+        tune(c);
+    });
+    h.patience = year * 2;
+    h
+}
+
+impl Harness {
+    fn store(&self) -> Store {
+        Store::open(&self.dir.path().join("t.db"), Durability::Normal).expect("reader")
+    }
+
+    /// A client whose frames go through channels into `connection::serve`.
+    fn connect(&self) -> Client {
+        self.connect_with_sink_capacity(None)
+    }
+
+    fn connect_with_sink_capacity(&self, capacity: Option<usize>) -> Client {
+        let (in_tx, in_rx) = mpsc::unbounded_channel::<Message>();
+        let incoming = Box::pin(stream::unfold(in_rx, |mut rx| async move {
+            rx.recv().await.map(|m| (Ok::<_, WsError>(m), rx))
+        }));
+        let (out_tx, out_rx) = mpsc::channel::<Message>(capacity.unwrap_or(100_000));
+        let outgoing = Box::pin(sink::unfold(out_tx, |tx, m: Message| async move {
+            tx.send(m).await.map_err(|_| WsError::ConnectionClosed)?;
+            Ok::<_, WsError>(tx)
+        }));
+        let task = tokio::spawn(crate::connection::serve(
+            Arc::clone(&self.shared),
+            incoming,
+            outgoing,
+            self.stop.subscribe(),
+            false,
+        ));
+        Client {
+            tx: in_tx,
+            rx: out_rx,
+            task,
+            patience: self.patience,
+        }
+    }
+}
+
+struct Client {
+    tx: mpsc::UnboundedSender<Message>,
+    rx: mpsc::Receiver<Message>,
+    task: tokio::task::JoinHandle<()>,
+    patience: Duration,
+}
+
+/// What a client saw next.
+#[derive(Debug, PartialEq)]
+enum Seen {
+    Json(Value),
+    Close(u16),
+    /// The connection task dropped its sink.
+    Ended,
+    /// Nothing arrived within the client's patience.
+    Silent,
+}
+
+impl Client {
+    fn send(&self, v: Value) {
+        self.send_raw(Message::Text(v.to_string().into()));
+    }
+
+    fn send_raw(&self, m: Message) {
+        let _ = self.tx.send(m);
+    }
+
+    /// The next JSON frame (pings skipped); panics on close.
+    async fn recv(&mut self) -> Value {
+        match self.next().await {
+            Seen::Json(v) => v,
+            other => panic!("expected a frame, got {other:?}"),
+        }
+    }
+
+    async fn next(&mut self) -> Seen {
+        loop {
+            let m = tokio::time::timeout(self.patience, self.rx.recv()).await;
+            match m {
+                Ok(Some(Message::Text(t))) => {
+                    return Seen::Json(serde_json::from_str(&t).expect("server sends JSON"));
+                }
+                Ok(Some(Message::Close(f))) => {
+                    return Seen::Close(f.map_or(1005, |f| u16::from(f.code)));
+                }
+                Ok(Some(_)) => continue,
+                Ok(None) => return Seen::Ended,
+                Err(_) => return Seen::Silent,
+            }
+        }
+    }
+
+    async fn expect_type(&mut self, t: &str) -> Value {
+        let v = self.recv().await;
+        assert_eq!(v["type"], t, "{v}");
+        v
+    }
+
+    async fn expect_error(&mut self, code: &str) -> Value {
+        let v = self.expect_type("error").await;
+        assert_eq!(v["code"], code, "{v}");
+        v
+    }
+
+    async fn hello(&mut self, role: &str, token: &str) -> Value {
+        self.send(json!({"type":"hello","role":role,"token":token}));
+        self.expect_type("welcome").await
+    }
+
+    /// Still serving: a ping gets a pong.
+    async fn alive(&mut self) {
+        self.send(json!({"type":"ping"}));
+        self.expect_type("pong").await;
+    }
+}
+
+fn turn(conv: &str, id: &str, role: &str, text: &str) -> Value {
+    json!({"type":"turn","conversation":conv,"id":id,"role":role,"text":text,"at":1_732_250_000_000_i64})
+}
+
+#[tokio::test]
+async fn widget_turn_is_acked_and_pushed_to_subscribers() {
+    let h = harness(|_| {});
+    let mut agent = h.connect();
+    let welcome = agent.hello("agent", "agent-a-token").await;
+    assert_eq!(welcome["protocol"], 1);
+    assert_eq!(welcome["shop"], "shop-a");
+    assert_eq!(welcome["agent"], "a-1");
+    agent.send(json!({"type":"subscribe","conversation":"c-1","since":0}));
+    assert_eq!(agent.expect_type("subscribed").await["seq"], 0);
+
+    let mut widget = h.connect();
+    widget.hello("widget", "widget-a-token").await;
+    widget.send(turn(
+        "c-1",
+        "m-1",
+        "customer",
+        "我的快递三天了还没到，电话13812345678",
+    ));
+    let ack = widget.expect_type("ack").await;
+    assert_eq!(
+        (
+            ack["conversation"].as_str(),
+            ack["id"].as_str(),
+            ack["seq"].as_u64()
+        ),
+        (Some("c-1"), Some("m-1"), Some(1))
+    );
+
+    let analysis = agent.expect_type("analysis").await;
+    assert_eq!(analysis["seq"], 1);
+    assert_eq!(analysis["turn"], "m-1");
+    assert!(
+        analysis["intents"].is_array() && analysis["emotion"].is_object(),
+        "{analysis}"
+    );
+    assert_eq!(
+        analysis["text"], "我的快递三天了还没到，电话138****5678",
+        "masked"
+    );
+    let suggestions = agent.expect_type("suggestions").await;
+    assert_eq!(suggestions["seq"], 2);
+    assert!(suggestions["items"].is_array());
+
+    widget.send(turn("c-1", "m-2", "agent", "你去告啊"));
+    assert_eq!(widget.expect_type("ack").await["seq"], 3);
+    let guard = agent.expect_type("guard").await;
+    assert_eq!(
+        (guard["seq"].as_u64(), guard["turn"].as_str()),
+        (Some(3), Some("m-2"))
+    );
+    assert!(
+        !guard["hits"].as_array().expect("hits").is_empty(),
+        "{guard}"
+    );
+}
+
+#[tokio::test]
+async fn resent_turn_is_acked_with_the_same_seq_and_not_processed_twice() {
+    let h = harness(|_| {});
+    let mut w = h.connect();
+    w.hello("widget", "widget-a-token").await;
+    w.send(turn("c-1", "m-1", "customer", "在吗"));
+    assert_eq!(w.expect_type("ack").await["seq"], 1);
+    w.send(turn("c-1", "m-1", "customer", "在吗"));
+    let again = w.expect_type("ack").await;
+    assert_eq!(
+        (again["seq"].as_u64(), again["duplicate"].as_bool()),
+        (Some(1), Some(true))
+    );
+    w.send(turn("c-1", "m-2", "customer", "人呢"));
+    assert_eq!(w.expect_type("ack").await["seq"], 3);
+    assert_eq!(h.store().count(Table::Turns).expect("count"), 2);
+    assert_eq!(h.store().count(Table::Events).expect("count"), 4);
+}
+
+#[tokio::test]
+async fn subscribe_since_replays_then_goes_live_without_gap_or_duplicate() {
+    let h = harness(|_| {});
+    let mut w = h.connect();
+    w.hello("widget", "widget-a-token").await;
+    for i in 1..=3 {
+        w.send(turn("c-1", &format!("m-{i}"), "customer", "还没发货吗"));
+        w.expect_type("ack").await;
+    }
+    let mut a = h.connect();
+    a.hello("agent", "agent-a-token").await;
+    a.send(json!({"type":"subscribe","conversation":"c-1","since":2}));
+    let mut seqs = Vec::new();
+    loop {
+        let v = a.recv().await;
+        if v["type"] == "subscribed" {
+            assert_eq!(v["seq"], 6);
+            break;
+        }
+        seqs.push(v["seq"].as_u64().expect("seq"));
+    }
+    assert_eq!(seqs, [3, 4, 5, 6]);
+    w.send(turn("c-1", "m-4", "customer", "快点"));
+    w.expect_type("ack").await;
+    assert_eq!(a.recv().await["seq"], 7);
+    assert_eq!(a.recv().await["seq"], 8);
+    // Subscribing again changes nothing (no replay, no double delivery).
+    a.send(json!({"type":"subscribe","conversation":"c-1","since":0}));
+    assert_eq!(a.expect_type("subscribed").await["seq"], 8);
+    w.send(turn("c-1", "m-5", "customer", "?"));
+    w.expect_type("ack").await;
+    assert_eq!(a.recv().await["seq"], 9);
+    assert_eq!(a.recv().await["seq"], 10);
+    a.alive().await;
+}
+
+#[tokio::test]
+async fn concurrent_turns_and_subscribes_never_lose_or_double_an_event() {
+    let h = harness(|_| {});
+    let mut w = h.connect();
+    w.hello("widget", "widget-a-token").await;
+    w.send(turn("c-1", "m-0", "customer", "hi"));
+    w.expect_type("ack").await;
+    // Turns keep coming while consoles subscribe at different moments.
+    let writer = {
+        let mut w2 = h.connect();
+        tokio::spawn(async move {
+            w2.hello("widget", "widget-a-token").await;
+            for i in 1..=40 {
+                w2.send(turn("c-1", &format!("m-{i}"), "customer", "在吗"));
+                w2.expect_type("ack").await;
+            }
+        })
+    };
+    let mut consoles = Vec::new();
+    for _ in 0..4 {
+        let mut a = h.connect();
+        a.hello("agent", "agent-a-token").await;
+        a.send(json!({"type":"subscribe","conversation":"c-1","since":0}));
+        consoles.push(a);
+        tokio::task::yield_now().await;
+    }
+    writer.await.expect("writer");
+    for mut a in consoles {
+        let mut seqs = Vec::new();
+        while seqs.last() != Some(&82) {
+            let v = a.recv().await;
+            if v["type"] != "subscribed" {
+                seqs.push(v["seq"].as_u64().expect("seq"));
+            }
+        }
+        assert_eq!(seqs, (1..=82).collect::<Vec<_>>());
+    }
+}
+
+#[tokio::test]
+async fn every_bad_input_gets_its_typed_error_and_the_connection_stays() {
+    let h = harness(|c| c.limits.max_text = 50);
+    let mut w = h.connect();
+    w.hello("widget", "widget-a-token").await;
+    let long = "好".repeat(51);
+    let cases: Vec<(Message, &str, Option<&str>)> = vec![
+        (Message::Text("not json".into()), "bad_json", None),
+        (Message::Text("[1]".into()), "bad_json", None),
+        (
+            Message::Text(r#"{"type":"dance","id":"x-1"}"#.into()),
+            "unknown_type",
+            Some("x-1"),
+        ),
+        (
+            Message::Text(r#"{"id":"x-2"}"#.into()),
+            "missing_field",
+            Some("x-2"),
+        ),
+        (
+            Message::Text(
+                r#"{"type":"turn","conversation":"c","id":"x-3","role":"customer"}"#.into(),
+            ),
+            "missing_field",
+            Some("x-3"),
+        ),
+        (
+            Message::Text(
+                r#"{"type":"turn","conversation":"c","id":"x-4","role":"customer","text":5}"#
+                    .into(),
+            ),
+            "bad_field",
+            Some("x-4"),
+        ),
+        (
+            Message::Text(
+                r#"{"type":"turn","conversation":"c","id":"x-5","role":"boss","text":"hi"}"#.into(),
+            ),
+            "bad_field",
+            Some("x-5"),
+        ),
+        (
+            Message::Text(
+                r#"{"type":"turn","conversation":"","id":"x-6","role":"customer","text":"hi"}"#
+                    .into(),
+            ),
+            "bad_field",
+            Some("x-6"),
+        ),
+        (
+            Message::Text(turn("c", "x-7", "customer", &long).to_string().into()),
+            "too_large",
+            Some("x-7"),
+        ),
+        (
+            Message::Text(format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(70_000)).into()),
+            "too_large",
+            None,
+        ),
+        (
+            Message::Binary(vec![1, 2, 3].into()),
+            "binary_unsupported",
+            None,
+        ),
+        (
+            Message::Text(r#"{"type":"subscribe","conversation":"c"}"#.into()),
+            "forbidden",
+            Some("c"),
+        ),
+        (
+            Message::Text(r#"{"type":"draft","conversation":"c","draft":"d","text":"x"}"#.into()),
+            "forbidden",
+            Some("d"),
+        ),
+        (
+            Message::Text(r#"{"type":"hello","role":"widget","token":"widget-a-token"}"#.into()),
+            "forbidden",
+            None,
+        ),
+    ];
+    for (msg, code, r) in cases {
+        w.send_raw(msg);
+        let e = w.expect_error(code).await;
+        assert_eq!(e["ref"].as_str(), r, "{e}");
+        assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()));
+        w.alive().await;
+    }
+    // After all that the widget still works.
+    w.send(turn("c", "ok-1", "customer", "你好"));
+    assert_eq!(w.expect_type("ack").await["seq"], 1);
+}
+
+#[tokio::test]
+async fn unauthenticated_clients_are_closed_with_4401() {
+    let h = harness(|_| {});
+    let cases = [
+        json!({"type":"turn","conversation":"c","id":"m","role":"customer","text":"x"}),
+        json!({"type":"hello","role":"widget","token":"wrong"}),
+        json!({"type":"hello","role":"agent","token":"widget-a-token"}),
+        json!({"type":"hello","role":"widget","token":"widget-a-token","shop":"shop-b"}),
+        json!({"type":"hello","role":"agent","token":"agent-a-token","agent":"someone-else"}),
+    ];
+    for hello in cases {
+        let mut c = h.connect();
+        c.send(hello.clone());
+        c.expect_error("unauthorized").await;
+        assert_eq!(c.next().await, Seen::Close(4401), "{hello}");
+    }
+    let mut c = h.connect();
+    c.send_raw(Message::Text("garbage".into()));
+    c.expect_error("unauthorized").await;
+    assert_eq!(c.next().await, Seen::Close(4401));
+}
+
+#[tokio::test(start_paused = true)]
+async fn hello_must_arrive_within_the_handshake_timeout() {
+    let h = harness(|c| c.limits.hello_timeout = Duration::from_secs(5));
+    let mut c = h.connect();
+    c.expect_error("unauthorized").await;
+    assert_eq!(c.next().await, Seen::Close(4401));
+}
+
+#[tokio::test]
+async fn flooding_past_the_rate_limit_is_refused_and_recovers() {
+    let h = harness(|c| {
+        c.limits.rate = RateLimit {
+            per_sec: 1.0,
+            burst: 5.0,
+        }
+    });
+    let mut w = h.connect();
+    w.hello("widget", "widget-a-token").await;
+    for i in 0..8 {
+        w.send(json!({"type":"ping","id":format!("p-{i}")}));
+    }
+    let mut pongs = 0;
+    let mut limited = Vec::new();
+    for _ in 0..8 {
+        let v = w.recv().await;
+        match v["type"].as_str() {
+            Some("pong") => pongs += 1,
+            Some("error") => {
+                assert_eq!(v["code"], "rate_limited");
+                limited.push(v["ref"].as_str().map(str::to_string));
+            }
+            _ => panic!("{v}"),
+        }
+    }
+    assert_eq!((pongs, limited.len()), (5, 3));
+    assert_eq!(limited[0].as_deref(), Some("p-5"));
+    // Another connection is not affected.
+    let mut other = h.connect();
+    other.hello("widget", "widget-a-token").await;
+    other.alive().await;
+}
+
+#[tokio::test]
+async fn a_shop_never_reads_or_writes_another_shops_conversation() {
+    let h = harness(|_| {});
+    let mut wa = h.connect();
+    wa.hello("widget", "widget-a-token").await;
+    wa.send(turn("a-conv", "m-1", "customer", "你好"));
+    wa.expect_type("ack").await;
+
+    let mut b = h.connect();
+    b.hello("agent", "agent-b-token").await;
+    b.send(json!({"type":"subscribe","conversation":"a-conv","since":0}));
+    assert_eq!(b.expect_error("forbidden").await["ref"], "a-conv");
+    b.send(json!({"type":"draft","conversation":"a-conv","draft":"d-1","text":"您好"}));
+    assert_eq!(b.expect_error("forbidden").await["ref"], "d-1");
+    b.send(json!({"type":"feedback","conversation":"a-conv","suggestion":"1:x","action":"used"}));
+    b.expect_error("forbidden").await;
+    b.send(json!({"type":"send","conversation":"a-conv","id":"m-9","text":"hi"}));
+    b.expect_error("forbidden").await;
+    let mut wb = h.connect();
+    wb.hello("widget", "widget-b-token").await;
+    wb.send(turn("a-conv", "m-2", "customer", "我是B店"));
+    assert_eq!(wb.expect_error("forbidden").await["ref"], "m-2");
+
+    // A conversation claimed by shop A's subscriber cannot be started by shop B either.
+    let mut a = h.connect();
+    a.hello("agent", "agent-a-token").await;
+    a.send(json!({"type":"subscribe","conversation":"future","since":0}));
+    a.expect_type("subscribed").await;
+    wb.send(turn("future", "m-1", "customer", "抢注"));
+    wb.expect_error("forbidden").await;
+    // Shop B watching sees nothing of shop A.
+    b.send(json!({"type":"watch"}));
+    assert_eq!(b.expect_type("conversations").await["items"], json!([]));
+    wa.send(turn("a-conv", "m-3", "customer", "在吗"));
+    wa.expect_type("ack").await;
+    b.alive().await;
+    assert_eq!(h.store().count(Table::Turns).expect("count"), 2);
+}
+
+#[tokio::test]
+async fn drafts_are_checked_and_flagged_ones_stored_then_resolved() {
+    let h = harness(|_| {});
+    let mut w = h.connect();
+    w.hello("widget", "widget-a-token").await;
+    w.send(turn("c-1", "m-1", "customer", "东西坏了"));
+    w.expect_type("ack").await;
+    let mut a = h.connect();
+    a.hello("agent", "agent-a-token").await;
+    a.send(json!({"type":"draft","conversation":"c-1","draft":"d-1","text":"你去告啊"}));
+    let g = a.expect_type("guard").await;
+    assert_eq!(g["draft"], "d-1");
+    let hits = g["hits"].as_array().expect("hits");
+    assert!(!hits.is_empty(), "{g}");
+    for key in [
+        "rule", "category", "severity", "start", "end", "text", "rewrite",
+    ] {
+        assert!(hits[0].get(key).is_some(), "hit has {key}: {g}");
+    }
+    a.send(json!({"type":"draft","conversation":"c-1","draft":"d-2","text":"您好，我帮您查一下"}));
+    assert_eq!(a.expect_type("guard").await["hits"], json!([]));
+    // The agent sends a rewritten reply: the flagged draft is marked rewritten.
+    a.send(
+        json!({"type":"send","conversation":"c-1","id":"m-2","text":"非常抱歉，我马上为您处理"}),
+    );
+    a.expect_type("ack").await;
+    let drafts = h.store().drafts("c-1").expect("drafts");
+    assert_eq!(drafts.len(), 1, "only flagged drafts are stored");
+    assert_eq!(
+        (drafts[0].draft.as_str(), drafts[0].rewritten),
+        ("d-1", Some(true))
+    );
+}
+
+#[tokio::test]
+async fn feedback_is_stored() {
+    let h = harness(|_| {});
+    let mut w = h.connect();
+    w.hello("widget", "widget-a-token").await;
+    w.send(turn("c-1", "m-1", "customer", "什么时候发货"));
+    w.expect_type("ack").await;
+    let mut a = h.connect();
+    a.hello("agent", "agent-a-token").await;
+    a.send(json!({"type":"feedback","conversation":"c-1","suggestion":"1:shipping.when","action":"used"}));
+    let n = a.expect_type("noted").await;
+    assert_eq!(n["suggestion"], "1:shipping.when");
+    a.send(json!({"type":"feedback","conversation":"nope","suggestion":"1:x","action":"used"}));
+    a.expect_error("not_found").await;
+    let fb = h.store().feedback("c-1").expect("feedback");
+    assert_eq!(fb.len(), 1);
+    assert_eq!(
+        (
+            fb[0].script.as_str(),
+            fb[0].action.as_str(),
+            fb[0].agent.as_deref(),
+            fb[0].after_seq
+        ),
+        ("shipping.when", "used", Some("a-1"), 2)
+    );
+}
+
+#[tokio::test]
+async fn watchers_get_the_list_then_live_summaries() {
+    let h = harness(|_| {});
+    let mut w = h.connect();
+    w.hello("widget", "widget-a-token").await;
+    w.send(turn("c-1", "m-1", "customer", "在吗"));
+    w.expect_type("ack").await;
+    let mut s = h.connect();
+    s.hello("supervisor", "super-a-token").await;
+    s.send(json!({"type":"watch"}));
+    let list = s.expect_type("conversations").await;
+    assert_eq!(list["items"][0]["conversation"], "c-1");
+    assert_eq!(list["items"][0]["seq"], 2);
+    w.send(turn("c-2", "m-1", "customer", "我要投诉"));
+    w.expect_type("ack").await;
+    let live = s.expect_type("conversation").await;
+    assert_eq!(
+        (
+            live["conversation"].as_str(),
+            live["waiting_since"].is_i64()
+        ),
+        (Some("c-2"), true)
+    );
+    // Supervisors watch; they do not draft.
+    s.send(json!({"type":"draft","conversation":"c-1","draft":"d","text":"x"}));
+    s.expect_error("forbidden").await;
+}
+
+#[tokio::test]
+async fn a_console_that_stops_reading_is_closed_and_others_keep_receiving() {
+    let h = harness(|c| c.limits.outbound_queue = 4);
+    // The slow console's socket accepts two frames and then nothing.
+    let mut slow = h.connect_with_sink_capacity(Some(2));
+    slow.send(json!({"type":"hello","role":"agent","token":"agent-a-token"}));
+    slow.send(json!({"type":"subscribe","conversation":"c-1","since":0}));
+    let mut fast = h.connect();
+    fast.hello("agent", "agent-a-token").await;
+    fast.send(json!({"type":"subscribe","conversation":"c-1","since":0}));
+    fast.expect_type("subscribed").await;
+    let mut w = h.connect();
+    w.hello("widget", "widget-a-token").await;
+    for i in 0..20 {
+        w.send(turn("c-1", &format!("m-{i}"), "customer", "在吗"));
+        w.expect_type("ack").await;
+        assert_eq!(fast.expect_type("analysis").await["seq"], 2 * i + 1);
+        fast.expect_type("suggestions").await;
+    }
+    // The slow one was kicked: its task ends even though nobody reads its socket.
+    tokio::time::timeout(Duration::from_secs(30), slow.task)
+        .await
+        .expect("slow console closed")
+        .expect("task");
+    assert!(
+        h.shared
+            .metrics
+            .slow_consumers
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    );
+    let _ = slow.rx.recv().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn sla_warns_then_breaches_and_an_agent_answer_resets_the_clock() {
+    let h = paused_harness(|_| {});
+    let mut a = h.connect();
+    a.hello("agent", "agent-a-token").await;
+    a.send(json!({"type":"subscribe","conversation":"c-1","since":0}));
+    a.expect_type("subscribed").await;
+    let mut w = h.connect();
+    w.hello("widget", "widget-a-token").await;
+    let start = tokio::time::Instant::now();
+    w.send(turn("c-1", "m-1", "customer", "人呢？"));
+    w.expect_type("ack").await;
+    a.expect_type("analysis").await;
+    a.expect_type("suggestions").await;
+    // A second customer turn does not restart the clock.
+    w.send(turn("c-1", "m-2", "customer", "在不在"));
+    w.expect_type("ack").await;
+    a.expect_type("analysis").await;
+    a.expect_type("suggestions").await;
+    let warn = a.expect_type("sla").await;
+    assert_eq!(
+        (
+            warn["level"].as_str(),
+            warn["turn"].as_str(),
+            warn["seq"].as_u64()
+        ),
+        (Some("warn"), Some("m-1"), Some(5))
+    );
+    assert!(warn["waiting_ms"].as_i64().expect("ms") >= 8000);
+    let breach = a.expect_type("sla").await;
+    assert_eq!(breach["level"], "breach");
+    assert!(start.elapsed() >= Duration::from_secs(30));
+    // The agent answers: no further SLA events for that wait.
+    w.send(turn("c-1", "m-3", "agent", "您好，在的"));
+    w.expect_type("ack").await;
+    a.expect_type("guard").await;
+    w.send(turn("c-1", "m-4", "customer", "好"));
+    w.expect_type("ack").await;
+    a.expect_type("analysis").await;
+    a.expect_type("suggestions").await;
+    w.send(turn("c-1", "m-5", "agent", "马上处理"));
+    w.expect_type("ack").await;
+    a.expect_type("guard").await;
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    a.alive().await;
+    let levels: Vec<String> = h
+        .store()
+        .sla_events("c-1")
+        .expect("sla")
+        .into_iter()
+        .map(|s| s.level)
+        .collect();
+    assert_eq!(levels, ["warn", "breach"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_promised_follow_up_reminds_the_console_when_due() {
+    let h = paused_harness(|_| {});
+    let mut a = h.connect();
+    a.hello("agent", "agent-a-token").await;
+    a.send(json!({"type":"subscribe","conversation":"c-1","since":0}));
+    a.expect_type("subscribed").await;
+    a.send(json!({"type":"send","conversation":"c-1","id":"m-1","text":"我们会在24小时内答复您"}));
+    let start = tokio::time::Instant::now();
+    a.expect_type("ack").await;
+    let g = a.expect_type("guard").await;
+    assert_eq!(g["follow_up"]["due_in_ms"], 24 * 3_600_000);
+    let f = a.expect_type("follow_up").await;
+    assert_eq!(
+        (f["turn"].as_str(), f["seq"].as_u64()),
+        (Some("m-1"), Some(2))
+    );
+    assert!(start.elapsed() >= Duration::from_secs(24 * 3600));
+}
+
+#[tokio::test]
+async fn a_restarted_service_resumes_seq_and_idempotency_from_the_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().to_path_buf();
+    let h = harness_in(dir, |_| {});
+    let mut w = h.connect();
+    w.hello("widget", "widget-a-token").await;
+    w.send(turn("c-1", "m-1", "customer", "在吗"));
+    w.expect_type("ack").await;
+    let mut a = h.connect();
+    a.hello("agent", "agent-a-token").await;
+    a.send(
+        json!({"type":"feedback","conversation":"c-1","suggestion":"1:greet","action":"dismissed"}),
+    );
+    a.expect_type("noted").await;
+    h.shared.db.close().await;
+    let Harness { dir, .. } = h;
+    assert_eq!(dir.path(), path);
+
+    let h2 = harness_in(dir, |_| {});
+    let mut w = h2.connect();
+    w.hello("widget", "widget-a-token").await;
+    w.send(turn("c-1", "m-1", "customer", "在吗"));
+    let dup = w.expect_type("ack").await;
+    assert_eq!(
+        (dup["seq"].as_u64(), dup["duplicate"].as_bool()),
+        (Some(1), Some(true))
+    );
+    w.send(turn("c-1", "m-2", "customer", "人呢"));
+    assert_eq!(w.expect_type("ack").await["seq"], 3);
+    let mut wb = h2.connect();
+    wb.hello("widget", "widget-b-token").await;
+    wb.send(turn("c-1", "m-3", "customer", "x"));
+    wb.expect_error("forbidden").await;
+}
+
+#[tokio::test]
+async fn shutdown_closes_connections_with_1001() {
+    let h = harness(|_| {});
+    let mut a = h.connect();
+    a.hello("agent", "agent-a-token").await;
+    let _ = h.stop.send(true);
+    assert_eq!(a.next().await, Seen::Close(1001));
+}
+
+#[test]
+fn shared_state_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Shared>();
+    check::<Db>();
+    check::<Metrics>();
+}

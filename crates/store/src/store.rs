@@ -427,13 +427,27 @@ fn upsert_conversation(
     Ok(())
 }
 
-fn insert_events(conn: &Connection, conv: &str, book: &str, at: i64, events: &[NewEvent]) -> Result<(), Error> {
+fn insert_events(
+    conn: &Connection,
+    conv: &str,
+    book: &str,
+    at: i64,
+    events: &[NewEvent],
+) -> Result<(), Error> {
     let mut st = conn.prepare_cached(
         "INSERT INTO events (conversation, seq, type, turn, payload, book, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for e in events {
-        st.execute(params![conv, sql_seq(e.seq), e.kind, e.turn, e.payload, book, at])?;
+        st.execute(params![
+            conv,
+            sql_seq(e.seq),
+            e.kind,
+            e.turn,
+            e.payload,
+            book,
+            at
+        ])?;
     }
     Ok(())
 }
@@ -442,7 +456,14 @@ fn apply_one(conn: &Connection, w: &Write) -> Result<(), Error> {
     match w {
         Write::Turn(t) => {
             let last = t.events.iter().map(|e| e.seq).max().unwrap_or(t.seq);
-            upsert_conversation(conn, &t.conversation, &t.shop, t.received_at, last, t.summary.as_deref())?;
+            upsert_conversation(
+                conn,
+                &t.conversation,
+                &t.shop,
+                t.received_at,
+                last,
+                t.summary.as_deref(),
+            )?;
             let inserted = conn
                 .prepare_cached(
                     "INSERT INTO turns (conversation, id, seq, role, text, at, received_at, book)
@@ -472,14 +493,28 @@ fn apply_one(conn: &Connection, w: &Write) -> Result<(), Error> {
         }
         Write::Events(e) => {
             let last = e.events.iter().map(|e| e.seq).max().unwrap_or(0);
-            upsert_conversation(conn, &e.conversation, &e.shop, e.at, last, e.summary.as_deref())?;
+            upsert_conversation(
+                conn,
+                &e.conversation,
+                &e.shop,
+                e.at,
+                last,
+                e.summary.as_deref(),
+            )?;
             insert_events(conn, &e.conversation, &e.book, e.at, &e.events)?;
             if let Some(s) = &e.sla {
                 conn.prepare_cached(
                     "INSERT INTO sla_events (conversation, seq, level, turn, waiting_ms, at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?
-                .execute(params![e.conversation, sql_seq(s.seq), s.level, s.turn, s.waiting_ms, e.at])?;
+                .execute(params![
+                    e.conversation,
+                    sql_seq(s.seq),
+                    s.level,
+                    s.turn,
+                    s.waiting_ms,
+                    e.at
+                ])?;
             }
             Ok(())
         }
@@ -524,7 +559,11 @@ fn apply_one(conn: &Connection, w: &Write) -> Result<(), Error> {
 
 /// Marks the conversation's unresolved flagged drafts as rewritten (none of their rules is in
 /// the sent turn) or not.
-fn resolve_drafts(conn: &Connection, conversation: &str, hit_rules: &[String]) -> Result<(), Error> {
+fn resolve_drafts(
+    conn: &Connection,
+    conversation: &str,
+    hit_rules: &[String],
+) -> Result<(), Error> {
     let pending: Vec<(String, String)> = {
         let mut st = conn.prepare_cached(
             "SELECT draft, rules FROM drafts WHERE conversation = ?1 AND rewritten IS NULL",
@@ -532,8 +571,9 @@ fn resolve_drafts(conn: &Connection, conversation: &str, hit_rules: &[String]) -
         st.query_map([conversation], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?
     };
-    let mut upd =
-        conn.prepare_cached("UPDATE drafts SET rewritten = ?3 WHERE conversation = ?1 AND draft = ?2")?;
+    let mut upd = conn.prepare_cached(
+        "UPDATE drafts SET rewritten = ?3 WHERE conversation = ?1 AND draft = ?2",
+    )?;
     for (draft, rules) in pending {
         let still = rules.split(' ').any(|r| hit_rules.iter().any(|h| h == r));
         upd.execute(params![conversation, draft, i64::from(!still)])?;

@@ -15,8 +15,18 @@ fn turn(conv: &str, id: &str, seq: u64, role: &str, text: &str) -> Write {
         received_at: 2,
         book: "h".into(),
         events: vec![
-            NewEvent { seq, kind: "analysis".into(), turn: Some(id.into()), payload: format!("{{\"seq\":{seq}}}") },
-            NewEvent { seq: seq + 1, kind: "suggestions".into(), turn: Some(id.into()), payload: format!("{{\"seq\":{}}}", seq + 1) },
+            NewEvent {
+                seq,
+                kind: "analysis".into(),
+                turn: Some(id.into()),
+                payload: format!("{{\"seq\":{seq}}}"),
+            },
+            NewEvent {
+                seq: seq + 1,
+                kind: "suggestions".into(),
+                turn: Some(id.into()),
+                payload: format!("{{\"seq\":{}}}", seq + 1),
+            },
         ],
         summary: Some(format!("{{\"last\":{}}}", seq + 1)),
         agent_hit_rules: (role == "agent").then(Vec::new),
@@ -32,12 +42,18 @@ fn open() -> (tempfile::TempDir, Store) {
 #[test]
 fn turn_and_events_are_stored_and_replayed_in_ranges() {
     let (_dir, mut s) = open();
-    s.apply_one(&turn("c1", "m1", 1, "customer", "hi")).expect("first");
-    s.apply_one(&turn("c1", "m2", 3, "customer", "again")).expect("second");
+    s.apply_one(&turn("c1", "m1", 1, "customer", "hi"))
+        .expect("first");
+    s.apply_one(&turn("c1", "m2", 3, "customer", "again"))
+        .expect("second");
     let conv = s.conversation("c1").expect("read").expect("exists");
     assert_eq!((conv.shop.as_str(), conv.last_seq), ("s1", 4));
     let seqs = |after, upto| -> Vec<u64> {
-        s.events("c1", after, upto, 100).expect("events").iter().map(|e| e.seq).collect()
+        s.events("c1", after, upto, 100)
+            .expect("events")
+            .iter()
+            .map(|e| e.seq)
+            .collect()
     };
     assert_eq!(seqs(0, None), [1, 2, 3, 4]);
     assert_eq!(seqs(2, None), [3, 4]);
@@ -50,7 +66,11 @@ fn turn_and_events_are_stored_and_replayed_in_ranges() {
 fn duplicate_turn_is_rejected_without_undoing_the_batch() {
     let (_dir, mut s) = open();
     let results = s
-        .apply(&[turn("c1", "m1", 1, "customer", "a"), turn("c1", "m1", 3, "customer", "a"), turn("c2", "m1", 1, "customer", "b")])
+        .apply(&[
+            turn("c1", "m1", 1, "customer", "a"),
+            turn("c1", "m1", 3, "customer", "a"),
+            turn("c2", "m1", 1, "customer", "b"),
+        ])
         .expect("batch");
     assert!(results[0].is_ok());
     assert!(matches!(results[1], Err(Error::DuplicateTurn { .. })));
@@ -63,17 +83,24 @@ fn duplicate_turn_is_rejected_without_undoing_the_batch() {
 #[test]
 fn other_shop_cannot_write_into_a_conversation() {
     let (_dir, mut s) = open();
-    s.apply_one(&turn("c1", "m1", 1, "customer", "a")).expect("first");
-    let Write::Turn(mut t) = turn("c1", "m2", 3, "customer", "b") else { unreachable!() };
+    s.apply_one(&turn("c1", "m1", 1, "customer", "a"))
+        .expect("first");
+    let Write::Turn(mut t) = turn("c1", "m2", 3, "customer", "b") else {
+        unreachable!()
+    };
     t.shop = "s2".into();
-    assert!(matches!(s.apply_one(&Write::Turn(t)), Err(Error::ShopMismatch(_))));
+    assert!(matches!(
+        s.apply_one(&Write::Turn(t)),
+        Err(Error::ShopMismatch(_))
+    ));
     assert_eq!(s.count(Table::Events).expect("count"), 2);
 }
 
 #[test]
 fn stored_text_is_masked() {
     let (_dir, mut s) = open();
-    s.apply_one(&turn("c1", "m1", 1, "customer", "电话13812345678")).expect("write");
+    s.apply_one(&turn("c1", "m1", 1, "customer", "电话13812345678"))
+        .expect("write");
     assert_eq!(s.turns("c1").expect("turns")[0].text, "电话138****5678");
 }
 
@@ -91,10 +118,13 @@ fn flagged_drafts_are_resolved_by_the_next_agent_turn() {
             at: 5,
         })
     };
-    s.apply_one(&turn("c1", "m1", 1, "customer", "x")).expect("turn");
+    s.apply_one(&turn("c1", "m1", 1, "customer", "x"))
+        .expect("turn");
     s.apply_one(&draft("d1", "provoke.go_sue")).expect("draft");
     s.apply_one(&draft("d2", "insult.x")).expect("draft");
-    let Write::Turn(mut t) = turn("c1", "m2", 3, "agent", "y") else { unreachable!() };
+    let Write::Turn(mut t) = turn("c1", "m2", 3, "agent", "y") else {
+        unreachable!()
+    };
     t.agent_hit_rules = Some(vec!["insult.x".into()]);
     s.apply_one(&Write::Turn(t)).expect("agent turn");
     let d = s.drafts("c1").expect("drafts");
@@ -108,7 +138,8 @@ fn reopening_keeps_everything() {
     let path = dir.path().join("t.db");
     {
         let mut s = Store::open(&path, Durability::Full).expect("open");
-        s.apply_one(&turn("c1", "m1", 1, "customer", "a")).expect("write");
+        s.apply_one(&turn("c1", "m1", 1, "customer", "a"))
+            .expect("write");
         s.apply_one(&Write::Feedback(FeedbackWrite {
             conversation: "c1".into(),
             suggestion: "1:greet".into(),
@@ -121,7 +152,10 @@ fn reopening_keeps_everything() {
         .expect("feedback");
     }
     let s = Store::open(&path, Durability::Normal).expect("reopen");
-    assert_eq!(s.conversation("c1").expect("read").map(|c| c.last_seq), Some(2));
+    assert_eq!(
+        s.conversation("c1").expect("read").map(|c| c.last_seq),
+        Some(2)
+    );
     assert_eq!(s.feedback("c1").expect("feedback")[0].script, "greet");
     assert_eq!(s.summaries("s1", 10).expect("summaries"), ["{\"last\":2}"]);
 }

@@ -9,9 +9,10 @@
 //!
 //! Module map: `state` (per-conversation memory), `rank` (compiled scripts and the scorer, see
 //! its docs for the formula), `slots` (pre-split templates; never a raw `{slot}`), `faq`
-//! (bigram index over FAQ questions).
+//! (FAQ matching), `lexical` (the char-bigram index FAQ matching and script relevance share).
 
 mod faq;
+mod lexical;
 mod rank;
 mod slots;
 mod state;

@@ -18,18 +18,24 @@
 //!       + complaint stage      apologise: apology +2.5, empathy +1
 //!                              solution: solution +3, apology −4, soothing −1.5
 //!                              follow_up: follow_up +4, solution +1, apology −4, soothing −1.5
+//!       + words                +3 × share of the turn's (IDF-weighted) bigrams found in the
+//!                              script text (几天能发货 → the script that talks about 发货)
 //!       + escalation           +5 escalation script when asked for / risk ≥ 0.6
 //!       + history              shown in the last 2 turns −6 (was top) … −2.5 (was 5th),
 //!                              earlier −2; used −3;
 //!                              stage successor of a recently used script +1.5;
 //!                              dismissed: excluded for 5 turns, −8 after
-//! FAQ answer score = 9 + 8·match (+2 rational, +1 empathy-first), same history terms.
+//! FAQ answer score = 6 + 10·match (match in [0.42, 1]; +1 on rational or empathy-first turns),
+//! with the same history terms.
 //! ```
 
 use huashu_phrasebook::{INTENTS, Phrasebook, STAGES, Style};
 use huashu_understand::Understanding;
 
+use huashu_normalize::Normalizer;
+
 use crate::faq::FaqIndex;
+use crate::lexical::{BigramIndex, TurnGrams, with_acc};
 use crate::slots::{SlotTable, Template};
 use crate::state::{ComplaintStage, ConversationState, id_hash, intent_index};
 use crate::{Error, Suggestion};
@@ -42,6 +48,8 @@ pub const MIN_SUGGESTIONS: usize = 3;
 const KEEP: usize = 8;
 /// Turns a dismissed script stays hidden.
 const DISMISS_TURNS: u32 = 5;
+/// Bonus of a script whose text holds all of the turn's (known) bigrams.
+const LEX_WEIGHT: f32 = 3.0;
 /// Penalty of a script shown in the last two turns, by the position it was shown at.
 const RECENT_PENALTY: [f32; 5] = [6.0, 4.5, 3.5, 3.0, 2.5];
 /// Risk from which an escalation script is offered unasked.
@@ -133,6 +141,9 @@ pub struct Suggester {
     slots: SlotTable,
     faq: Vec<CompiledFaq>,
     faq_index: FaqIndex,
+    /// Bigrams of every script text (document = script index): relevance to the turn's words.
+    lex: BigramIndex,
+    norm: Normalizer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +162,9 @@ struct Cand {
 /// Everything about the turn the scorer needs, computed once per call.
 struct Ctx<'a> {
     state: &'a ConversationState,
+    /// Per script: IDF mass of the turn's bigrams found in its text; `lex_mass` is the total.
+    lex: &'a [f32],
+    lex_mass: f32,
     turn: u32,
     emotion_bit: u8,
     style: Style,
@@ -282,7 +296,16 @@ impl Suggester {
             .collect();
         by_hash.sort_unstable();
 
-        let faq_index = FaqIndex::new(&book.faq);
+        let norm = Normalizer::new();
+        let faq_index = FaqIndex::new(&norm, &book.faq);
+        let stripped: Vec<String> = book.scripts.iter().map(|s| strip_slots(&s.text)).collect();
+        let lex = BigramIndex::new(
+            &norm,
+            stripped
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (i as u32, t.as_str())),
+        );
         Ok(Suggester {
             scripts,
             by_intent,
@@ -293,6 +316,8 @@ impl Suggester {
             slots,
             faq,
             faq_index,
+            lex,
+            norm,
         })
     }
 
@@ -357,7 +382,16 @@ impl Suggester {
 
     /// The ranked candidates to return, best first (at most [`MAX_SUGGESTIONS`]).
     fn rank(&self, u: &Understanding, text: &str, state: &ConversationState) -> Vec<Cand> {
-        let ctx = self.context(u, state);
+        let grams = TurnGrams::new(&self.norm, text);
+        with_acc(self.scripts.len(), |lex| {
+            let lex_mass = self.lex.accumulate(grams.as_slice(), lex);
+            let ctx = self.context(u, state, lex, lex_mass);
+            self.rank_in(u, grams.as_slice(), &ctx)
+        })
+    }
+
+    fn rank_in(&self, u: &Understanding, grams: &[u64], ctx: &Ctx<'_>) -> Vec<Cand> {
+        let state = ctx.state;
         let mut top = TopK::default();
 
         // Intents of the turn: the primary weighs most.
@@ -377,12 +411,12 @@ impl Suggester {
                 4.0 + 4.0 * ratio
             };
             for &s in &self.by_intent[idx] {
-                self.consider(&ctx, s, base, &mut top);
+                self.consider(ctx, s, base, &mut top);
             }
         }
         if ctx.urgent {
             for &s in &self.urgent {
-                self.consider(&ctx, s, 6.0, &mut top);
+                self.consider(ctx, s, 6.0, &mut top);
             }
         }
         // The best escalation script is also kept aside, so that it can be offered even when
@@ -390,18 +424,18 @@ impl Suggester {
         let mut esc = TopK::default();
         if ctx.escalate {
             for &s in &self.escalation {
-                self.consider(&ctx, s, 6.0, &mut top);
-                self.consider(&ctx, s, 6.0, &mut esc);
+                self.consider(ctx, s, 6.0, &mut top);
+                self.consider(ctx, s, 6.0, &mut esc);
             }
         }
         if top.len < MAX_SUGGESTIONS {
             for &s in &self.generic {
-                self.consider(&ctx, s, 2.0, &mut top);
+                self.consider(ctx, s, 2.0, &mut top);
             }
         }
         if top.len < MIN_SUGGESTIONS {
             for s in 0..self.scripts.len() as u32 {
-                self.consider(&ctx, s, 0.0, &mut top);
+                self.consider(ctx, s, 0.0, &mut top);
             }
         }
 
@@ -423,7 +457,7 @@ impl Suggester {
                     }
                 }
             };
-            let hits = self.faq_index.search(text, turn_intents);
+            let hits = self.faq_index.search(grams, turn_intents);
             let best = hits[0].map_or(0.0, |h| h.score);
             for hit in hits.into_iter().flatten() {
                 if hit.score < 0.8 * best {
@@ -435,13 +469,12 @@ impl Suggester {
                 if !f.tpl.fillable(ctx.available, &self.slots, &state.slots) {
                     continue;
                 }
-                let Some(history) = history(&ctx, f.hash) else {
+                let Some(history) = history(ctx, f.hash) else {
                     continue;
                 };
-                let mut score = 9.0 + 8.0 * hit.score + history;
-                if ctx.rational_first {
-                    score += 2.0;
-                } else if ctx.empathy_first {
+                // A near-verbatim match (≥ 0.8) leads; a loose one sits among the solutions.
+                let mut score = 6.0 + 10.0 * hit.score + history;
+                if ctx.rational_first || ctx.empathy_first {
                     score += 1.0;
                 }
                 top.insert(
@@ -488,7 +521,7 @@ impl Suggester {
         state: &ConversationState,
         id: &str,
     ) -> Option<f32> {
-        let ctx = self.context(u, state);
+        let ctx = self.context(u, state, &[], 0.0);
         let s = self.scripts.iter().position(|s| s.id == id)? as u32;
         let mut top = TopK::default();
         self.consider(&ctx, s, 10.0, &mut top);
@@ -506,7 +539,13 @@ impl Suggester {
         }
     }
 
-    fn context<'a>(&self, u: &Understanding, state: &'a ConversationState) -> Ctx<'a> {
+    fn context<'a>(
+        &self,
+        u: &Understanding,
+        state: &'a ConversationState,
+        lex: &'a [f32],
+        lex_mass: f32,
+    ) -> Ctx<'a> {
         let label = u.emotion.label;
         let intensity = if u.emotion.intensity.is_finite() {
             u.emotion.intensity
@@ -542,6 +581,8 @@ impl Suggester {
 
         Ctx {
             state,
+            lex,
+            lex_mass,
             turn,
             emotion_bit: emotion_index(label).map_or(0, |i| 1 << i),
             style: u.style,
@@ -580,6 +621,11 @@ impl Suggester {
         }
 
         let mut score = base + history;
+        // Words of the turn in the script's text (几天能发货 → the script about 发货).
+        if ctx.lex_mass > 0.0 {
+            let shared = ctx.lex.get(s as usize).copied().unwrap_or(0.0);
+            score += LEX_WEIGHT * (shared / ctx.lex_mass).min(1.0);
+        }
         let empathic = c.empathic();
         let solution = c.solution();
         if ctx.urgent && c.flags & SAFETY != 0 {
@@ -743,4 +789,19 @@ impl TopK {
         self.items[at] = c;
         self.len = (self.len + 1).min(KEEP);
     }
+}
+
+/// Script text without its `{slot}` placeholders (they are not words the customer types).
+fn strip_slots(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_slot = false;
+    for c in text.chars() {
+        match c {
+            '{' => in_slot = true,
+            '}' => in_slot = false,
+            _ if !in_slot => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }

@@ -695,7 +695,11 @@ fn high_risk_offers_escalation_even_when_the_intent_fills_every_place() {
         .threat()
         .repeat();
     let first = run(&s, &mut st, &t);
-    assert!(st.escalation_risk() >= crate::ESCALATION_RISK, "{}", st.escalation_risk());
+    assert!(
+        st.escalation_risk() >= crate::ESCALATION_RISK,
+        "{}",
+        st.escalation_risk()
+    );
     assert!(ids(&first).contains(&"esc.manager"), "{:?}", ids(&first));
     // Still an empathy lead: escalation is offered, not forced to the top.
     assert!(is_empathy(&first[0]), "{:?}", ids(&first));

@@ -6,8 +6,23 @@
 
 /// Default negators (`[modifiers].negators`).
 pub(crate) const NEGATORS: &[&str] = &[
-    "不", "没", "没有", "别", "不是", "并不", "并没有", "不会", "未", "无", "毫无", "从不", "从没",
-    "不用", "不要", "甭", "非",
+    "不",
+    "没",
+    "没有",
+    "别",
+    "不是",
+    "并不",
+    "并没有",
+    "不会",
+    "未",
+    "无",
+    "毫无",
+    "从不",
+    "从没",
+    "不用",
+    "不要",
+    "甭",
+    "非",
 ];
 
 /// Default intensifiers (`[modifiers].intensifiers`).
@@ -88,9 +103,22 @@ pub(crate) const REPEAT_ASK_PATTERNS: &[&str] = &[
 
 /// Hypothetical markers: a trigger after one of these, in a question without 了, is a
 /// pre-purchase question (这个会漏电吗), not an incident.
-pub(crate) const HYPOTHETICAL: &[&str] = &[
-    "会", "会不会", "能不能", "是否", "容易", "可能", "担心", "怕", "万一", "如果", "要是",
-    "是不是", "有没有",
+/// `true` marks the A-not-A and 是否 forms that ask by themselves (会不会过敏啊).
+pub(crate) const HYPOTHETICAL: &[(&str, bool)] = &[
+    ("会", false),
+    ("容易", false),
+    ("可能", false),
+    ("担心", false),
+    ("怕", false),
+    ("万一", false),
+    ("如果", false),
+    ("要是", false),
+    ("会不会", true),
+    ("能不能", true),
+    ("是否", true),
+    ("是不是", true),
+    ("有没有", true),
+    ("容不容易", true),
 ];
 
 /// Past/incident markers: something already happened.
@@ -99,3 +127,40 @@ pub(crate) const PAST: &[&str] = &["了", "已经", "刚才", "刚刚", "突然"
 /// Chars that may sit between a negator or modifier and the word it modifies (不是很急,
 /// 一点都不生气, 不想投诉).
 pub(crate) const FILLER: &str = "是很太会要用怎么那么算有觉得感到再也都特别一点儿还真的想说得";
+
+/// Default emoji evidence (label, weight), used for every emoji the book's lexicons do not list.
+/// Labels: anger, anxiety, disappointment, positive.
+pub(crate) const EMOJI: &[(&str, &str, f32)] = &[
+    ("😡", "anger", 0.9),
+    ("🤬", "anger", 1.0),
+    ("😠", "anger", 0.8),
+    ("👿", "anger", 0.8),
+    ("💢", "anger", 0.7),
+    ("😤", "anger", 0.6),
+    ("👎", "disappointment", 0.6),
+    ("😭", "disappointment", 0.8),
+    ("😢", "disappointment", 0.7),
+    ("😞", "disappointment", 0.6),
+    ("😔", "disappointment", 0.5),
+    ("💔", "disappointment", 0.7),
+    ("😩", "disappointment", 0.5),
+    ("😫", "disappointment", 0.5),
+    ("😓", "anxiety", 0.4),
+    ("😰", "anxiety", 0.7),
+    ("😱", "anxiety", 0.6),
+    ("😨", "anxiety", 0.6),
+    ("🙏", "anxiety", 0.35),
+    ("⏰", "anxiety", 0.4),
+    ("👍", "positive", 0.7),
+    ("😊", "positive", 0.6),
+    ("😄", "positive", 0.6),
+    ("😁", "positive", 0.6),
+    ("😀", "positive", 0.5),
+    ("🥰", "positive", 0.7),
+    ("😍", "positive", 0.7),
+    ("❤", "positive", 0.6),
+    ("👏", "positive", 0.6),
+    ("🌹", "positive", 0.5),
+    ("💯", "positive", 0.5),
+    ("🤝", "positive", 0.4),
+];

@@ -6,14 +6,21 @@
 //! `p_i`. The score is the noisy-or `1 - (1 - e_i)(1 - p_i)`: either source alone can carry an
 //! intent, both together make it near-certain.
 //!
-//! The primary intent is the best score if it reaches [`PRIMARY`], else `other`. Further intents
-//! are kept when they reach [`SECONDARY`] (e.g. shipping + complaint in 快递三天没动了，再不处理
-//! 我就投诉). Greeting and closing are framing, not requests: they are dropped when a content
-//! intent is present (亲在吗，我的快递到哪了 is shipping).
+//! Primary: the best non-`other` score if it reaches `Tuning::primary` and beats `other`, or if
+//! the model alone is decisive (probability ≥ `Tuning::decisive`, above `other` and 1.5× the
+//! runner-up); else `other`.
+//!
+//! Further intents must reach `Tuning::secondary` *and* stand on their own: be the best intent of
+//! some clause of the turn (快递三天没动了，再不处理我就投诉 → shipping + complaint), or have model
+//! probability ≥ `Tuning::secondary_model` for the whole turn, or be a complaint backed by a
+//! threat. A keyword alone does not add an intent (退款怎么还没到账 is not shipping). Greeting and
+//! closing are framing: greeting is dropped when a content intent is present, closing unless it
+//! is the primary.
 
 use huashu_phrasebook::INTENTS;
 
 use crate::lexicon::Tag;
+use crate::tuning::Tuning;
 use crate::turn::Turn;
 use crate::types::IntentScore;
 
@@ -21,26 +28,28 @@ pub(crate) const N: usize = 12;
 const _: () = assert!(INTENTS.len() == N);
 
 const GREETING: usize = 0;
-const COMPLAINT: usize = 7;
+pub(crate) const COMPLAINT: usize = 7;
 const THANKS: usize = 10;
-const OTHER: usize = 11;
+pub(crate) const OTHER: usize = 11;
 
-/// Minimum score of a primary intent; below it the turn is `other`.
-pub(crate) const PRIMARY: f32 = 0.35;
-/// Minimum score of every further intent.
-pub(crate) const SECONDARY: f32 = 0.5;
 /// A content intent this strong pushes greeting/closing out.
 const CONTENT: f32 = 0.45;
 /// At most this many intents per turn.
 const MAX_INTENTS: usize = 3;
 
-/// Per-intent keyword/pattern evidence of a turn, before squashing.
-pub(crate) fn keyword_weights(turn: &Turn<'_>) -> [f32; N] {
+/// Per-intent keyword/pattern evidence of a turn (`range`: only hits inside these normalised
+/// bytes, and no pattern evidence, which has no position).
+pub(crate) fn keyword_weights(turn: &Turn<'_>, range: Option<(u32, u32)>) -> [f32; N] {
     let mut kw = [0f32; N];
     for h in turn.hits {
         let Tag::Intent { intent, weight } = h.tag else {
             continue;
         };
+        if let Some((a, b)) = range
+            && (h.start < a || h.end > b)
+        {
+            continue;
+        }
         let same = |t: &Tag| matches!(t, Tag::Intent { intent: j, .. } if *j == intent);
         if turn.contained(h, same) {
             continue;
@@ -52,11 +61,13 @@ pub(crate) fn keyword_weights(turn: &Turn<'_>) -> [f32; N] {
             *k += weight;
         }
     }
-    for t in turn.rx {
-        if let Tag::Intent { intent, weight } = *t
-            && let Some(k) = kw.get_mut(intent as usize)
-        {
-            *k += weight;
+    if range.is_none() {
+        for t in turn.loose {
+            if let Tag::Intent { intent, weight } = *t
+                && let Some(k) = kw.get_mut(intent as usize)
+            {
+                *k += weight;
+            }
         }
     }
     kw
@@ -66,49 +77,85 @@ pub(crate) fn keyword_weights(turn: &Turn<'_>) -> [f32; N] {
 pub(crate) fn scores(kw: &[f32; N], model: Option<&[f32; N]>) -> [f32; N] {
     let mut s = [0f32; N];
     for (i, out) in s.iter_mut().enumerate() {
-        // Negative weights (a QA lead down-weighting a phrase) subtract evidence.
-        let e = 1.0 - (-kw[i]).exp();
+        let e = 1.0 - (-kw[i].max(0.0)).exp();
         let p = model.map_or(0.0, |m| m[i]);
-        *out = (1.0 - (1.0 - e.max(0.0)) * (1.0 - p)).clamp(0.0, 1.0);
+        *out = (1.0 - (1.0 - e) * (1.0 - p)).clamp(0.0, 1.0);
+        // Negative weights (a QA lead down-weighting a phrase) damp the model too.
         if kw[i] < 0.0 {
-            *out *= (kw[i]).exp();
+            *out *= kw[i].exp();
         }
     }
     s
 }
 
-/// Chooses the intents of a turn from its scores; never empty.
-pub(crate) fn select(s: &[f32; N], out: &mut Vec<IntentScore>) {
-    out.clear();
-    let mut order: [usize; N] = std::array::from_fn(|i| i);
-    order.sort_by(|&a, &b| s[b].total_cmp(&s[a]).then(a.cmp(&b)));
-    let content = |i: usize| !matches!(i, GREETING | THANKS | OTHER);
-    let best_content = order.iter().copied().find(|&i| content(i));
-    let has_content = best_content.is_some_and(|i| s[i] >= CONTENT);
-    for (rank, &i) in order.iter().enumerate() {
-        let min = if out.is_empty() { PRIMARY } else { SECONDARY };
-        if s[i] < min || out.len() >= MAX_INTENTS {
-            break;
-        }
-        if i == OTHER && !out.is_empty() {
-            continue;
-        }
-        if i == GREETING && has_content {
-            continue;
-        }
-        if i == THANKS && has_content && rank > 0 {
-            continue;
-        }
-        if let Some(&id) = INTENTS.get(i) {
-            out.push(IntentScore { id, score: s[i] });
+/// The best non-`other` intent of a score vector.
+pub(crate) fn best_content(s: &[f32; N]) -> usize {
+    let mut best = 0;
+    for i in 0..N {
+        if i != OTHER && s[i] > s[best] {
+            best = i;
         }
     }
-    if out.is_empty() {
-        let best = order.first().map_or(0.0, |&i| s[i]);
+    best
+}
+
+/// What `select` needs about a turn.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Evidence<'a> {
+    pub scores: &'a [f32; N],
+    pub model: &'a [f32; N],
+    /// Bit `i`: intent `i` is the best of some clause, with a clause score ≥ `secondary`.
+    pub clause_tops: u16,
+    pub threat: bool,
+}
+
+/// Chooses the intents of a turn; never empty.
+pub(crate) fn select(ev: Evidence<'_>, t: &Tuning, out: &mut Vec<IntentScore>) {
+    out.clear();
+    let (s, p) = (ev.scores, ev.model);
+    let mut order: [usize; N] = std::array::from_fn(|i| i);
+    order.sort_by(|&a, &b| s[b].total_cmp(&s[a]).then(a.cmp(&b)));
+
+    let best = best_content(s);
+    let runner_up = (0..N)
+        .filter(|&i| i != best && i != OTHER)
+        .map(|i| p[i])
+        .fold(0.0f32, f32::max);
+    let confident = s[best] >= t.primary && s[best] >= s[OTHER];
+    let decisive = p[best] >= t.decisive && p[best] > p[OTHER] && p[best] >= 1.5 * runner_up;
+    if !(confident || decisive) {
         out.push(IntentScore {
             id: "other",
-            score: s[OTHER].max(1.0 - best).clamp(0.0, 1.0),
+            score: s[OTHER].max(1.0 - s[best]).clamp(0.0, 1.0),
         });
+        return;
+    }
+    let content = |i: usize| !matches!(i, GREETING | THANKS | OTHER);
+    let has_content = (0..N).any(|i| content(i) && s[i] >= CONTENT);
+    let primary = if best == GREETING && has_content {
+        order.iter().copied().find(|&i| content(i)).unwrap_or(best)
+    } else {
+        best
+    };
+    out.push(IntentScore {
+        id: INTENTS[primary],
+        score: s[primary],
+    });
+    for &i in &order {
+        if out.len() >= MAX_INTENTS || s[i] < t.secondary {
+            break;
+        }
+        if i == primary || i == OTHER || i == GREETING || (i == THANKS && has_content) {
+            continue;
+        }
+        let own_clause = ev.clause_tops & (1 << i) != 0;
+        let backed = own_clause || p[i] >= t.secondary_model || (i == COMPLAINT && ev.threat);
+        if backed {
+            out.push(IntentScore {
+                id: INTENTS[i],
+                score: s[i],
+            });
+        }
     }
 }
 
@@ -126,15 +173,32 @@ mod tests {
 
     #[test]
     fn selection_rules() {
+        let t = Tuning::default();
         let mut out = Vec::new();
-        select(&[0.0; N], &mut out);
+        static ZERO: [f32; N] = [0.0; N];
+        let zero = &ZERO;
+        let ev = |s: &'static [f32; N], p: &'static [f32; N], tops, threat| Evidence {
+            scores: s,
+            model: p,
+            clause_tops: tops,
+            threat,
+        };
+        select(ev(zero, zero, 0, false), &t, &mut out);
         assert_eq!(out[0].id, "other");
-        let mut s = [0.0; N];
-        s[GREETING] = 0.9;
-        s[4] = 0.6; // shipping
-        s[COMPLAINT] = 0.55;
-        select(&s, &mut out);
+
+        static S: [f32; N] = [0.9, 0.0, 0.0, 0.0, 0.6, 0.0, 0.0, 0.55, 0.0, 0.0, 0.0, 0.0];
+        select(ev(&S, zero, 0, true), &t, &mut out);
         let ids: Vec<_> = out.iter().map(|i| i.id).collect();
         assert_eq!(ids, ["shipping", "complaint"]);
+        // Without a threat, a clause of its own or model support, complaint is keyword-only.
+        select(ev(&S, zero, 0, false), &t, &mut out);
+        assert_eq!(out.len(), 1);
+        select(ev(&S, zero, 1 << COMPLAINT, false), &t, &mut out);
+        assert_eq!(out.len(), 2);
+
+        // The model alone can be decisive.
+        static P: [f32; N] = [0.0, 0.3, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.1];
+        select(ev(&P, &P, 0, false), &t, &mut out);
+        assert_eq!(out[0].id, "product_inquiry");
     }
 }

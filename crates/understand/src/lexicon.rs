@@ -6,6 +6,10 @@
 //! Aho-Corasick automaton whose pattern ids map to one or more [`Tag`]s. Regex patterns of every
 //! section go into one `RegexSet`; a set only says *which* patterns matched, so regex evidence has
 //! no position (it is never negated — recall first).
+//!
+//! Entries that normalise to nothing (emoji, ：）) are *symbol literals*: they go into a second,
+//! tiny automaton run on the original text, only when the turn has symbol chars at all, and also
+//! count as evidence without a position.
 
 use std::collections::HashMap;
 
@@ -19,18 +23,30 @@ use crate::Error;
 /// What a lexicon entry means. Indices point into `INTENTS` / `EMOTIONS`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Tag {
-    Intent { intent: u8, weight: f32 },
-    Emotion { label: u8, weight: f32 },
+    Intent {
+        intent: u8,
+        weight: f32,
+    },
+    Emotion {
+        label: u8,
+        weight: f32,
+    },
     Negator,
     Intensifier(f32),
     Diminisher(f32),
     Urgent,
     UrgentAllow,
-    Style { emotional: bool, weight: f32 },
+    Style {
+        emotional: bool,
+        weight: f32,
+    },
     Threat,
     RepeatAsk,
     /// 会, 会不会, 是否…: the turn may be asking about a possibility, not reporting a fact.
-    Hypothetical,
+    /// `question`: the marker itself asks (会不会, 是否), so no 吗/？ is needed.
+    Hypothetical {
+        question: bool,
+    },
     /// 了, 已经, 刚才…: something happened.
     Past,
 }
@@ -55,6 +71,7 @@ pub(crate) struct LexiconBuilder {
     index: HashMap<String, usize>,
     words: Vec<String>,
     tags: Vec<Vec<Tag>>,
+    symbols: Vec<(String, Tag)>,
     patterns: Vec<(String, Tag, Origin, String)>,
 }
 
@@ -65,14 +82,24 @@ impl LexiconBuilder {
             index: HashMap::new(),
             words: Vec::new(),
             tags: Vec::new(),
+            symbols: Vec::new(),
             patterns: Vec::new(),
         }
+    }
+
+    /// Whether `symbol` is already a symbol literal (so a built-in default must not double it).
+    pub(crate) fn has_symbol(&self, symbol: &str) -> bool {
+        self.symbols.iter().any(|(s, _)| s == symbol.trim())
     }
 
     /// Adds a literal; entries that normalise to nothing (pure punctuation) are ignored.
     pub(crate) fn word(&mut self, word: &str, tag: Tag) {
         let w = self.norm.normalize_phrase(word);
         if w.is_empty() {
+            let raw = word.trim();
+            if !raw.is_empty() && !self.symbols.iter().any(|(s, t)| s == raw && *t == tag) {
+                self.symbols.push((raw.to_string(), tag));
+            }
             return;
         }
         let id = match self.index.get(&w) {
@@ -142,10 +169,24 @@ impl LexiconBuilder {
                 }
             }
         };
+        let symbols = if self.symbols.is_empty() {
+            None
+        } else {
+            let ac = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(self.symbols.iter().map(|s| s.0.as_str()))
+                .map_err(|e| Error::Invalid {
+                    origin: Origin::default(),
+                    id: "lexicon".into(),
+                    message: format!("cannot build the symbol automaton: {e}"),
+                })?;
+            Some((ac, self.symbols.iter().map(|s| s.1).collect()))
+        };
         Ok(Lexicon {
             ac,
             ranges,
             tags: flat,
+            symbols,
             set,
             set_tags: self.patterns.into_iter().map(|p| p.1).collect(),
         })
@@ -159,16 +200,26 @@ pub(crate) struct Lexicon {
     /// Pattern id → range in `tags`.
     ranges: Vec<(u32, u32)>,
     tags: Vec<Tag>,
+    /// Symbol literals (emoji…) matched on the original text, and their tags.
+    symbols: Option<(AhoCorasick, Vec<Tag>)>,
     set: Option<RegexSet>,
     set_tags: Vec<Tag>,
 }
 
 impl Lexicon {
-    /// Appends every (overlapping) literal hit to `hits` and every matching pattern's tag to
-    /// `rx`. Both are cleared first.
-    pub(crate) fn scan(&self, text: &str, hits: &mut Vec<Hit>, rx: &mut Vec<Tag>) {
+    /// Appends every (overlapping) literal hit of normalised `text` to `hits`, and the tag of every
+    /// matching pattern and (when `symbols`) every symbol literal of `original` to `loose`. Both
+    /// are cleared first. Returns the number of symbol-literal hits.
+    pub(crate) fn scan(
+        &self,
+        text: &str,
+        original: &str,
+        symbols: bool,
+        hits: &mut Vec<Hit>,
+        loose: &mut Vec<Tag>,
+    ) -> u32 {
         hits.clear();
-        rx.clear();
+        loose.clear();
         for m in self.ac.find_overlapping_iter(text) {
             let Some(&(a, b)) = self.ranges.get(m.pattern().as_usize()) else {
                 continue;
@@ -187,10 +238,20 @@ impl Lexicon {
         {
             for i in set.matches(text).iter() {
                 if let Some(&t) = self.set_tags.get(i) {
-                    rx.push(t);
+                    loose.push(t);
                 }
             }
         }
+        let mut n = 0;
+        if symbols && let Some((ac, tags)) = &self.symbols {
+            for m in ac.find_overlapping_iter(original) {
+                if let Some(&t) = tags.get(m.pattern().as_usize()) {
+                    loose.push(t);
+                    n += 1;
+                }
+            }
+        }
+        n
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -11,6 +11,8 @@
 //! models), `intent`, `emotion`, `urgent`, `style`, `entities`, `surface` (punctuation and emoji
 //! of the original text, which the normaliser strips), `understander` (the pipeline).
 
+mod builtin;
+mod compile;
 mod emotion;
 mod entities;
 mod error;
@@ -19,10 +21,13 @@ mod lexicon;
 mod model;
 mod style;
 mod surface;
+mod tuning;
+mod turn;
 mod types;
 mod understander;
 mod urgent;
 
 pub use error::Error;
+pub use tuning::Tuning;
 pub use types::{Emotion, Entity, IntentScore, Understanding};
-pub use understander::{Scratch, Understander};
+pub use understander::{Builder, Explanation, Scratch, Stats, Understander};

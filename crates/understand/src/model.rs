@@ -12,6 +12,9 @@
 //! sample weights, a fixed-seed xorshift shuffle (deterministic: the same book always yields the
 //! same model) and Polyak averaging over the second half of the epochs.
 
+// Index loops over the K classes read like the maths and let the compiler unroll them.
+#![allow(clippy::needless_range_loop)]
+
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -59,7 +62,11 @@ pub(crate) fn ngrams(text: &str, mut f: impl FnMut(u64)) {
             continue;
         }
         prev_digit = digit;
-        let c = if digit { u64::from(b'0') } else { u64::from(u32::from(c)) };
+        let c = if digit {
+            u64::from(b'0')
+        } else {
+            u64::from(u32::from(c))
+        };
         f(key(c, NONE, NONE));
         f(key(p1, c, NONE));
         if p2 != NONE {
@@ -126,22 +133,12 @@ pub(crate) struct Softmax<const K: usize> {
     active: [bool; K],
 }
 
-/// Training knobs; the defaults are what `Understander::new` uses.
+/// Training knobs (from `Tuning`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TrainOptions {
     pub epochs: usize,
     pub lr: f32,
     pub l2: f32,
-}
-
-impl Default for TrainOptions {
-    fn default() -> Self {
-        TrainOptions {
-            epochs: 24,
-            lr: 0.6,
-            l2: 1e-4,
-        }
-    }
 }
 
 struct XorShift(u64);
@@ -318,7 +315,12 @@ mod tests {
 
     #[test]
     fn learns_a_toy_split_deterministically() {
-        let data = [("快递到哪了", 0), ("物流不动", 0), ("我要退款", 1), ("退货怎么退", 1)];
+        let data = [
+            ("快递到哪了", 0),
+            ("物流不动", 0),
+            ("我要退款", 1),
+            ("退货怎么退", 1),
+        ];
         let mut vocab = Vocab::default();
         let mut examples = Vec::new();
         for (t, c) in data {
@@ -330,14 +332,19 @@ mod tests {
                 weight: 1.0,
             });
         }
-        let m = Softmax::<3>::train(vocab.len(), &examples, TrainOptions::default());
+        let opts = TrainOptions {
+            epochs: 24,
+            lr: 0.6,
+            l2: 1e-4,
+        };
+        let m = Softmax::<3>::train(vocab.len(), &examples, opts);
         let m = m.expect("two classes");
         let mut rows = Vec::new();
         let n = vocab.lookup("快递呢", &mut rows);
         let p = m.predict(&rows, n);
         assert!(p[0] > 0.6, "{p:?}");
         assert_eq!(p[2], 0.0);
-        let again = Softmax::<3>::train(vocab.len(), &examples, TrainOptions::default());
+        let again = Softmax::<3>::train(vocab.len(), &examples, opts);
         assert_eq!(again.map(|m| m.predict(&rows, n)), Some(p));
     }
 }

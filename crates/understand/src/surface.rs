@@ -1,42 +1,6 @@
 //! What the normaliser throws away but a reader hears: clause breaks, exclamation and question
-//! marks, emoji. One pass over the original text.
-
-/// Emoji → emotion label index (into `EMOTIONS`: anger 0, anxiety 1, disappointment 2, neutral 3,
-/// positive 4) and weight.
-const EMOJI: &[(char, u8, f32)] = &[
-    ('😡', 0, 0.9),
-    ('🤬', 0, 1.0),
-    ('😠', 0, 0.8),
-    ('👿', 0, 0.8),
-    ('💢', 0, 0.7),
-    ('😤', 0, 0.6),
-    ('👎', 2, 0.6),
-    ('😭', 2, 0.8),
-    ('😢', 2, 0.7),
-    ('😞', 2, 0.6),
-    ('😔', 2, 0.5),
-    ('💔', 2, 0.7),
-    ('😩', 2, 0.5),
-    ('😫', 2, 0.5),
-    ('😓', 1, 0.4),
-    ('😰', 1, 0.7),
-    ('😱', 1, 0.6),
-    ('😨', 1, 0.6),
-    ('🙏', 1, 0.35),
-    ('⏰', 1, 0.4),
-    ('👍', 4, 0.7),
-    ('😊', 4, 0.6),
-    ('😄', 4, 0.6),
-    ('😁', 4, 0.6),
-    ('😀', 4, 0.5),
-    ('🥰', 4, 0.7),
-    ('😍', 4, 0.7),
-    ('❤', 4, 0.6),
-    ('👏', 4, 0.6),
-    ('🌹', 4, 0.5),
-    ('💯', 4, 0.5),
-    ('🤝', 4, 0.4),
-];
+//! marks, symbols. One pass over the original text. (Emoji themselves are matched as symbol
+//! literals by the lexicon.)
 
 /// Surface cues of one turn, in original char offsets.
 #[derive(Debug, Default, Clone)]
@@ -47,9 +11,11 @@ pub(crate) struct Surface {
     pub exclaims: u32,
     /// Runs of two or more `!?！？` (？？？, !!!).
     pub agitated_runs: u32,
-    /// Emoji evidence per emotion label.
-    pub emoji: [f32; 5],
-    pub emoji_count: u32,
+    /// Those of the runs that hold a question mark (？？？, ?!).
+    pub question_runs: u32,
+    /// Symbol chars (not letters, digits, spaces or clause breaks): emoji, ✔, ：）… — whether
+    /// the symbol literals need a look.
+    pub symbols: u32,
     /// ASCII or full-width digits present (a cheap gate for entity extraction).
     pub digits: u32,
     /// ASCII letters present.
@@ -85,11 +51,13 @@ impl Surface {
         self.breaks.clear();
         self.exclaims = 0;
         self.agitated_runs = 0;
-        self.emoji = [0.0; 5];
-        self.emoji_count = 0;
+        self.question_runs = 0;
+        self.symbols = 0;
         self.digits = 0;
         self.letters = 0;
         let mut run = 0u32;
+        let mut run_q = false;
+        let mut run_counted_q = false;
         // Last "word" char seen (not noise), to tell 吗-questions without a question mark.
         let mut last_word = ' ';
         let mut pending_break: Option<(u32, bool)> = None;
@@ -100,14 +68,23 @@ impl Surface {
             match c {
                 '!' | '！' | '?' | '？' => {
                     run += 1;
+                    run_q |= matches!(c, '?' | '？');
                     if run == 2 {
                         self.agitated_runs += 1;
+                    }
+                    if run >= 2 && run_q && !run_counted_q {
+                        self.question_runs += 1;
+                        run_counted_q = true;
                     }
                     if matches!(c, '!' | '！') {
                         self.exclaims += 1;
                     }
                 }
-                _ => run = 0,
+                _ => {
+                    run = 0;
+                    run_q = false;
+                    run_counted_q = false;
+                }
             }
             if c.is_ascii_digit() || ('０'..='９').contains(&c) {
                 self.digits += 1;
@@ -129,12 +106,8 @@ impl Surface {
             }
             if c.is_alphanumeric() {
                 last_word = c;
-            } else if let Some(&(_, label, w)) = EMOJI.iter().find(|e| e.0 == c) {
-                self.emoji_count += 1;
-                if let Some(slot) = self.emoji.get_mut(label as usize) {
-                    // Repeated emoji add up, with diminishing returns applied by the caller.
-                    *slot += w;
-                }
+            } else if !c.is_whitespace() {
+                self.symbols += 1;
             }
         }
         match pending_break.take() {
@@ -171,7 +144,8 @@ mod tests {
         assert!(s.clause_is_question(0));
         assert!(s.clause_is_question(1));
         assert_eq!(s.agitated_runs, 1);
-        assert!(s.emoji[1] > 0.0);
+        assert_eq!(s.question_runs, 1);
+        assert_eq!(s.symbols, 1);
         s.scan("气死了！！！");
         assert_eq!(s.exclaims, 3);
         assert!(!s.clause_is_question(0));

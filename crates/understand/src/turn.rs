@@ -17,8 +17,11 @@ const MODIFIER_WINDOW: usize = 2;
 pub(crate) struct Turn<'a> {
     pub norm: &'a NormText,
     pub hits: &'a [Hit],
-    pub rx: &'a [Tag],
+    /// Evidence without a position: matching patterns, symbol literals (emoji).
+    pub loose: &'a [Tag],
     pub surface: &'a Surface,
+    /// Symbol-literal (emoji…) hits among `loose`.
+    pub symbol_hits: u32,
 }
 
 impl Turn<'_> {
@@ -62,11 +65,15 @@ impl Turn<'_> {
         !self.surface.break_between(neg_end, word_start)
     }
 
-    /// Whether a negator reaches `word` (我不生气, 不是很急, 没有不满意).
+    /// Whether a negator reaches `word` (我不生气, 不是很急, 没有不满意). A negator inside a
+    /// longer lexicon entry is part of that word, not a negation: 非 in 非常, 不 in 不理人 or
+    /// 会不会.
     pub(crate) fn negated(&self, word: &Hit) -> bool {
-        self.hits
-            .iter()
-            .any(|h| h.tag == Tag::Negator && self.reaches(h, word, NEGATION_WINDOW))
+        self.hits.iter().any(|h| {
+            h.tag == Tag::Negator
+                && self.reaches(h, word, NEGATION_WINDOW)
+                && !self.contained(h, |_| true)
+        })
     }
 
     /// Product of the intensifiers/diminishers that reach `word`, clamped to [0.3, 2.5].

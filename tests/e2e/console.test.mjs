@@ -1,0 +1,264 @@
+// console.test.mjs — end-to-end: the demo shop's widget (SDK) → the real `huashu serve` → the
+// agent console, in headless Chromium. Run through run.sh, which starts the server and exports
+// HUASHU_BASE / HUASHU_TOKEN / HUASHU_PID_FILE / HUASHU_SERVE_ARGS. The tests share one browser
+// and run in order: each builds on the conversations the previous ones created.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { launch, watch, until, serverInfo, killServer, startServerAgain, ARTIFACTS, HERE } from './lib.mjs';
+
+const { base, token } = serverInfo();
+const EMPATHY = /抱歉|歉意|对不起|不好意思|理解|心情|着急|别急|安抚/;
+
+let browser, ctx, cp, dp, cw, dw;
+const watchers = [];
+const convs = {};
+
+async function onlineConsole(page) {
+  await page.waitForFunction(() => document.getElementById('conn')?.textContent === '在线', null, { timeout: 15000 });
+}
+
+/** Starts a fresh conversation in the demo shop; returns its id. */
+async function newDemoConversation() {
+  const before = await dp.getAttribute('.phone', 'data-conversation');
+  await dp.click('#new-chat');
+  return until(async () => {
+    const id = await dp.getAttribute('.phone', 'data-conversation');
+    return id && id !== before ? id : null;
+  }, 'a new demo conversation');
+}
+
+/** Types a customer message in the demo shop; resolves once the widget has it acked (or queued). */
+async function customerSays(text, { waitAck = true } = {}) {
+  await dp.fill('#chat-input', text);
+  await dp.press('#chat-input', 'Enter');
+  if (!waitAck) return;
+  await dp.waitForFunction((t) => [...document.querySelectorAll('.cmsg-customer')]
+    .some((li) => li.textContent.includes(t) && li.dataset.state === 'sent'), text, { timeout: 5000 });
+}
+
+async function selectInConsole(conversation) {
+  const sel = `.conv[data-id="${conversation}"]`;
+  await cp.waitForSelector(sel, { timeout: 5000 });
+  await cp.click(sel);
+  await cp.waitForFunction((c) => document.getElementById('transcript').dataset.conv === c, conversation);
+}
+
+/** Turn ids of the console transcript, in order. */
+function transcriptTurns(page) {
+  return page.$$eval('#transcript .msg', (lis) => lis.map((li) => li.dataset.turn));
+}
+
+describe('huashu console end to end (real server)', () => {
+  before(async () => {
+    browser = await launch();
+    ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+    cp = await ctx.newPage();
+    cw = watch(cp, base, 'console');
+    dp = await ctx.newPage();
+    dw = watch(dp, base, 'demo');
+    watchers.push(cw, dw);
+    await cp.goto(`${base}/?token=${token}`);
+    await onlineConsole(cp);
+    await dp.goto(`${base}/demo?token=${token}`);
+    await dp.waitForFunction(() => document.getElementById('status').textContent === '顾客端在线', null, { timeout: 10000 });
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  it('pages hold no token in storage and strip nothing needed for reload', async () => {
+    const stored = await cp.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie);
+    assert.ok(!stored.includes(token), 'token found in web storage or cookies');
+    assert.equal(await cp.getAttribute('meta[name=referrer]', 'content'), 'no-referrer');
+  });
+
+  it('angry complaint → 愤怒 badge and an empathy-first suggestion within 1 s', async () => {
+    convs.angry = await newDemoConversation();
+    await customerSays('你好，在吗？');
+    await selectInConsole(convs.angry);
+    await cp.waitForSelector('#transcript .msg-customer');
+
+    const text = '你们这什么破质量！杯子收到就碎了，气死我了！';
+    await dp.fill('#chat-input', text);
+    const t0 = Date.now();
+    await dp.press('#chat-input', 'Enter');
+    await cp.waitForFunction((t) => {
+      const li = [...document.querySelectorAll('#transcript .msg-customer')].find((x) => x.textContent.includes(t));
+      return li && li.querySelector('.emo-anger') && document.querySelectorAll('#suggestions .sugg').length >= 3;
+    }, text.slice(0, 8), { timeout: 3000, polling: 10 });
+    const elapsed = Date.now() - t0;
+    assert.ok(elapsed <= 1000, `analysis + suggestions took ${elapsed} ms`);
+
+    const badge = await cp.textContent('#transcript .msg-customer:last-child .emo-anger');
+    assert.match(badge, /愤怒/);
+    const suggestions = await cp.$$eval('#suggestions .sugg', (lis) => lis.map((li) => ({ text: li.querySelector('.sugg-text').textContent, stage: li.dataset.stage })));
+    assert.ok(suggestions.length >= 3 && suggestions.length <= 5, `got ${suggestions.length} suggestions`);
+    const first = suggestions[0];
+    assert.ok(first.stage === 'soothe' || EMPATHY.test(first.text), `first suggestion is not empathy-first: ${JSON.stringify(first)}`);
+    // The list shows the conversation with its risk badges.
+    assert.match(await cp.textContent(`.conv[data-id="${convs.angry}"]`), /愤怒/);
+  });
+
+  it('typing "你 去 告 啊" highlights the span in place; one click rewrites it', async () => {
+    // An emoji before the span: server offsets are code points, the textarea counts UTF-16 units.
+    await cp.fill('#reply', '好的😊你 去 告 啊');
+    const mark = await cp.waitForSelector('#mirror mark.sev-block', { timeout: 2000 });
+    assert.equal(await mark.textContent(), '你 去 告 啊');
+    assert.ok(await cp.isDisabled('#send'), 'send must be disabled while a block hit is present');
+    assert.ok(await cp.isVisible('#override-wrap'), 'an explicit override is offered');
+    const rewrite = await cp.textContent('.hit-block .hit-rewrite');
+
+    await cp.click('.hit-block .btn-rewrite');
+    const value = await cp.inputValue('#reply');
+    assert.ok(value.startsWith('好的😊'), `prefix kept: ${value}`);
+    assert.ok(!/告/.test(value), `span replaced: ${value}`);
+    assert.ok(value.includes(rewrite.replace(/^建议：/, '')), 'the rule rewrite was inserted');
+    await cp.waitForFunction(() => !document.querySelector('#mirror mark.sev-block') && !document.getElementById('send').disabled, null, { timeout: 2000 });
+    await cp.fill('#reply', '');
+  });
+
+  it('a suggestion click fills the reply box and its feedback is noted; edits send "edited"', async () => {
+    const first = await cp.waitForSelector('#suggestions .sugg');
+    const id = await first.getAttribute('data-id');
+    const text = await cp.textContent('#suggestions .sugg:first-child .sugg-text');
+    await cp.click('#suggestions .sugg:first-child .sugg-use');
+    assert.equal(await cp.inputValue('#reply'), text);
+    await until(() => cw.sent.find((m) => m.type === 'feedback' && m.suggestion === id && m.action === 'used'), 'feedback used sent');
+    await until(() => cw.received.find((m) => m.type === 'noted' && m.suggestion === id), 'noted reply');
+
+    // Alt+2 replaces it with the second suggestion (keyboard path).
+    const second = await cp.getAttribute('#suggestions .sugg:nth-child(2)', 'data-id');
+    await cp.keyboard.press('Alt+Digit2');
+    await until(() => cw.sent.find((m) => m.type === 'feedback' && m.suggestion === second && m.action === 'used'), 'Alt+2 feedback');
+
+    // Edit before sending → `edited`, then the reply goes out through the protocol (`send`).
+    await cp.focus('#reply');
+    await cp.keyboard.press('End');
+    await cp.keyboard.type('我马上为您处理。');
+    const reply = await cp.inputValue('#reply');
+    await cp.waitForFunction(() => !document.getElementById('send').disabled);
+    await cp.click('#send');
+    await until(() => cw.sent.find((m) => m.type === 'feedback' && m.suggestion === second && m.action === 'edited'), 'feedback edited sent');
+    await until(() => cw.received.find((m) => m.type === 'noted' && m.suggestion === second), 'noted for edited');
+    const sent = await until(() => cw.sent.find((m) => m.type === 'send' && m.text === reply), 'send message');
+    await until(() => cw.received.find((m) => m.type === 'ack' && m.id === sent.id), 'ack of the agent reply');
+    await cp.waitForSelector(`#transcript .msg-agent[data-turn="${sent.id}"]:not(.pending)`);
+    // The customer sees it in the shop window too.
+    await dp.waitForSelector(`.cmsg-agent[data-turn="${sent.id}"]`, { timeout: 5000 });
+    assert.equal(await cp.inputValue('#reply'), '');
+  });
+
+  it('an urgent turn jumps to the top of the list', async () => {
+    // A waiting, non-urgent conversation first…
+    convs.late = await newDemoConversation();
+    await customerSays('我的快递怎么还没到？都五天了，急死了');
+    await cp.waitForSelector(`.conv[data-id="${convs.late}"]`);
+    // …then an urgent one arrives later, and must still come first.
+    convs.urgent = await newDemoConversation();
+    await customerSays('急！孩子把玩具上的小零件吞下去了！');
+    await cp.waitForFunction((c) => {
+      const top = document.querySelector('#conv-list .conv');
+      return top && top.dataset.id === c && top.querySelector('.badge-urgent');
+    }, convs.urgent, { timeout: 3000 });
+    await selectInConsole(convs.urgent);
+    await cp.waitForSelector('#alerts .alert-urgent', { timeout: 3000 });
+  });
+
+  it('server restart mid-conversation: console and widget reconnect, no turn lost or doubled', async () => {
+    await selectInConsole(convs.angry);
+    const before = await transcriptTurns(cp);
+    assert.ok(before.length >= 3);
+    for (const w of watchers) w.allowNetworkErrors = true;
+
+    await killServer();
+    await cp.waitForSelector('#offline:not([hidden])', { timeout: 5000 });
+    await dp.waitForFunction(() => document.getElementById('status').textContent.includes('重连'), null, { timeout: 5000 });
+
+    // The customer keeps typing while the server is down: the SDK's outbox holds the turn.
+    const offlineText = '人呢？怎么不回复了？订单号2023112245678';
+    await customerSays(offlineText, { waitAck: false });
+    await dp.waitForFunction((t) => [...document.querySelectorAll('.cmsg-customer')].some((li) => li.textContent.includes(t) && li.dataset.state === 'queued'), offlineText);
+
+    const newToken = await startServerAgain();
+    assert.equal(newToken ?? token, token, 'the restarted server printed a different token: consoles cannot resume (needs a token file or a persisted token)');
+
+    await onlineConsole(cp);
+    await cp.waitForSelector('#offline', { state: 'hidden' });
+    await dp.waitForFunction((t) => [...document.querySelectorAll('.cmsg-customer')].some((li) => li.textContent.includes(t) && li.dataset.state === 'sent'), offlineText, { timeout: 15000 });
+    await cp.waitForFunction((t) => [...document.querySelectorAll('#transcript .msg-customer')].some((li) => li.textContent.includes(t.slice(0, 6))), offlineText, { timeout: 5000 });
+
+    // And the agent can answer over the new connection.
+    await cp.fill('#reply', '非常抱歉让您久等了，我这就为您处理。');
+    await cp.waitForFunction(() => !document.getElementById('send').disabled);
+    await cp.click('#send');
+    await cp.waitForFunction(() => !document.querySelector('#transcript .msg-agent.pending'), null, { timeout: 5000 });
+
+    const live = await transcriptTurns(cp);
+    assert.equal(new Set(live).size, live.length, `doubled turn in the live transcript: ${live}`);
+    assert.deepEqual(live.slice(0, before.length), before, 'turns before the restart are kept, in order');
+    assert.equal(live.length, before.length + 2, `expected exactly the offline turn and the reply to be added: ${live}`);
+    for (const w of watchers) w.allowNetworkErrors = false;
+
+    // A fresh console (full replay from the database) shows exactly the same transcript.
+    await cp.goto(`${base}/?token=${token}&conversation=${convs.angry}`);
+    await onlineConsole(cp);
+    await cp.waitForFunction((n) => document.querySelectorAll('#transcript .msg').length >= n, live.length, { timeout: 5000 });
+    assert.deepEqual(await transcriptTurns(cp), live);
+  });
+
+  it('screenshots at 1280×800 and 360×800', async () => {
+    await cp.setViewportSize({ width: 1280, height: 800 });
+    // The demo's one-click sample customer: three scripted turns in a new conversation.
+    await dp.click('[data-sample=angry]');
+    convs.sample = await dp.getAttribute('.phone', 'data-conversation');
+    await dp.waitForFunction(() => document.querySelectorAll('.cmsg-customer[data-state=sent]').length === 3, null, { timeout: 10000 });
+    await selectInConsole(convs.sample);
+    await cp.waitForFunction(() => document.querySelectorAll('#transcript .msg-customer').length === 3);
+    await cp.waitForSelector('#suggestions .sugg');
+    await cp.fill('#reply', '你去告啊，我也不知道怎么办');
+    await cp.waitForSelector('#mirror mark.sev-block');
+    await cp.waitForTimeout(300);
+    const shot = path.join(ARTIFACTS, 'console-1280x800.png');
+    await cp.screenshot({ path: shot });
+    if (process.env.HUASHU_DOCS_SCREENSHOT === '1') fs.copyFileSync(shot, path.join(HERE, '../../docs/console.png'));
+
+    await cp.setViewportSize({ width: 360, height: 800 });
+    await cp.waitForTimeout(200);
+    await cp.screenshot({ path: path.join(ARTIFACTS, 'console-360x800.png') });
+    await cp.screenshot({ path: path.join(ARTIFACTS, 'console-360x800-full.png'), fullPage: true });
+    // The narrow layout keeps everything inside 360 px (no horizontal page scroll).
+    const overflow = await cp.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `page scrolls horizontally by ${overflow}px at 360 px`);
+    await cp.fill('#reply', '');
+    await cp.setViewportSize({ width: 1280, height: 800 });
+
+    await dp.bringToFront();
+    await dp.screenshot({ path: path.join(ARTIFACTS, 'demo-1280x800.png') });
+    await dp.setViewportSize({ width: 360, height: 800 });
+    await dp.screenshot({ path: path.join(ARTIFACTS, 'demo-360x800.png') });
+    await dp.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  it('the QA placeholder and the SDK load cleanly', async () => {
+    const qp = await ctx.newPage();
+    const qw = watch(qp, base, 'qa');
+    watchers.push(qw);
+    const res = await qp.goto(`${base}/assets/qa.html`);
+    assert.equal(res.status(), 200);
+    const sdk = await qp.goto(`${base}/sdk/huashu.js`);
+    assert.equal(sdk.status(), 200);
+    assert.match(await sdk.text(), /export class Huashu/);
+    await qp.close();
+  });
+
+  it('no console errors on any page and nothing loaded from outside the server', () => {
+    const problems = watchers.flatMap((w) => w.problems);
+    const external = watchers.flatMap((w) => w.external);
+    assert.deepEqual(problems, []);
+    assert.deepEqual(external, []);
+  });
+});

@@ -1,0 +1,174 @@
+// ui.mock.test.mjs — isolated checks of the SDK and of console behaviour that the real server's
+// phrasebook should not decide (offset conversion around emoji, block gating and override,
+// dismiss feedback, a refused token), against mock-server.mjs. Self-contained: starts its own mock.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { startMock } from './mock-server.mjs';
+import { launch, watch, until, HERE } from './lib.mjs';
+
+// The SDK is a browser ES module outside any package.json: load it from its source.
+const sdkSource = fs.readFileSync(path.join(HERE, '../../crates/server/assets/huashu.js'), 'utf8');
+const { Huashu } = await import(`data:text/javascript;base64,${Buffer.from(sdkSource).toString('base64')}`);
+
+describe('SDK (node, against the mock)', () => {
+  let mock;
+  before(async () => { mock = await startMock(); });
+  after(async () => { await mock.close(); });
+
+  const client = (extra = {}) => new Huashu({ url: `ws://127.0.0.1:${mock.port}/ws`, token: mock.token, role: 'widget', WebSocket, backoff: { initial: 20, max: 100 }, ...extra });
+
+  it('queues turns before connecting, generates ids, resolves with the ack', async () => {
+    const hs = client();
+    const p = hs.sendTurn({ conversation: 'sdk-1', role: 'customer', text: '你好' });
+    assert.equal(hs.pending, 1);
+    hs.connect();
+    const ack = await p;
+    assert.equal(ack.type, 'ack');
+    assert.equal(ack.conversation, 'sdk-1');
+    assert.match(ack.id, /^m-/);
+    assert.equal(hs.pending, 0);
+    hs.close();
+  });
+
+  it('re-sends the outbox after a dropped connection; a re-sent id gets the same seq', async () => {
+    const hs = client();
+    const closes = [];
+    hs.on('close', (e) => closes.push(e));
+    hs.connect();
+    const first = await hs.sendTurn({ conversation: 'sdk-2', id: 'm-1', role: 'customer', text: '快递到哪了' });
+    // Drop every socket from the server side while a turn is queued.
+    await until(() => hs.ready, 'ready');
+    mock.dropAll();
+    const again = hs.sendTurn({ conversation: 'sdk-2', id: 'm-1', role: 'customer', text: '快递到哪了' });
+    const next = hs.sendTurn({ conversation: 'sdk-2', id: 'm-2', role: 'customer', text: '还没到' });
+    const [a, b] = await Promise.all([again, next]);
+    assert.equal(a.seq, first.seq);
+    assert.equal(a.duplicate, true);
+    assert.ok(b.seq > first.seq);
+    assert.ok(closes.length >= 1 && closes[0].willReconnect);
+    hs.close();
+  });
+
+  it('resumes a subscription with since = last seq and never repeats an event', async () => {
+    const agent = client({ role: 'agent', agent: 'a-1' });
+    const seen = [];
+    agent.on('analysis', (ev) => seen.push(ev.seq));
+    agent.connect();
+    agent.subscribe('sdk-3');
+    const widget = client();
+    widget.connect();
+    await widget.sendTurn({ conversation: 'sdk-3', role: 'customer', text: '在吗' });
+    await until(() => seen.length === 1, 'first analysis');
+    mock.dropAll();
+    await widget.sendTurn({ conversation: 'sdk-3', role: 'customer', text: '人呢' });
+    await until(() => seen.length === 2, 'second analysis after the resume');
+    assert.equal(new Set(seen).size, seen.length);
+    assert.ok(agent.lastSeq('sdk-3') >= seen[1]);
+    agent.close();
+    widget.close();
+  });
+
+  it('stops reconnecting when the token is refused', async () => {
+    const hs = new Huashu({ url: `ws://127.0.0.1:${mock.port}/ws`, token: 'wrong', WebSocket, backoff: { initial: 10, max: 20 } });
+    const closes = [];
+    hs.on('close', (e) => closes.push(e));
+    hs.connect();
+    await until(() => closes.length === 1, 'close');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(closes.length, 1);
+    assert.equal(closes[0].code, 4401);
+    assert.equal(closes[0].willReconnect, false);
+    assert.equal(hs.state, 'closed');
+  });
+});
+
+describe('console UI (browser, against the mock)', () => {
+  let mock, browser, page, w, widget;
+  before(async () => {
+    mock = await startMock();
+    browser = await launch();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    w = watch(page, mock.base, 'console(mock)');
+    widget = new Huashu({ url: `ws://127.0.0.1:${mock.port}/ws`, token: mock.token, WebSocket });
+    widget.connect();
+    await widget.sendTurn({ conversation: 'ui-1', role: 'customer', text: '杯子碎了，气死我了', customer: '周女士' });
+    await page.goto(`${mock.url}&conversation=ui-1`);
+    await page.waitForSelector('#suggestions .sugg');
+  });
+  after(async () => {
+    widget?.close();
+    await browser?.close();
+    await mock?.close();
+  });
+
+  it('maps code-point spans onto UTF-16 text around emoji (astral characters)', async () => {
+    await page.fill('#reply', '😀😀好的👍🏻你 去.告-啊😡');
+    const mark = await page.waitForSelector('#mirror mark.sev-block');
+    assert.equal(await mark.textContent(), '你 去.告-啊');
+    await page.click('.hit-block .btn-rewrite');
+    const value = await page.inputValue('#reply');
+    assert.ok(value.startsWith('😀😀好的👍🏻非常抱歉'), value);
+    assert.ok(value.endsWith('😡'), value);
+  });
+
+  it('hides a highlight as soon as the text under it changes (no misplaced marks)', async () => {
+    await page.fill('#reply', '你去告啊');
+    await page.waitForSelector('#mirror mark.sev-block');
+    await page.focus('#reply');
+    await page.keyboard.press('Home');
+    await page.keyboard.type('哈');
+    // Immediately after the keystroke the old span no longer matches: no mark until re-checked…
+    const marks = await page.$$eval('#mirror mark', (ms) => ms.map((m) => m.textContent));
+    assert.ok(marks.every((t) => t === '你去告啊'), `misplaced mark: ${marks}`);
+    // …and the re-check puts it back at the right place.
+    await page.waitForFunction(() => document.querySelector('#mirror mark.sev-block')?.textContent === '你去告啊');
+  });
+
+  it('block hits disable sending; the explicit override sends anyway', async () => {
+    await page.fill('#reply', '你去告啊');
+    await page.waitForSelector('#mirror mark.sev-block');
+    assert.ok(await page.isDisabled('#send'));
+    await page.press('#reply', 'Enter');
+    assert.equal(await page.inputValue('#reply'), '你去告啊', 'Enter must not send a blocked reply');
+    await page.check('#override');
+    assert.ok(!(await page.isDisabled('#send')));
+    assert.equal((await page.textContent('#send')).trim(), '仍然发送');
+    await page.click('#send');
+    await page.waitForSelector('#transcript .msg-agent:not(.pending) mark.sev-block');
+    assert.equal(await page.inputValue('#reply'), '');
+  });
+
+  it('dismissing a suggestion hides it and sends `dismissed`', async () => {
+    await widget.sendTurn({ conversation: 'ui-1', role: 'customer', text: '到底怎么处理？' });
+    await page.waitForFunction(() => document.querySelectorAll('#suggestions .sugg').length >= 3);
+    const id = await page.getAttribute('#suggestions .sugg:first-child', 'data-id');
+    await page.click('#suggestions .sugg:first-child .sugg-dismiss');
+    await until(() => mock.feedback.find((f) => f.suggestion === id && f.action === 'dismissed'), 'dismissed feedback');
+    assert.equal(await page.$(`#suggestions .sugg[data-id="${id}"]`), null);
+  });
+
+  it('shows the SLA countdown and the waiting timer', async () => {
+    await widget.sendTurn({ conversation: 'ui-2', role: 'customer', text: '在吗？', at: Date.now() - 12000, customer: '吴先生' });
+    await page.click('.conv[data-id="ui-2"]');
+    await page.waitForFunction(() => /超时预警 · 还剩 1\d 秒/.test(document.getElementById('sla-label').textContent));
+    assert.match(await page.textContent('.conv[data-id="ui-2"] .wait'), /1\d秒/);
+  });
+
+  it('a refused token shows a clear banner and does not loop', async () => {
+    const p2 = await browser.newPage();
+    await p2.goto(`${mock.base}/?token=nope`);
+    await p2.waitForSelector('#offline:not([hidden])');
+    assert.match(await p2.textContent('#offline'), /令牌无效/);
+    assert.equal(await p2.textContent('#conn'), '未授权');
+    await p2.close();
+  });
+
+  it('no console errors, nothing from outside', () => {
+    assert.deepEqual(w.problems, []);
+    assert.deepEqual(w.external, []);
+  });
+});
