@@ -169,9 +169,10 @@ describe('huashu console end to end (real server)', () => {
   });
 
   it('server restart mid-conversation: console and widget reconnect, no turn lost or doubled', async () => {
-    await selectInConsole(convs.angry);
+    // The demo's current conversation is the urgent one: the customer goes on there.
+    await selectInConsole(convs.urgent);
     const before = await transcriptTurns(cp);
-    assert.ok(before.length >= 3);
+    assert.ok(before.length >= 1);
     for (const w of watchers) w.allowNetworkErrors = true;
 
     await killServer();
@@ -204,7 +205,7 @@ describe('huashu console end to end (real server)', () => {
     for (const w of watchers) w.allowNetworkErrors = false;
 
     // A fresh console (full replay from the database) shows exactly the same transcript.
-    await cp.goto(`${base}/?token=${token}&conversation=${convs.angry}`);
+    await cp.goto(`${base}/?token=${token}&conversation=${convs.urgent}`);
     await onlineConsole(cp);
     await cp.waitForFunction((n) => document.querySelectorAll('#transcript .msg').length >= n, live.length, { timeout: 5000 });
     assert.deepEqual(await transcriptTurns(cp), live);

@@ -5,9 +5,11 @@
 //! emotion word does not count: 满意 in 不满意). A negated word does not count and damps the
 //! model's vote for its label (我不生气 is not anger even if the model has seen 生气); a negated
 //! *positive* word counts a little towards disappointment (不满意, 不太好用). Emoji add to their
-//! label (they arrive as symbol literals, without position), a threat adds to anger, a repeat-ask to anger. As for intents, `e_l = 1 - exp(-lex_l)`
-//! and `s_l = 1 - (1 - e_l)(1 - p_l)`; the best non-neutral label wins if `s_l` ≥ `Tuning::emotion`,
-//! otherwise the turn is neutral (intensity 0).
+//! label (they arrive as symbol literals, without position); a threat and a repeat-ask add to
+//! anger, an urgent incident to anxiety, a run of ？？？ to anxiety. As for intents,
+//! `e_l = 1 - exp(-lex_l)` and `s_l = 1 - (1 - e_l)(1 - p_l)`; the best non-neutral label wins if
+//! `s_l` ≥ `Tuning::emotion` (and, with no lexicon evidence at all, if the model alone is sure
+//! and the turn is not tiny), otherwise the turn is neutral (intensity 0).
 //!
 //! Intensity: `0.15 + 0.55·e_l + 0.3·p_l`, plus up to 0.25 for agitated punctuation, clamped to
 //! [0, 1] — a model-only guess lands near 0.4, one plain word near 0.65, an intensified word with
@@ -31,6 +33,7 @@ pub(crate) const POSITIVE: usize = 4;
 
 const THREAT_ANGER: f32 = 0.6;
 const REPEAT_ANGER: f32 = 0.4;
+const URGENT_ANXIETY: f32 = 0.5;
 const NEGATED_POSITIVE: f32 = 0.6;
 const QUESTION_RUN: f32 = 0.25;
 /// Fewer normalised chars than this and the model alone cannot set an emotion.
@@ -50,6 +53,7 @@ pub(crate) fn score(
     model: Option<&[f32; N]>,
     threat: bool,
     repeat_ask: bool,
+    urgent: bool,
     tuning: &Tuning,
 ) -> (Emotion, EmotionEvidence) {
     let mut lex = [0f32; N];
@@ -88,6 +92,10 @@ pub(crate) fn score(
     }
     if repeat_ask {
         lex[ANGER] += REPEAT_ANGER;
+    }
+    if urgent {
+        // Someone reporting a rash or smoke is worried even without a word for it.
+        lex[ANXIETY] += URGENT_ANXIETY;
     }
     // ？？？ is impatience even without a word for it.
     lex[ANXIETY] += QUESTION_RUN * turn.surface.question_runs.min(2) as f32;

@@ -76,6 +76,10 @@ impl Scanner<'_> {
         let mut i = 0;
         while i < n {
             let c = self.ch(i);
+            if is_cn_numeral(c) && (i == 0 || !is_cn_numeral(self.ch(i - 1))) {
+                i = self.chinese_amount(i);
+                continue;
+            }
             if !is_alnum(c) {
                 i += 1;
                 continue;
@@ -104,6 +108,23 @@ impl Scanner<'_> {
             }
             i = self.classify(i, j).max(j);
         }
+    }
+
+    /// 三十块, 一百五十元, 两块钱 — Chinese numerals before a currency unit. A bare 块 after a
+    /// lone 一 is not money (一块发 = ship together). Returns where scanning continues.
+    fn chinese_amount(&mut self, i: usize) -> usize {
+        let mut j = i;
+        while is_cn_numeral(self.ch(j)) {
+            j += 1;
+        }
+        let after = self.after(j, 2);
+        let unit = unit_len(&after, &["块钱", "元", "块"]);
+        let lone_one = j == i + 1 && self.ch(i) == '一';
+        if unit == 0 || (lone_one && unit_len(&after, &["块钱", "元"]) == 0) {
+            return j.max(i + 1);
+        }
+        self.emit("amount", i, j + unit, None);
+        j + unit
     }
 
     /// `1[3-9]` + 9 digits, single spaces or dashes allowed between digit groups; returns the end.
@@ -398,6 +419,26 @@ impl Scanner<'_> {
             carrier,
         });
     }
+}
+
+fn is_cn_numeral(c: char) -> bool {
+    matches!(
+        c,
+        '零' | '一'
+            | '二'
+            | '两'
+            | '三'
+            | '四'
+            | '五'
+            | '六'
+            | '七'
+            | '八'
+            | '九'
+            | '十'
+            | '百'
+            | '千'
+            | '万'
+    )
 }
 
 fn all_digits(s: &str) -> bool {

@@ -38,9 +38,11 @@ const CONTENT: f32 = 0.45;
 const MAX_INTENTS: usize = 3;
 
 /// Per-intent keyword/pattern evidence of a turn (`range`: only hits inside these normalised
-/// bytes, and no pattern evidence, which has no position).
+/// bytes, and no pattern evidence, which has no position). An intent whose only keywords were
+/// negated (我不想投诉) gets `-0.0`: no evidence, and `scores` damps its model vote too.
 pub(crate) fn keyword_weights(turn: &Turn<'_>, range: Option<(u32, u32)>) -> [f32; N] {
     let mut kw = [0f32; N];
+    let mut negated = [false; N];
     for h in turn.hits {
         let Tag::Intent { intent, weight } = h.tag else {
             continue;
@@ -55,6 +57,9 @@ pub(crate) fn keyword_weights(turn: &Turn<'_>, range: Option<(u32, u32)>) -> [f3
             continue;
         }
         if intent as usize == COMPLAINT && turn.negated(h) {
+            if let Some(n) = negated.get_mut(intent as usize) {
+                *n = true;
+            }
             continue;
         }
         if let Some(k) = kw.get_mut(intent as usize) {
@@ -70,15 +75,26 @@ pub(crate) fn keyword_weights(turn: &Turn<'_>, range: Option<(u32, u32)>) -> [f3
             }
         }
     }
+    for (k, n) in kw.iter_mut().zip(negated) {
+        if n && *k == 0.0 {
+            *k = -0.0;
+        }
+    }
     kw
 }
+
+/// Share of its model probability an intent keeps when its keywords were all negated.
+const NEGATED_MODEL: f32 = 0.2;
 
 /// Combined per-intent scores.
 pub(crate) fn scores(kw: &[f32; N], model: Option<&[f32; N]>) -> [f32; N] {
     let mut s = [0f32; N];
     for (i, out) in s.iter_mut().enumerate() {
         let e = 1.0 - (-kw[i].max(0.0)).exp();
-        let p = model.map_or(0.0, |m| m[i]);
+        let mut p = model.map_or(0.0, |m| m[i]);
+        if kw[i] == 0.0 && kw[i].is_sign_negative() {
+            p *= NEGATED_MODEL;
+        }
         *out = (1.0 - (1.0 - e) * (1.0 - p)).clamp(0.0, 1.0);
         // Negative weights (a QA lead down-weighting a phrase) damp the model too.
         if kw[i] < 0.0 {

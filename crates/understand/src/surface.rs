@@ -20,6 +20,8 @@ pub(crate) struct Surface {
     pub digits: u32,
     /// ASCII letters present.
     pub letters: u32,
+    /// 元/块 present (Chinese-numeral amounts: 三十块).
+    pub money: u32,
 }
 
 fn is_break(c: char) -> bool {
@@ -55,6 +57,7 @@ impl Surface {
         self.symbols = 0;
         self.digits = 0;
         self.letters = 0;
+        self.money = 0;
         let mut run = 0u32;
         let mut run_q = false;
         let mut run_counted_q = false;
@@ -90,6 +93,8 @@ impl Surface {
                 self.digits += 1;
             } else if c.is_ascii_alphabetic() || ('Ａ'..='ｚ').contains(&c) {
                 self.letters += 1;
+            } else if matches!(c, '元' | '块' | '塊') {
+                self.money += 1;
             }
             if is_break(c) {
                 let q = matches!(c, '?' | '？') || is_question_particle(last_word);

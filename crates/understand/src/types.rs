@@ -33,6 +33,36 @@ pub struct Entity {
     pub carrier: Option<&'static str>,
 }
 
+impl Entity {
+    /// The value in plain ASCII, for slots and lookups: full-width digits and letters folded,
+    /// spaces and dashes of phone numbers dropped, currency signs and units dropped from amounts
+    /// (Chinese numerals are kept as written). Case is kept for tracking numbers (SF…).
+    pub fn value(&self) -> String {
+        let folded = self.text.chars().filter_map(|c| {
+            let c = match c {
+                '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' | '．' => {
+                    char::from_u32(c as u32 - 0xFEE0).unwrap_or(c)
+                }
+                c => c,
+            };
+            match self.kind {
+                "phone" | "order_id" | "tracking_no" => c.is_ascii_alphanumeric().then_some(c),
+                "amount" if c.is_ascii_digit() || c == '.' => Some(c),
+                "amount" if matches!(c, '¥' | '￥' | '$' | '元' | '块' | '钱') => None,
+                _ => Some(c),
+            }
+        });
+        let mut v: String = folded.collect();
+        if self.kind == "amount" && v.is_empty() {
+            v = self.text.clone();
+        }
+        if self.kind == "amount" && !v.is_ascii() && v.chars().any(|c| c.is_ascii_digit()) {
+            v.retain(|c| c.is_ascii_digit() || c == '.');
+        }
+        v
+    }
+}
+
 /// Everything the engine knows about one customer turn, before suggestions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Understanding {

@@ -236,11 +236,13 @@ impl Understander {
             &mut intents,
         );
 
-        let (emotion, ev) = emotion::score(&turn, emotion_p.as_ref(), threat, repeat_ask, t);
         let urgent = urgent::urgent(&turn);
+        let (emotion, ev) =
+            emotion::score(&turn, emotion_p.as_ref(), threat, repeat_ask, urgent, t);
 
         let mut entities = Vec::new();
-        if s.surface.digits > 0 || s.surface.letters > 0 {
+        let sf = &s.surface;
+        if sf.digits > 0 || sf.letters > 0 || sf.money > 0 {
             self.fold.normalize_into(text, &mut s.folded);
             s.chars.clear();
             s.chars.extend(

@@ -70,7 +70,13 @@ fn cross_validate_default_book() {
             ));
         }
         for emotion_model_only in [0.45, 0.55, 0.65] {
-            variants.push((format!("emotion_model_only={emotion_model_only}"), Tuning { emotion_model_only, ..d }));
+            variants.push((
+                format!("emotion_model_only={emotion_model_only}"),
+                Tuning {
+                    emotion_model_only,
+                    ..d
+                },
+            ));
         }
         for emotion in [0.35, 0.55] {
             variants.push((format!("emotion={emotion}"), Tuning { emotion, ..d }));

@@ -21,8 +21,18 @@ fn default() -> Option<Understander> {
 /// (text, intents that must be present, emotion label or "" for any, urgent)
 const CASES: &[(&str, &[&str], &str, bool)] = &[
     ("妳們的貨怎麼還沒到", &["shipping"], "", false),
-    ("快递三天没动了，再不处理我就投诉", &["shipping", "complaint"], "anger", false),
-    ("我不生气，就是问问什么时候发货", &["shipping"], "neutral", false),
+    (
+        "快递三天没动了，再不处理我就投诉",
+        &["shipping", "complaint"],
+        "anger",
+        false,
+    ),
+    (
+        "我不生气，就是问问什么时候发货",
+        &["shipping"],
+        "neutral",
+        false,
+    ),
     ("不是很急，慢慢来", &[], "neutral", false),
     ("孩子误食了零件", &[], "", true),
     ("充电器冒烟了！！", &[], "", true),
@@ -65,7 +75,13 @@ fn print_turns() {
         let got = u.analyze(t);
         eprintln!(
             "{t}\n  {:?}\n  {:?} urgent={} style={:?} threat={} repeat={}\n  {:?}",
-            got.intents, got.emotion, got.urgent, got.style, got.threat, got.repeat_ask, got.entities
+            got.intents,
+            got.emotion,
+            got.urgent,
+            got.style,
+            got.threat,
+            got.repeat_ask,
+            got.entities
         );
     }
 }

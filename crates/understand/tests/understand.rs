@@ -385,6 +385,10 @@ const ENTITY_CASES: &[(&str, &[Ent])] = &[
     ("要XL的", &[("size", "XL", 1, 3, None)]),
     ("42号的鞋", &[("size", "42号", 0, 3, None)]),
     ("15号发货", &[]),
+    ("便宜三十块行不行", &[("amount", "三十块", 2, 5, None)]),
+    ("一百五十元", &[("amount", "一百五十元", 0, 5, None)]),
+    ("能一块发吗", &[]),
+    ("两块钱", &[("amount", "两块钱", 0, 3, None)]),
     ("l", &[]),
     ("今天3点", &[]),
 ];
@@ -422,6 +426,36 @@ fn entities() {
         .filter_map(|(t, w)| check_entities(&u, t, w).err())
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// (kind, text) → value
+const VALUE_CASES: &[(&str, &str, &str)] = &[
+    ("phone", "138 1234 5678", "13812345678"),
+    ("phone", "１３８-１２３４-５６７８", "13812345678"),
+    ("order_id", "１２３４５６７８９０１２３", "1234567890123"),
+    (
+        "tracking_no",
+        "ＳＦ１２３４５６７８９０１２３",
+        "SF1234567890123",
+    ),
+    ("amount", "¥59.9", "59.9"),
+    ("amount", "５９块钱", "59"),
+    ("amount", "三十块", "三十"),
+    ("size", "XL", "XL"),
+];
+
+#[test]
+fn entity_values() {
+    for &(kind, text, value) in VALUE_CASES {
+        let e = huashu_understand::Entity {
+            kind,
+            text: text.into(),
+            start: 0,
+            end: text.chars().count(),
+            carrier: None,
+        };
+        assert_eq!(e.value(), value, "{kind} {text:?}");
+    }
 }
 
 #[test]
