@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { launch, watch, until, serverInfo, killServer, startServerAgain, ARTIFACTS, HERE } from './lib.mjs';
+import { launch, watch, until, serverInfo, killServer, startServerAgain, dbQuery, ARTIFACTS, HERE } from './lib.mjs';
 
 const { base, token } = serverInfo();
 const EMPATHY = /抱歉|歉意|对不起|不好意思|理解|心情|着急|别急|安抚/;
@@ -147,6 +147,14 @@ describe('huashu console end to end (real server)', () => {
     const sent = await until(() => cw.sent.find((m) => m.type === 'send' && m.text === reply), 'send message');
     await until(() => cw.received.find((m) => m.type === 'ack' && m.id === sent.id), 'ack of the agent reply');
     await cp.waitForSelector(`#transcript .msg-agent[data-turn="${sent.id}"]:not(.pending)`);
+    // `noted` means stored: the feedback rows are in the server's database.
+    const rows = await until(() => {
+      const r = dbQuery('SELECT suggestion, action FROM feedback WHERE conversation = ? ORDER BY rowid', [convs.angry]);
+      return r === null || r.length >= 3 ? r ?? [] : null;
+    }, 'feedback rows in the database');
+    if (rows.length) {
+      assert.deepEqual(rows.filter(([s]) => s === id || s === second), [[id, 'used'], [second, 'used'], [second, 'edited']]);
+    }
     // The customer sees it in the shop window too.
     await dp.waitForSelector(`.cmsg-agent[data-turn="${sent.id}"]`, { timeout: 5000 });
     assert.equal(await cp.inputValue('#reply'), '');
@@ -193,10 +201,11 @@ describe('huashu console end to end (real server)', () => {
     await cp.waitForFunction((t) => [...document.querySelectorAll('#transcript .msg-customer')].some((li) => li.textContent.includes(t.slice(0, 6))), offlineText, { timeout: 5000 });
 
     // And the agent can answer over the new connection.
-    await cp.fill('#reply', '非常抱歉让您久等了，我这就为您处理。');
+    const answer = '非常抱歉让您久等了，我这就为您处理。';
+    await cp.fill('#reply', answer);
     await cp.waitForFunction(() => !document.getElementById('send').disabled);
     await cp.click('#send');
-    await cp.waitForFunction(() => !document.querySelector('#transcript .msg-agent.pending'), null, { timeout: 5000 });
+    await cp.waitForFunction((t) => [...document.querySelectorAll('#transcript .msg-agent:not(.pending)')].some((li) => li.textContent.includes(t)), answer, { timeout: 5000 });
 
     const live = await transcriptTurns(cp);
     assert.equal(new Set(live).size, live.length, `doubled turn in the live transcript: ${live}`);
@@ -221,7 +230,7 @@ describe('huashu console end to end (real server)', () => {
     await cp.waitForFunction(() => document.querySelectorAll('#transcript .msg-customer').length === 3);
     await cp.waitForSelector('#suggestions .sugg');
     await cp.fill('#reply', '你去告啊，我也不知道怎么办');
-    await cp.waitForSelector('#mirror mark.sev-block');
+    await cp.waitForFunction(() => /忌语|修改|提示/.test(document.getElementById('guard-state').textContent), null, { timeout: 3000 });
     await cp.waitForTimeout(300);
     const shot = path.join(ARTIFACTS, 'console-1280x800.png');
     await cp.screenshot({ path: shot });

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -105,4 +105,21 @@ export async function startServerAgain() {
     return /console: (http\S+)/.exec(fs.readFileSync(logPath, 'utf8'))?.[1];
   }, 'the restarted server to print its console line', 15000, 50);
   return new URL(line).searchParams.get('token');
+}
+
+/**
+ * Reads the server's SQLite database (WAL: safe beside the running writer) with python3's
+ * sqlite3 module; null when python3 is not there. Used only to check that what the protocol
+ * acknowledged is really stored (nothing in the HTTP API exposes suggestion feedback).
+ */
+export function dbQuery(sql, params = []) {
+  const args = JSON.parse(process.env.HUASHU_SERVE_ARGS ?? '[]');
+  const db = args[args.indexOf('--db') + 1];
+  const py = 'import json,sqlite3,sys\nc=sqlite3.connect("file:"+sys.argv[1]+"?mode=ro",uri=True)\nprint(json.dumps(c.execute(sys.argv[2],json.loads(sys.argv[3])).fetchall()))';
+  try {
+    return JSON.parse(execFileSync('python3', ['-c', py, db, sql, JSON.stringify(params)], { encoding: 'utf8' }));
+  } catch (err) {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  }
 }

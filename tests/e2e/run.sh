@@ -13,6 +13,7 @@
 # Screenshots and server logs go to tests/e2e/artifacts/.
 set -euo pipefail
 
+CALLER=$PWD
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 cd "$HERE"
@@ -75,4 +76,13 @@ HUASHU_SERVE_ARGS=$(node -e 'console.log(JSON.stringify(process.argv.slice(1)))'
 export HUASHU_SERVE_ARGS
 echo "run.sh: server at $HUASHU_BASE (pid $(cat "$HUASHU_PID_FILE"))"
 
-node --test --test-concurrency=1 "$@" ./*.test.mjs
+if [ $# -gt 0 ]; then
+  # Test files may be named relative to where run.sh was called from, or to tests/e2e.
+  FILES=()
+  for f in "$@"; do
+    if [ -e "$CALLER/$f" ]; then FILES+=("$(cd "$CALLER" && realpath "$f")"); else FILES+=("$f"); fi
+  done
+  node --test --test-concurrency=1 "${FILES[@]}"
+else
+  node --test --test-concurrency=1 ./*.test.mjs
+fi

@@ -137,6 +137,8 @@ impl Engine {
         if hits.is_empty() {
             return Vec::new();
         }
+        // Hits come in text order: walk the char offsets once instead of once per hit.
+        let mut cursor = CharCursor::new(text);
         hits.into_iter()
             .map(|h| {
                 let rule = &self.guard.rules()[h.rule];
@@ -146,11 +148,56 @@ impl Engine {
                     severity: rule.severity.as_str(),
                     start: h.start,
                     end: h.end,
-                    text: text.chars().skip(h.start).take(h.end - h.start).collect(),
+                    text: cursor.slice(h.start, h.end).to_owned(),
                     rewrite: rule.rewrite.clone(),
                 }
             })
             .collect()
+    }
+}
+
+/// Maps char offsets to byte offsets, cheaply for offsets that only move forward.
+struct CharCursor<'a> {
+    text: &'a str,
+    char_pos: usize,
+    byte_pos: usize,
+}
+
+impl<'a> CharCursor<'a> {
+    fn new(text: &'a str) -> Self {
+        CharCursor {
+            text,
+            char_pos: 0,
+            byte_pos: 0,
+        }
+    }
+
+    fn byte_of(&mut self, char_offset: usize) -> usize {
+        if char_offset < self.char_pos {
+            self.char_pos = 0;
+            self.byte_pos = 0;
+        }
+        for c in self.text[self.byte_pos..].chars() {
+            if self.char_pos == char_offset {
+                break;
+            }
+            self.char_pos += 1;
+            self.byte_pos += c.len_utf8();
+        }
+        self.byte_pos
+    }
+
+    /// The text between two char offsets; the cursor stays at `start`, so overlapping hits
+    /// that begin later never send it back to the beginning.
+    fn slice(&mut self, start: usize, end: usize) -> &'a str {
+        let from = self.byte_of(start);
+        let text = self.text;
+        let len: usize = text[from..]
+            .chars()
+            .take(end.saturating_sub(start))
+            .map(char::len_utf8)
+            .sum();
+        &text[from..from + len]
     }
 }
 

@@ -206,8 +206,14 @@ fn compile_regex(
             return Ok((re, None));
         }
         if lit.is_exact() || valid.len() == bytes.len() {
+            let lower = valid.to_lowercase();
             let norm = normalizer.normalize_phrase(valid);
-            if norm != valid.to_lowercase() {
+            if norm != lower && norm == collapse_repeats(&lower) {
+                // One branch of an alternation meets the next with the same character
+                // (不要|要 then 要): that path never occurs in normalised text, others still do.
+                continue;
+            }
+            if norm != lower {
                 return Err(format!(
                     "pattern {pattern:?} contains {valid:?}, which never occurs in normalised \
                      text (write {norm:?}: simplified, lower-case, no punctuation, no repeats)"
@@ -216,9 +222,28 @@ fn compile_regex(
         }
         prefixes.push(valid.to_lowercase());
     }
+    if prefixes.is_empty() {
+        return Err(format!(
+            "pattern {pattern:?} can never match normalised text (repeated characters are \
+             collapsed to one before matching)"
+        ));
+    }
     prefixes.sort();
     prefixes.dedup();
     Ok((re, Some(prefixes)))
+}
+
+/// Collapses runs of the same character, as the normaliser does for matching.
+fn collapse_repeats(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut last = None;
+    for c in s.chars() {
+        if last != Some(c) {
+            out.push(c);
+        }
+        last = Some(c);
+    }
+    out
 }
 
 impl Guard {

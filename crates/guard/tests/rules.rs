@@ -78,7 +78,10 @@ const CASES: &[(&str, &[(&str, &str)])] = &[
     ("我帮您催一下快递", &[]),
     ("催什么催", &[("impatience.rush", "催什么催")]),
     // The run 催催催，催 collapses to one 催, so the span covers all of it.
-    ("催催催，催什么催啊", &[("impatience.rush", "催催催，催什么催")]),
+    (
+        "催催催，催什么催啊",
+        &[("impatience.rush", "催催催，催什么催")],
+    ),
     ("我都说了三遍了", &[("impatience.rush", "我都说了三遍了")]),
     ("我都说3遍了！", &[("impatience.rush", "我都说3遍了")]),
     ("滚！", &[("insult.gun", "滚")]),

@@ -8,7 +8,11 @@
 //! `Store::apply`) and its caller is answered only after the commit, so an ack always means
 //! "on disk (WAL)".
 //!
-//! Lifecycle: `Db::open` starts the thread; `Db::close` stops accepting writes, lets the thread
+//! Checkpoints: the writer connection never checkpoints (its commits then cost a WAL append, no
+//! fsync with `synchronous=NORMAL`); a second thread runs a PASSIVE checkpoint every second from
+//! its own connection, which does not block the writer, and a TRUNCATE one at close.
+//!
+//! Lifecycle: `Db::open` starts the threads; `Db::close` stops accepting writes, lets the thread
 //! commit what is queued and joins it (graceful shutdown flushes everything that was acked or
 //! queued). Readers are pooled in a `std::sync::Mutex<Vec<Store>>`: the lock is held only to
 //! push or pop a connection, never across an await or a query.
@@ -27,6 +31,8 @@ use crate::metrics::Metrics;
 const QUEUE: usize = 8192;
 /// Most writes in one transaction.
 const MAX_BATCH: usize = 1024;
+/// How often committed WAL frames are copied into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// Idle reader connections kept.
 const MAX_IDLE_READERS: usize = 8;
 
@@ -43,6 +49,9 @@ pub(crate) struct Db {
     durability: Durability,
     tx: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Dropping it stops the checkpointer thread.
+    checkpoint_stop: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    checkpointer: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Mutex<Vec<Store>>,
 }
 
@@ -59,6 +68,26 @@ impl Db {
         metrics: Arc<Metrics>,
     ) -> Result<Db, Error> {
         let mut store = Store::open(path, durability)?;
+        store.disable_auto_checkpoint()?;
+        let checkpoint_store = Store::open(path, durability)?;
+        let (checkpoint_stop, stop_rx) = std::sync::mpsc::channel::<()>();
+        let checkpointer = std::thread::Builder::new()
+            .name("huashu-db-checkpoint".into())
+            .spawn(move || {
+                use std::sync::mpsc::RecvTimeoutError;
+                loop {
+                    let stopping = match stop_rx.recv_timeout(CHECKPOINT_EVERY) {
+                        Err(RecvTimeoutError::Timeout) => false,
+                        Ok(()) | Err(RecvTimeoutError::Disconnected) => true,
+                    };
+                    if let Err(e) = checkpoint_store.checkpoint(stopping) {
+                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                    }
+                    if stopping {
+                        break;
+                    }
+                }
+            })?;
         let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
         let writer = std::thread::Builder::new()
             .name("huashu-db-writer".into())
@@ -81,6 +110,8 @@ impl Db {
             durability,
             tx: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
+            checkpoint_stop: Mutex::new(Some(checkpoint_stop)),
+            checkpointer: Mutex::new(Some(checkpointer)),
             readers: Mutex::new(Vec::new()),
         })
     }
@@ -151,6 +182,12 @@ impl Db {
         let tx = self.tx.lock().ok().and_then(|mut g| g.take());
         drop(tx);
         let handle = self.writer.lock().ok().and_then(|mut g| g.take());
+        if let Some(handle) = handle {
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+        // After the last commit: a final checkpoint (truncating the WAL) and stop.
+        drop(self.checkpoint_stop.lock().ok().and_then(|mut g| g.take()));
+        let handle = self.checkpointer.lock().ok().and_then(|mut g| g.take());
         if let Some(handle) = handle {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }

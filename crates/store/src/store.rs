@@ -224,6 +224,23 @@ impl Store {
         Ok(Store { conn })
     }
 
+    /// Stops this connection from checkpointing the WAL after its commits. The service's writer
+    /// does this and checkpoints from another connection instead (`checkpoint`), so the
+    /// checkpoint's fsync never stalls a group commit.
+    pub fn disable_auto_checkpoint(&self) -> Result<(), Error> {
+        self.conn.execute_batch("PRAGMA wal_autocheckpoint=0")?;
+        Ok(())
+    }
+
+    /// Copies committed WAL frames into the database file without blocking the writer
+    /// (`PASSIVE`); `truncate` (at shutdown) also empties the WAL when nobody is reading.
+    pub fn checkpoint(&self, truncate: bool) -> Result<(), Error> {
+        let mode = if truncate { "TRUNCATE" } else { "PASSIVE" };
+        self.conn
+            .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// Applies `writes` in one transaction (group commit). Each write runs in its own savepoint,
     /// so one failing write (e.g. a duplicate) does not undo the others. The outer error means
     /// the transaction itself failed and nothing was written.

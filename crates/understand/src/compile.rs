@@ -90,7 +90,7 @@ pub(crate) fn lexicon(book: &Phrasebook, norm: Normalizer) -> Result<(Lexicon, u
     u.words.iter().for_each(|w| lx.word(w, Tag::Urgent));
     u.allow.iter().for_each(|w| lx.word(w, Tag::UrgentAllow));
     for p in &u.patterns {
-        lx.pattern(p, Tag::Urgent, &u.origin, "urgent");
+        lx.pattern(p, Tag::UrgentPattern, &u.origin, "urgent");
         n_patterns += 1;
     }
     for (w, weight) in &book.style.rational {

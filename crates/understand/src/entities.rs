@@ -46,10 +46,18 @@ const LETTER_SIZES: &[&str] = &[
 /// How many chars before a number are searched for context words.
 const WINDOW: usize = 16;
 
+/// How far from a number the whole-text fallbacks look (context words, carrier names).
+const CONTEXT: usize = 64;
+
 /// Extracts entities from `chars` (the 1:1 fold of `original`) into `out`, sorted by start.
-pub(crate) fn extract(original: &str, chars: &[Ch], out: &mut Vec<Entity>) {
+/// `bytes` is scratch for the original's char → byte offsets.
+pub(crate) fn extract(original: &str, chars: &[Ch], bytes: &mut Vec<u32>, out: &mut Vec<Entity>) {
+    bytes.clear();
+    bytes.extend(original.char_indices().map(|(b, _)| b as u32));
+    bytes.push(original.len() as u32);
     let mut s = Scanner {
         original,
+        bytes,
         cs: chars,
         out,
     };
@@ -58,6 +66,8 @@ pub(crate) fn extract(original: &str, chars: &[Ch], out: &mut Vec<Entity>) {
 
 struct Scanner<'a> {
     original: &'a str,
+    /// Char offset → byte offset in `original` (one past the end included).
+    bytes: &'a [u32],
     cs: &'a [Ch],
     out: &'a mut Vec<Entity>,
 }
@@ -370,7 +380,7 @@ impl Scanner<'_> {
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (None, None) => {
-                let all = self.slice(0, self.cs.len());
+                let all = self.slice(i.saturating_sub(CONTEXT), j + CONTEXT);
                 let tw = last_end(&all, TRACKING_WORDS).is_some() || carrier_in(&all).is_some();
                 let ow = last_end(&all, ORDER_WORDS).is_some();
                 if tw != ow {
@@ -381,7 +391,7 @@ impl Scanner<'_> {
             }
         };
         if tracking {
-            let all = self.slice(0, self.cs.len());
+            let all = self.slice(i.saturating_sub(CONTEXT), j + CONTEXT);
             let carrier = carrier_in(&before)
                 .or_else(|| carrier_in(&all))
                 .flatten()
@@ -392,9 +402,16 @@ impl Scanner<'_> {
         }
     }
 
+    /// The original substring of original chars `[start, end)`.
+    fn original_text(&self, start: usize, end: usize) -> Option<&str> {
+        let a = *self.bytes.get(start)? as usize;
+        let b = *self.bytes.get(end)? as usize;
+        self.original.get(a..b)
+    }
+
     fn original_char(&self, i: usize) -> Option<char> {
         let start = self.cs.get(i)?.1 as usize;
-        self.original.chars().nth(start)
+        self.original_text(start, start + 1)?.chars().next()
     }
 
     fn emit(&mut self, kind: &'static str, i: usize, j: usize, carrier: Option<&'static str>) {
@@ -405,15 +422,12 @@ impl Scanner<'_> {
         if end <= start {
             return;
         }
-        let text: String = self
-            .original
-            .chars()
-            .skip(start)
-            .take(end - start)
-            .collect();
+        let Some(text) = self.original_text(start, end) else {
+            return;
+        };
         self.out.push(Entity {
             kind,
-            text,
+            text: text.to_string(),
             start,
             end,
             carrier,

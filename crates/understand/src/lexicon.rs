@@ -35,6 +35,8 @@ pub(crate) enum Tag {
     Intensifier(f32),
     Diminisher(f32),
     Urgent,
+    /// An urgent pattern's match: context + trigger, the trigger usually at its end.
+    UrgentPattern,
     UrgentAllow,
     Style {
         emotional: bool,
@@ -125,6 +127,12 @@ impl LexiconBuilder {
             .push((pattern.to_string(), tag, origin.clone(), id.to_string()));
     }
 
+    /// Whether matches of patterns with `tag` need positions: urgent patterns do, so that allow
+    /// contexts, negation and the hypothetical-question rule apply to them as to words.
+    fn located(tag: Tag) -> bool {
+        tag == Tag::UrgentPattern
+    }
+
     pub(crate) fn build(self) -> Result<Lexicon, Error> {
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
@@ -182,12 +190,25 @@ impl LexiconBuilder {
                 })?;
             Some((ac, self.symbols.iter().map(|s| s.1).collect()))
         };
+        let mut located = Vec::with_capacity(self.patterns.len());
+        for (p, tag, origin, id) in &self.patterns {
+            located.push(if Self::located(*tag) {
+                Some(Regex::new(p).map_err(|e| Error::Invalid {
+                    origin: origin.clone(),
+                    id: id.clone(),
+                    message: format!("bad pattern {p:?}: {e}"),
+                })?)
+            } else {
+                None
+            });
+        }
         Ok(Lexicon {
             ac,
             ranges,
             tags: flat,
             symbols,
             set,
+            located,
             set_tags: self.patterns.into_iter().map(|p| p.1).collect(),
         })
     }
@@ -204,12 +225,18 @@ pub(crate) struct Lexicon {
     symbols: Option<(AhoCorasick, Vec<Tag>)>,
     set: Option<RegexSet>,
     set_tags: Vec<Tag>,
+    /// Per set pattern: the pattern alone, when its matches become positioned hits.
+    located: Vec<Option<Regex>>,
 }
 
 impl Lexicon {
     /// Appends every (overlapping) literal hit of normalised `text` to `hits`, and the tag of every
     /// matching pattern and (when `symbols`) every symbol literal of `original` to `loose`. Both
     /// are cleared first. Returns the number of symbol-literal hits.
+    /// At most this many literal hits are kept per turn (hostile input: thousands of 快递 in one
+    /// message); real turns have a few dozen.
+    pub(crate) const MAX_HITS: usize = 1024;
+
     pub(crate) fn scan(
         &self,
         text: &str,
@@ -221,6 +248,9 @@ impl Lexicon {
         hits.clear();
         loose.clear();
         for m in self.ac.find_overlapping_iter(text) {
+            if hits.len() >= Self::MAX_HITS {
+                break;
+            }
             let Some(&(a, b)) = self.ranges.get(m.pattern().as_usize()) else {
                 continue;
             };
@@ -236,10 +266,29 @@ impl Lexicon {
         if let Some(set) = &self.set
             && !text.is_empty()
         {
+            let mut located = false;
             for i in set.matches(text).iter() {
-                if let Some(&t) = self.set_tags.get(i) {
-                    loose.push(t);
+                let Some(&tag) = self.set_tags.get(i) else {
+                    continue;
+                };
+                match self.located.get(i) {
+                    Some(Some(re)) => {
+                        for m in re.find_iter(text) {
+                            if hits.len() < Self::MAX_HITS && m.end() > m.start() {
+                                hits.push(Hit {
+                                    start: m.start() as u32,
+                                    end: m.end() as u32,
+                                    tag,
+                                });
+                                located = true;
+                            }
+                        }
+                    }
+                    _ => loose.push(tag),
                 }
+            }
+            if located {
+                hits.sort_unstable_by_key(|h| (h.start, u32::MAX - h.end));
             }
         }
         let mut n = 0;

@@ -7,9 +7,25 @@
 //! connections. [`Understander::analyze`] runs one normalisation pass, one automaton pass, one
 //! regex-set pass and one model pass per turn, reusing thread-local buffers.
 //!
-//! Module map: `lexicon` (the shared automaton and its tags), `model` (hashed n-gram softmax
-//! models), `intent`, `emotion`, `urgent`, `style`, `entities`, `surface` (punctuation and emoji
-//! of the original text, which the normaliser strips), `understander` (the pipeline).
+//! Per turn, in order: `surface` scans the original text for what normalisation strips (clause
+//! breaks, ！/？ runs, symbols); the text is normalised once (all folds) and scanned by the
+//! `lexicon` (literal hits with positions, pattern and emoji tags without); the `model`s score
+//! the whole turn (and each clause, for multi-intent turns); `intent`, `emotion`, `urgent` and
+//! `style` combine that evidence, sharing the negation/modifier questions of `turn`; `entities`
+//! works on a second, 1:1 fold (width, case, traditional) so spans map straight back.
+//!
+//! Module map: `compile` (book → lexicon + trained models), `lexicon` (the shared automaton and
+//! its tags), `model` (n-gram softmax models and their training), `builtin` (closed-class cue
+//! words), `tuning` (every threshold), `turn` (negation and modifier reach), `intent`,
+//! `emotion`, `urgent`, `style`, `entities`, `surface`, `understander` (the pipeline), `types`
+//! (the public results).
+//!
+//! Invariants: `analyze` never fails and never panics on any input; intents are sorted and never
+//! empty; entity spans cut the original text to exactly `Entity::text`; the same book always
+//! trains the same models (fixed-seed shuffle), so `huashu diff` compares like with like.
+//!
+//! Tuning aid: `cargo test -p huashu-understand --release --test cross_validation -- --ignored
+//! --nocapture` cross-validates the default book's examples (`CV_SWEEP=1` sweeps [`Tuning`]).
 
 mod builtin;
 mod compile;

@@ -12,6 +12,11 @@ use crate::surface::Surface;
 const NEGATION_WINDOW: usize = 4;
 /// How far a modifier reaches: 非常(地)生气.
 const MODIFIER_WINDOW: usize = 2;
+/// Bytes before a word in which its negators, modifiers and containing entries can start: the
+/// window plus a long negator/modifier (4 chars each, 4 bytes a char) — and literals longer than
+/// this never contain others in practice. Bounding the look-back keeps every per-hit question
+/// O(hits nearby), so hostile input with thousands of hits stays linear.
+const LOOK_BACK: u32 = 64;
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Turn<'a> {
@@ -27,6 +32,19 @@ pub(crate) struct Turn<'a> {
 impl Turn<'_> {
     pub(crate) fn text(&self) -> &str {
         self.norm.as_str()
+    }
+
+    /// The hits starting in normalised bytes `[from, to)` (hits are sorted by start).
+    pub(crate) fn starting_in(&self, from: u32, to: u32) -> &[Hit] {
+        let lo = self.hits.partition_point(|h| h.start < from);
+        let hi = self.hits.partition_point(|h| h.start < to);
+        self.hits.get(lo..hi.max(lo)).unwrap_or(&[])
+    }
+
+    /// The hits that may precede or contain `h`: starting at most [`LOOK_BACK`] bytes before it,
+    /// up to its own start.
+    pub(crate) fn near_before(&self, h: &Hit) -> &[Hit] {
+        self.starting_in(h.start.saturating_sub(LOOK_BACK), h.start + 1)
     }
 
     /// Original char range of a hit.
@@ -53,7 +71,7 @@ impl Turn<'_> {
             }
             let at = before.end + off as u32;
             let covered = FILLER.contains(c)
-                || self.hits.iter().any(|m| {
+                || self.near_before(word).iter().any(|m| {
                     m.tag.is_modifier() && m.start <= at && at + c.len_utf8() as u32 <= m.end
                 });
             if !covered {
@@ -69,7 +87,7 @@ impl Turn<'_> {
     /// longer lexicon entry is part of that word, not a negation: 非 in 非常, 不 in 不理人 or
     /// 会不会.
     pub(crate) fn negated(&self, word: &Hit) -> bool {
-        self.hits.iter().any(|h| {
+        self.near_before(word).iter().any(|h| {
             h.tag == Tag::Negator
                 && self.reaches(h, word, NEGATION_WINDOW)
                 && !self.contained(h, |_| true)
@@ -79,7 +97,7 @@ impl Turn<'_> {
     /// Product of the intensifiers/diminishers that reach `word`, clamped to [0.3, 2.5].
     pub(crate) fn multiplier(&self, word: &Hit) -> f32 {
         let mut m = 1.0f32;
-        for h in self.hits {
+        for h in self.near_before(word) {
             let f = match h.tag {
                 Tag::Intensifier(f) | Tag::Diminisher(f) => f,
                 _ => continue,
@@ -93,7 +111,7 @@ impl Turn<'_> {
 
     /// Whether `h` lies strictly inside a longer hit accepted by `same`.
     pub(crate) fn contained(&self, h: &Hit, same: impl Fn(&Tag) -> bool) -> bool {
-        self.hits.iter().any(|g| {
+        self.near_before(h).iter().any(|g| {
             same(&g.tag)
                 && g.start <= h.start
                 && h.end <= g.end

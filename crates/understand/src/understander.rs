@@ -29,6 +29,7 @@ pub struct Scratch {
     norm: NormText,
     folded: NormText,
     chars: Vec<Ch>,
+    bytes: Vec<u32>,
     hits: Vec<Hit>,
     loose: Vec<Tag>,
     rows: Vec<u32>,
@@ -252,7 +253,7 @@ impl Understander {
                     .zip(s.folded.spans())
                     .map(|(c, sp)| (c, sp.start, sp.end)),
             );
-            entities::extract(text, &s.chars, &mut entities);
+            entities::extract(text, &s.chars, &mut s.bytes, &mut entities);
         }
         let turn = Turn {
             norm: &s.norm,

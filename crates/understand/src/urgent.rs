@@ -9,8 +9,8 @@
 //!   itself (会不会, 是否), and nothing in the clause says something happened (了, 已经, 刚才…). So 这个会漏电吗 (pre-purchase) is *not* urgent,
 //!   while 用了一次就漏电了吗 and 孩子误食了零件 are.
 //!
-//! Any surviving hit, or any `[urgent].patterns` match (patterns are never suppressed), makes the
-//! turn urgent.
+//! Urgent pattern matches are hits like words (see `lexicon`). Any surviving hit makes the turn
+//! urgent.
 
 use crate::lexicon::{Hit, Tag};
 use crate::turn::Turn;
@@ -19,19 +19,27 @@ use crate::turn::Turn;
 const HYPOTHETICAL_REACH: u32 = 18;
 
 pub(crate) fn urgent(turn: &Turn<'_>) -> bool {
-    if turn.loose.contains(&Tag::Urgent) {
+    if turn.loose.contains(&Tag::UrgentPattern) {
         return true;
     }
     turn.hits
         .iter()
-        .any(|h| h.tag == Tag::Urgent && !suppressed(turn, h))
+        .any(|h| matches!(h.tag, Tag::Urgent | Tag::UrgentPattern) && !suppressed(turn, h))
 }
 
 fn suppressed(turn: &Turn<'_>, h: &Hit) -> bool {
+    // A word must lie inside the allow context (防过敏); a pattern match spans context and
+    // trigger, so the context must cover its end, where the trigger is (用了会不会过敏).
+    let pattern = h.tag == Tag::UrgentPattern;
     let allowed = turn
-        .hits
+        .starting_in(h.start.saturating_sub(64), h.end)
         .iter()
-        .any(|a| a.tag == Tag::UrgentAllow && a.start <= h.start && h.end <= a.end);
+        .any(|a| {
+            a.tag == Tag::UrgentAllow
+                && a.start < h.end
+                && h.end <= a.end
+                && (pattern || a.start <= h.start)
+        });
     if allowed || turn.negated(h) {
         return true;
     }
@@ -39,7 +47,8 @@ fn suppressed(turn: &Turn<'_>, h: &Hit) -> bool {
     let clause = turn.surface.clause_of(start);
     let question = turn.surface.clause_is_question(clause);
     let same_clause = |x: &Hit| turn.surface.clause_of(turn.orig(x).0) == clause;
-    let hypothetical = turn.hits.iter().any(|m| {
+    let reach = h.start.saturating_sub(HYPOTHETICAL_REACH + 12);
+    let hypothetical = turn.starting_in(reach, h.start).iter().any(|m| {
         let Tag::Hypothetical { question: asks } = m.tag else {
             return false;
         };

@@ -96,7 +96,8 @@ examples = ["很满意", "非常喜欢", "给你们好评", "谢谢亲"]
 
 [urgent]
 words = ["过敏", "冒烟", "着火", "漏电", "触电", "受伤", "误食", "吞了"]
-allow = ["防过敏", "抗过敏"]
+patterns = ['(吃了|用了).{0,8}(过敏|起疹)', '(孩子|宝|娃).{0,6}(吞|吃了)']
+allow = ["防过敏", "抗过敏", "会不会过敏"]
 
 [style]
 rational = { "订单号" = 0.6, "请问" = 0.5, "麻烦" = 0.4 }
@@ -269,6 +270,9 @@ const URGENT_CASES: &[(&str, bool)] = &[
     ("这个是防过敏的吗", false),
     ("孩子吞了一颗纽扣电池怎么办", true),
     ("过 敏 了", true),
+    ("用了会不会过敏", false),
+    ("宝宝用了以后起疹了", true),
+    ("娃把扣子吃了", true),
     ("渦敏", false),
     ("我的快递到哪了", false),
 ];
@@ -505,6 +509,28 @@ fn hostile_input_does_not_panic() {
             assert!(e.start < e.end && e.end <= text.chars().count());
         }
     }
+}
+
+#[test]
+fn long_hostile_turns_stay_fast() {
+    // Thousands of hits, negators and entities in one message: every per-hit question looks
+    // only at nearby hits, so this is linear. (No timing assertion: a quadratic pass would
+    // take minutes here, not milliseconds.)
+    let u = understander();
+    let parts = [
+        "我不生气",
+        "过敏",
+        "快递",
+        "不",
+        "订单号123456789012345 ",
+        "S ",
+        "13812345678 ",
+        "！？",
+    ];
+    let text: String = parts.iter().cycle().take(40_000).copied().collect();
+    let got = u.analyze(&text);
+    assert!(!got.intents.is_empty());
+    assert!(got.entities.len() > 1000);
 }
 
 #[test]
