@@ -8,11 +8,13 @@ cd "$(dirname "$0")/.."
 cargo test --workspace
 
 if [ -f tests/e2e/run.sh ]; then
-  if ! command -v chromium >/dev/null 2>&1; then
+  if ! command -v chromium >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
     if [ "${CI:-}" = "true" ]; then
-      apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+      apt-get update -qq
+      command -v node >/dev/null 2>&1 || apt-get install -y -qq nodejs npm >/dev/null
+      apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
     else
-      echo "skipping browser tests: chromium not installed (apt-get install -y chromium)"
+      echo "skipping browser tests: chromium or node not installed (apt-get install -y chromium fonts-noto-cjk nodejs npm)"
       exit 0
     fi
   fi

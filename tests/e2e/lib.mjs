@@ -26,7 +26,7 @@ export function launch() {
  * browser's own "WebSocket connection failed" lines while it has stopped the server on purpose.
  */
 export function watch(page, origin, label) {
-  const w = { label, problems: [], external: [], sent: [], received: [], allowNetworkErrors: false };
+  const w = { label, problems: [], external: [], requests: [], sent: [], received: [], allowNetworkErrors: false };
   const wsOrigin = origin.replace(/^http/, 'ws');
   page.on('console', (msg) => {
     if (msg.type() !== 'error' && msg.type() !== 'warning') return;
@@ -37,10 +37,12 @@ export function watch(page, origin, label) {
   page.on('pageerror', (err) => w.problems.push(`${label} pageerror: ${err.message}`));
   page.on('request', (req) => {
     const url = req.url();
+    w.requests.push({ url, type: req.resourceType(), navigation: req.isNavigationRequest() });
     if (url.startsWith(`${origin}/`) || url === origin || url.startsWith(`${wsOrigin}/`) || url.startsWith('data:')) return;
     w.external.push(url);
   });
   page.on('websocket', (ws) => {
+    w.requests.push({ url: ws.url(), type: 'websocket', navigation: false });
     if (!ws.url().startsWith(`${wsOrigin}/`)) w.external.push(ws.url());
     ws.on('framesent', (f) => { try { w.sent.push(JSON.parse(f.payload)); } catch { /* binary */ } });
     ws.on('framereceived', (f) => { try { w.received.push(JSON.parse(f.payload)); } catch { /* binary */ } });
@@ -92,7 +94,7 @@ export async function killServer() {
 export async function startServerAgain() {
   const bin = process.env.HUASHU_BIN;
   const args = JSON.parse(process.env.HUASHU_SERVE_ARGS);
-  const logPath = path.join(ARTIFACTS, 'server-restarted.log');
+  const logPath = path.join(process.env.HUASHU_WORK ?? ARTIFACTS, 'server-restarted.log');
   const log = fs.openSync(logPath, 'w');
   const child = spawn(bin, args, { stdio: ['ignore', log, log], detached: true });
   child.unref();
@@ -122,4 +124,13 @@ export function dbQuery(sql, params = []) {
     if (err.code === 'ENOENT') return null;
     throw err;
   }
+}
+
+/** The value of a counter in the server's Prometheus text (`GET /metrics`), e.g. huashu_feedback_total. */
+export async function metric(name) {
+  const { base } = serverInfo();
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+  if (!m) throw new Error(`no ${name} in /metrics`);
+  return Number(m[1]);
 }

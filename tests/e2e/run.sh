@@ -10,7 +10,10 @@
 # It starts `huashu serve --listen 127.0.0.1:<free port> --db <tmp file>`, reads the printed
 # `console: http://HOST:PORT/?token=TOKEN` line, runs the tests (one of which kills the server
 # and starts it again on the same --db and port, recording the new pid), then kills the server.
-# Screenshots and server logs go to tests/e2e/artifacts/.
+# Screenshots and server logs go to tests/e2e/artifacts/ (gitignored). HUASHU_DOCS_SCREENSHOT=1
+# also copies the 1280×800 console screenshot to docs/console.png. Runs in about a minute.
+#
+#   bash tests/e2e/run.sh console.test.mjs      # some test files only
 set -euo pipefail
 
 CALLER=$PWD
@@ -36,8 +39,13 @@ fi
 mkdir -p artifacts
 WORK=$(mktemp -d)
 export HUASHU_PID_FILE="$WORK/server.pid"
+# Server logs go to this run's own directory (two runs at once must not read each other's
+# `console:` line) and are copied to artifacts/ at the end.
+export HUASHU_WORK="$WORK"
+LOG="$WORK/server.log"
 cleanup() {
   if [ -s "$HUASHU_PID_FILE" ]; then kill "$(cat "$HUASHU_PID_FILE")" 2>/dev/null || true; fi
+  cp "$WORK"/*.log "$HERE/artifacts/" 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -52,19 +60,19 @@ if "$HUASHU_BIN" serve --help 2>/dev/null | grep -q -- '--tokens'; then
   ARGS+=(--tokens "$WORK/tokens.toml")
 fi
 
-"$HUASHU_BIN" "${ARGS[@]}" > artifacts/server.log 2>&1 &
+"$HUASHU_BIN" "${ARGS[@]}" > "$LOG" 2>&1 &
 echo $! > "$HUASHU_PID_FILE"
 
 LINE=""
 for _ in $(seq 1 150); do
-  LINE=$(grep -m1 -o 'console: http[^ ]*' artifacts/server.log || true)
+  LINE=$(grep -m1 -o 'console: http[^ ]*' "$LOG" || true)
   [ -n "$LINE" ] && break
   if ! kill -0 "$(cat "$HUASHU_PID_FILE")" 2>/dev/null; then break; fi
   sleep 0.1
 done
 if [ -z "$LINE" ]; then
   echo "run.sh: the server printed no console line:" >&2
-  cat artifacts/server.log >&2
+  cat "$LOG" >&2
   exit 1
 fi
 URL=${LINE#console: }
@@ -76,13 +84,17 @@ HUASHU_SERVE_ARGS=$(node -e 'console.log(JSON.stringify(process.argv.slice(1)))'
 export HUASHU_SERVE_ARGS
 echo "run.sh: server at $HUASHU_BASE (pid $(cat "$HUASHU_PID_FILE"))"
 
+# A hung test fails after 2 minutes instead of hanging CI (flag known to node >= 20.11).
+NODE_TEST=(node --test --test-concurrency=1)
+if node --help 2>/dev/null | grep -q -- '--test-timeout'; then NODE_TEST+=(--test-timeout=120000); fi
+
 if [ $# -gt 0 ]; then
   # Test files may be named relative to where run.sh was called from, or to tests/e2e.
   FILES=()
   for f in "$@"; do
     if [ -e "$CALLER/$f" ]; then FILES+=("$(cd "$CALLER" && realpath "$f")"); else FILES+=("$f"); fi
   done
-  node --test --test-concurrency=1 "${FILES[@]}"
+  "${NODE_TEST[@]}" "${FILES[@]}"
 else
-  node --test --test-concurrency=1 ./*.test.mjs
+  "${NODE_TEST[@]}" ./*.test.mjs
 fi

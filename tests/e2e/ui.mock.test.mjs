@@ -6,6 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import net from 'node:net';
 import WebSocket from 'ws';
 import { startMock } from './mock-server.mjs';
 import { launch, watch, until, HERE } from './lib.mjs';
@@ -70,6 +71,24 @@ describe('SDK (node, against the mock)', () => {
     assert.ok(agent.lastSeq('sdk-3') >= seen[1]);
     agent.close();
     widget.close();
+  });
+
+  it('backs off exponentially with jitter while the server is unreachable, capped at max', async () => {
+    // A port nobody listens on: every attempt fails at once, so only the backoff paces them.
+    const dead = await new Promise((resolve) => { const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = srv.address().port; srv.close(() => resolve(p)); }); });
+    const hs = new Huashu({ url: `ws://127.0.0.1:${dead}/ws`, token: 't', WebSocket, backoff: { initial: 20, max: 120, factor: 2 } });
+    hs.on('error', () => {});
+    const closes = [];
+    hs.on('close', (e) => closes.push(e));
+    hs.connect();
+    await until(() => closes.length >= 6, 'six failed attempts', 5000);
+    hs.close();
+    closes.slice(0, 6).forEach((e, i) => {
+      const ceiling = Math.min(120, 20 * 2 ** i);
+      assert.ok(e.willReconnect, `attempt ${i + 1} reconnects`);
+      assert.equal(e.attempt, i + 1);
+      assert.ok(e.delay >= ceiling / 2 - 1 && e.delay <= ceiling + 1, `attempt ${i + 1}: delay ${e.delay} outside [${ceiling / 2}, ${ceiling}]`);
+    });
   });
 
   it('stops reconnecting when the token is refused', async () => {
@@ -143,8 +162,10 @@ describe('console UI (browser, against the mock)', () => {
   });
 
   it('dismissing a suggestion hides it and sends `dismissed`', async () => {
-    await widget.sendTurn({ conversation: 'ui-1', role: 'customer', text: '到底怎么处理？' });
-    await page.waitForFunction(() => document.querySelectorAll('#suggestions .sugg').length >= 3);
+    await widget.sendTurn({ conversation: 'ui-1', id: 'm-dismiss', role: 'customer', text: '到底怎么处理？' });
+    // The list of *this* turn (the previous turn's suggestions are on screen until it arrives).
+    await page.waitForFunction(() => document.getElementById('suggestions').dataset.turn === 'm-dismiss'
+      && document.querySelectorAll('#suggestions .sugg').length >= 3);
     const id = await page.getAttribute('#suggestions .sugg:first-child', 'data-id');
     await page.click('#suggestions .sugg:first-child .sugg-dismiss');
     await until(() => mock.feedback.find((f) => f.suggestion === id && f.action === 'dismissed'), 'dismissed feedback');

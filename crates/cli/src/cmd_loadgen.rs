@@ -5,8 +5,11 @@
 //!
 //! Timing needs no shared clock map: every turn and draft id carries its send time in
 //! microseconds since the run started, and the analysis / guard frames echo the id back.
-//! Bounded in count and time: it stops sending after `--duration`, drains for two seconds and
-//! exits.
+//!
+//! Bounded in count and time, and loopback only: `--url` must name a loopback host (this is a
+//! load generator, not a way to flood someone else's server), connection and chat counts are
+//! capped, sending stops after `--duration` (at most ten minutes), and the whole run, connecting
+//! and draining included, is cut off by a hard deadline.
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -56,6 +59,32 @@ pub struct LoadgenArgs {
     /// Prefix of conversation ids (distinct runs against one database need distinct ids).
     #[arg(long, default_value = "lg")]
     prefix: String,
+}
+
+/// Most connections (idle + 2 per `--chats-per-conn` group) and chats one run may open.
+const MAX_CONNECTIONS: usize = 60_000;
+const MAX_CHATS: usize = 100_000;
+const MAX_DURATION: Duration = Duration::from_secs(600);
+
+/// Refuses any URL whose host is not a loopback address.
+fn check_loopback(url: &str) -> anyhow::Result<()> {
+    let rest = url
+        .strip_prefix("ws://")
+        .with_context(|| format!("--url must start with ws:// (got {url})"))?;
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        bail!("loadgen only targets loopback servers (127.0.0.0/8, ::1, localhost), not `{host}`");
+    }
+    Ok(())
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -163,15 +192,25 @@ struct Plan {
     drain: Duration,
 }
 
-async fn widget(plan: Arc<Plan>, chats: Vec<String>) -> anyhow::Result<WidgetStats> {
+/// A ticker of period `tick` whose first tick is offset by `phase` (0..1) of a period: the
+/// connections' tickers are spread over the period instead of all firing together, so the
+/// server sees the steady arrival rate the flags describe rather than synchronised bursts.
+fn staggered(tick: Duration, phase: f64) -> tokio::time::Interval {
+    let tick = tick.max(Duration::from_micros(100));
+    let first = tokio::time::Instant::now() + tick.mul_f64(phase.clamp(0.0, 1.0));
+    let mut t = tokio::time::interval_at(first, tick);
+    t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    t
+}
+
+async fn widget(plan: Arc<Plan>, chats: Vec<String>, phase: f64) -> anyhow::Result<WidgetStats> {
     let mut ws = connect(&plan.url, &plan.token, "widget").await?;
     let mut stats = WidgetStats {
         ack: Some(histogram()),
         ..WidgetStats::default()
     };
     let tick = plan.interval / u32::try_from(chats.len().max(1)).unwrap_or(1);
-    let mut ticker = tokio::time::interval(tick.max(Duration::from_micros(100)));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticker = staggered(tick, phase);
     let mut next = 0usize;
     let mut round: HashMap<usize, u64> = HashMap::new();
     let mut sending = true;
@@ -230,7 +269,7 @@ async fn widget(plan: Arc<Plan>, chats: Vec<String>) -> anyhow::Result<WidgetSta
     Ok(stats)
 }
 
-async fn console(plan: Arc<Plan>, chats: Vec<String>) -> anyhow::Result<ConsoleStats> {
+async fn console(plan: Arc<Plan>, chats: Vec<String>, phase: f64) -> anyhow::Result<ConsoleStats> {
     let mut ws = connect(&plan.url, &plan.token, "agent").await?;
     let mut stats = ConsoleStats {
         push: Some(histogram()),
@@ -270,8 +309,7 @@ async fn console(plan: Arc<Plan>, chats: Vec<String>) -> anyhow::Result<ConsoleS
         .map(|d| d / u32::try_from(chats.len().max(1)).unwrap_or(1))
         .unwrap_or(Duration::from_secs(3600))
         .max(Duration::from_micros(100));
-    let mut ticker = tokio::time::interval(draft_tick);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticker = staggered(draft_tick, phase);
     let drain_until = plan.stop_at + plan.drain + Duration::from_millis(500);
     let mut next = 0usize;
     loop {
@@ -362,10 +400,33 @@ pub fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     if args.chats == 0 || args.chats_per_conn == 0 || args.interval_ms == 0 {
         bail!("--chats, --chats-per-conn and --interval-ms must be positive");
     }
+    check_loopback(&args.url)?;
+    let conns = args.idle + 2 * args.chats.div_ceil(args.chats_per_conn);
+    if args.chats > MAX_CHATS || conns > MAX_CONNECTIONS {
+        bail!(
+            "at most {MAX_CHATS} chats and {MAX_CONNECTIONS} connections per run (asked: {} chats, {conns} connections)",
+            args.chats
+        );
+    }
+    if args.duration > MAX_DURATION {
+        bail!("--duration is at most {}s", MAX_DURATION.as_secs());
+    }
+    // Connecting (idle ones at >= ~1000/s), warm-up, sending, draining, plus slack.
+    let deadline = args.duration
+        + Duration::from_secs(60)
+        + Duration::from_millis(u64::try_from(conns).unwrap_or(u64::MAX));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(run_async(args))
+    runtime.block_on(async move {
+        match tokio::time::timeout(deadline, run_async(args)).await {
+            Ok(r) => r,
+            Err(_) => bail!(
+                "run did not finish within its {}s deadline",
+                deadline.as_secs()
+            ),
+        }
+    })
 }
 
 async fn run_async(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
@@ -414,13 +475,22 @@ async fn run_async(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     let consoles: Vec<_> = groups
         .iter()
         .cloned()
-        .map(|g| tokio::spawn(console(Arc::clone(&plan), g)))
+        .enumerate()
+        .map(|(k, g)| {
+            // Half a slot after the widget of the same index.
+            let phase = (k as f64 + 0.5) / groups.len() as f64;
+            tokio::spawn(console(Arc::clone(&plan), g, phase))
+        })
         .collect();
     tokio::time::sleep(warmup).await;
     let widgets: Vec<_> = groups
         .iter()
         .cloned()
-        .map(|g| tokio::spawn(widget(Arc::clone(&plan), g)))
+        .enumerate()
+        .map(|(k, g)| {
+            let phase = k as f64 / groups.len() as f64;
+            tokio::spawn(widget(Arc::clone(&plan), g, phase))
+        })
         .collect();
     let mut w = WidgetStats::default();
     let mut ack = histogram();
@@ -473,8 +543,11 @@ async fn run_async(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         w.sent_agent,
         acked as f64 / send_secs
     );
-    let lost =
-        w.acked_customer.saturating_sub(c.analysis) + w.acked_agent.saturating_sub(c.guard_events);
+    // Every acked customer turn must reach its console as one analysis and one suggestions
+    // event, every acked agent turn as one guard event.
+    let lost = w.acked_customer.saturating_sub(c.analysis)
+        + w.acked_customer.saturating_sub(c.suggestions)
+        + w.acked_agent.saturating_sub(c.guard_events);
     println!(
         "received at consoles: analysis={} suggestions={} guard={} sla/follow_up={} | lost={} gaps={} duplicates={} errors={}",
         c.analysis,
@@ -497,7 +570,14 @@ async fn run_async(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         println!("server RSS during load: {b} kB -> {a} kB");
     }
     drop(idle);
-    let ok = lost == 0 && c.gaps == 0 && c.duplicates == 0 && acked == sent;
+    let errors = w.errors + c.errors;
+    let ok = lost == 0
+        && c.gaps == 0
+        && c.duplicates == 0
+        && acked == sent
+        && errors == 0
+        && c.drafts_answered == c.drafts_sent;
+    println!("result: {}", if ok { "OK" } else { "FAILED" });
     Ok(if ok {
         ExitCode::SUCCESS
     } else {

@@ -12,6 +12,7 @@ mod cmd_analyze;
 mod cmd_csv;
 mod cmd_diff;
 mod cmd_eval;
+mod cmd_export;
 mod cmd_lint;
 mod cmd_loadgen;
 mod cmd_serve;
@@ -41,6 +42,8 @@ enum Command {
     Diff(cmd_diff::DiffArgs),
     /// Export a book's rules and scripts to CSV, or import them back.
     Csv(cmd_csv::CsvArgs),
+    /// Export stored conversations as JSONL transcripts (PII masked) for eval/diff.
+    Export(cmd_export::ExportArgs),
     /// Drive a running server with simulated widgets and consoles and report latencies.
     Loadgen(cmd_loadgen::LoadgenArgs),
 }
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => cmd_eval::run(a),
         Command::Diff(a) => cmd_diff::run(a),
         Command::Csv(a) => cmd_csv::run(a),
+        Command::Export(a) => cmd_export::run(a),
         Command::Loadgen(a) => cmd_loadgen::run(a),
     };
     match result {

@@ -1,6 +1,7 @@
 //! The service over real sockets, in-process (`huashu_server::run` on 127.0.0.1:0) with real
-//! tokio-tungstenite clients: the widget→console flow, drafts, feedback, tenant isolation, every
-//! bad input, the hard frame limit, slow consumers, hot reload under traffic, and the HTTP side.
+//! tokio-tungstenite clients: the widget→console flow, drafts, feedback, tenant isolation, slow
+//! consumers, hot reload under traffic, and the HTTP side. Bad inputs, one test each, are in
+//! `server_bad_input.rs`; the real binary (signals, SIGKILL + restart) in `server_restart.rs`.
 
 mod server_support;
 
@@ -91,101 +92,6 @@ async fn widget_turns_reach_a_subscribed_console_with_acks_drafts_and_feedback()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_inputs_get_typed_errors_and_the_server_keeps_serving_others() {
-    let s = InProcess::start(|c| c.limits.max_text = 100).await;
-    let mut w = Client::hello(&s.url(), "widget", WIDGET_A).await;
-    let cases: Vec<(Message, &str)> = vec![
-        (Message::Text("{oops".into()), "bad_json"),
-        (Message::Text(r#"{"type":"yodel"}"#.into()), "unknown_type"),
-        (
-            Message::Text(
-                r#"{"type":"turn","conversation":"c","role":"customer","text":"x"}"#.into(),
-            ),
-            "missing_field",
-        ),
-        (
-            Message::Text(
-                r#"{"type":"turn","conversation":"c","id":1,"role":"customer","text":"x"}"#.into(),
-            ),
-            "bad_field",
-        ),
-        (
-            Message::Text(
-                turn("c", "long", "customer", &"长".repeat(101))
-                    .to_string()
-                    .into(),
-            ),
-            "too_large",
-        ),
-        (
-            Message::Text(format!(r#"{{"type":"ping","x":"{}"}}"#, "a".repeat(66_000)).into()),
-            "too_large",
-        ),
-        (Message::Binary(vec![0u8; 10].into()), "binary_unsupported"),
-        (Message::Text(r#"{"type":"watch"}"#.into()), "forbidden"),
-    ];
-    for (m, code) in cases {
-        w.send_raw(m).await;
-        w.expect_error(code).await;
-        w.alive().await;
-    }
-    // Another shop's conversation.
-    let mut wa = Client::hello(&s.url(), "widget", WIDGET_A).await;
-    wa.send(turn("owned-by-a", "m-1", "customer", "你好")).await;
-    wa.expect("ack").await;
-    let mut wb = Client::hello(&s.url(), "widget", WIDGET_B).await;
-    wb.send(turn("owned-by-a", "m-2", "customer", "hi")).await;
-    assert_eq!(wb.expect_error("forbidden").await["ref"], "m-2");
-    wb.alive().await;
-
-    // A frame over the hard limit is not buffered: error, then close 1009. Others carry on.
-    let mut big = Client::hello(&s.url(), "widget", WIDGET_A).await;
-    big.send_raw(Message::Text("x".repeat(300_000).into()))
-        .await;
-    big.expect_error("too_large").await;
-    assert_eq!(big.next().await, Seen::Close(1009));
-    w.send(turn("c", "after", "customer", "还在吗")).await;
-    w.expect("ack").await;
-
-    // Unauthenticated: wrong token, turn before hello.
-    let mut c = Client::connect(&s.url()).await;
-    c.send(json!({"type":"hello","role":"widget","token":"nope-nope"}))
-        .await;
-    c.expect_error("unauthorized").await;
-    assert_eq!(c.next().await, Seen::Close(4401));
-    let mut c = Client::connect(&s.url()).await;
-    c.send(turn("c", "m", "customer", "x")).await;
-    c.expect_error("unauthorized").await;
-    assert_eq!(c.next().await, Seen::Close(4401));
-    s.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn flood_past_the_rate_limit_is_refused_without_closing() {
-    let s = InProcess::start(|c| {
-        c.limits.rate = huashu_server::RateLimit {
-            per_sec: 5.0,
-            burst: 10.0,
-        }
-    })
-    .await;
-    let mut w = Client::hello(&s.url(), "widget", WIDGET_A).await;
-    for i in 0..30 {
-        w.send(json!({"type":"ping","id":format!("p-{i}")})).await;
-    }
-    let mut codes = Vec::new();
-    for _ in 0..30 {
-        let v = w.recv().await;
-        codes.push(v["code"].as_str().unwrap_or("pong").to_string());
-    }
-    let limited = codes.iter().filter(|c| *c == "rate_limited").count();
-    assert!(limited >= 15, "{codes:?}");
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    w.alive().await;
-    s.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_console_of_shop_a_never_sees_or_touches_shop_b() {
     let s = InProcess::start(|_| {}).await;
     let mut wb = Client::hello(&s.url(), "widget", WIDGET_B).await;
@@ -222,54 +128,79 @@ async fn a_console_of_shop_a_never_sees_or_touches_shop_b() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_console_that_stops_reading_is_closed_while_others_keep_receiving() {
+async fn a_console_that_stops_reading_is_closed_while_others_keep_their_latency() {
     let s = InProcess::start(|c| {
         c.limits.outbound_queue = 32;
         c.limits.rate.per_sec = 10_000.0;
         c.limits.rate.burst = 10_000.0;
+        c.sla.warn = Duration::from_secs(3600);
+        c.sla.breach = Duration::from_secs(7200);
     })
     .await;
+    // Subscribes, then never reads again.
     let mut slow = Client::hello(&s.url(), "agent", AGENT_A).await;
     slow.subscribe("busy", 0).await;
     let mut fast = Client::hello(&s.url(), "agent", AGENT_A).await;
     fast.subscribe("busy", 0).await;
     let mut w = Client::hello(&s.url(), "widget", WIDGET_A).await;
     let text = "这个商品质量太差了，".repeat(190);
-    let mut n = 0;
-    // Push until the server gives up on the console that never reads (kernel buffers first).
-    let reader = tokio::spawn(async move {
-        let mut got = 0u64;
-        loop {
-            let v = fast.recv().await;
-            if v["type"] == "analysis" {
-                got += 1;
-            }
-            if v["turn"] == "stop" && v["type"] == "suggestions" {
-                return (got, fast);
-            }
-        }
-    });
-    let metrics_slow = |addr| {
+    let slow_consumers = |addr| {
         let (_, body) = http(addr, "GET", "/metrics", &[], "");
         body.lines()
             .find_map(|l| l.strip_prefix("huashu_slow_consumers_total "))
             .and_then(|v| v.trim().parse::<u64>().ok())
             .unwrap_or(0)
     };
-    while metrics_slow(s.addr) == 0 {
+    // Lockstep: each turn is acked and its two events reach the reading console before the
+    // next is sent, so every latency below is one turn's, while the other console's backlog
+    // grows (kernel buffers first, then its 32-frame queue) until the server closes it.
+    let mut latencies = Vec::new();
+    let mut n = 0u64;
+    loop {
         for _ in 0..50 {
             n += 1;
-            w.send(turn("busy", &format!("m-{n}"), "customer", &text))
-                .await;
-            w.expect("ack").await;
+            let id = format!("m-{n}");
+            let sent = std::time::Instant::now();
+            w.send(turn("busy", &id, "customer", &text)).await;
+            assert_eq!(w.expect("ack").await["seq"], 2 * n - 1);
+            let a = fast.expect("analysis").await;
+            assert_eq!(
+                (a["turn"].as_str(), a["seq"].as_u64()),
+                (Some(id.as_str()), Some(2 * n - 1))
+            );
+            assert_eq!(fast.expect("suggestions").await["seq"], 2 * n);
+            latencies.push(sent.elapsed());
+        }
+        if slow_consumers(s.addr) > 0 {
+            break;
         }
         assert!(n < 20_000, "slow consumer never detected");
     }
-    w.send(turn("busy", "stop", "customer", "最后一句")).await;
-    w.expect("ack").await;
-    let (got, _fast) = reader.await.expect("fast console");
-    assert_eq!(got, n + 1, "the reading console got every analysis");
-    // The slow console's connection ends (4008 after whatever was buffered, or a reset).
+    // A few more turns after the kick: the reading console is unaffected.
+    for i in 0..50 {
+        n += 1;
+        let sent = std::time::Instant::now();
+        w.send(turn("busy", &format!("after-{i}"), "customer", "还在吗"))
+            .await;
+        assert_eq!(w.expect("ack").await["seq"], 2 * n - 1);
+        assert_eq!(fast.expect("analysis").await["seq"], 2 * n - 1);
+        fast.expect("suggestions").await;
+        latencies.push(sent.elapsed());
+    }
+    let mut sorted = latencies.clone();
+    sorted.sort();
+    let pct = |p: f64| sorted[((sorted.len() - 1) as f64 * p) as usize];
+    eprintln!(
+        "reading console, {} turns while the other console stalled: p50 {:?} p99 {:?} max {:?}",
+        sorted.len(),
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    );
+    // Head-of-line blocking behind the stalled console would cost the write timeout (10 s) per
+    // turn; the bound is generous because the test machine is shared.
+    assert!(pct(1.0) < Duration::from_secs(2), "max {:?}", pct(1.0));
+    // The stalled console's connection ends: 4008 after whatever was buffered (or a reset).
     let ended = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             match slow.next().await {
@@ -292,6 +223,9 @@ async fn reload_under_traffic_loses_nothing_and_a_broken_book_keeps_the_old_one(
     let s = InProcess::start(|c| {
         c.limits.rate.per_sec = 10_000.0;
         c.limits.rate.burst = 10_000.0;
+        // No SLA event may slip into the seq arithmetic below, however slow the machine.
+        c.sla.warn = Duration::from_secs(3600);
+        c.sla.breach = Duration::from_secs(7200);
     })
     .await;
     let url = s.url();
@@ -477,7 +411,22 @@ async fn http_endpoints_pages_and_origin_check() {
         )
     };
     assert_eq!(upgrade("https://evil.example").0, 403);
+    // Same origin and an allowed origin upgrade and talk, through a real WebSocket client.
+    for origin in [
+        format!("http://{}", s.addr),
+        "https://shop.example".to_string(),
+    ] {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = s.url().into_client_request().expect("request");
+        req.headers_mut()
+            .insert("Origin", origin.parse().expect("header value"));
+        let (ws, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .unwrap_or_else(|e| panic!("{origin} refused: {e}"));
+        let mut c = Client { ws };
+        c.send(json!({"type":"hello","role":"agent","token":AGENT_A}))
+            .await;
+        c.expect("welcome").await;
+    }
     s.stop().await;
-    // (Allowed and same-origin upgrades return 101; a 101 never ends, so they are checked by
-    // the console's own browser tests.)
 }

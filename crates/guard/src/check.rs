@@ -22,10 +22,14 @@ pub struct Scratch {
     norm: NormText,
     /// Candidates: (rule, normalised byte start, normalised byte end).
     cands: Vec<(u32, u32, u32)>,
-    /// Bitset of regexes whose prefix occurred.
-    triggered: Vec<u64>,
-    /// The original text as chars, built only when an allow-context needs it.
+    /// Per regex: the normalised byte offset of the first occurrence of one of its literal
+    /// prefixes (0 for regexes that always run), `u32::MAX` when it need not run.
+    first_at: Vec<u32>,
+    /// The original text as chars, built only when an allow-context or a sentence split needs it.
     orig: Vec<char>,
+    /// Normalised byte offsets where a sentence ends, plus the text length; built only when a
+    /// per-sentence (`(?m)`) regex has to run.
+    sentences: Vec<usize>,
 }
 
 thread_local! {
@@ -56,51 +60,84 @@ impl Guard {
         let Scratch {
             norm,
             cands,
-            triggered,
+            first_at,
             orig,
+            sentences,
         } = scratch;
         self.normalizer.normalize_into(text, norm);
         cands.clear();
-        triggered.clear();
-        triggered.resize(self.regexes.len().div_ceil(64), 0);
+        first_at.clear();
+        first_at.resize(self.regexes.len(), u32::MAX);
+        for &id in &self.always {
+            first_at[id as usize] = 0;
+        }
         orig.clear();
+        sentences.clear();
         let hay = norm.as_str();
         if hay.is_empty() {
             return;
         }
 
-        let mut any_trigger = false;
+        let mut any_trigger = !self.always.is_empty();
         self.matcher.for_each(hay, |pattern, s, e| {
             let (lo, hi) = self.target_ranges[pattern];
             for t in &self.targets[lo as usize..hi as usize] {
                 match *t {
                     Target::Phrase { rule, boundary } => {
-                        if !boundary || bounded(norm.spans(), s, e) {
+                        if !boundary || bounded(norm.spans(), hay, s, e) {
                             cands.push((rule, s as u32, e as u32));
                         }
                     }
                     Target::Trigger { regex } => {
-                        triggered[regex as usize / 64] |= 1 << (regex % 64);
+                        let f = &mut first_at[regex as usize];
+                        *f = (*f).min(s as u32);
                         any_trigger = true;
                     }
                 }
             }
         });
-        if any_trigger || !self.always.is_empty() {
-            for (id, rx) in self.regexes.iter().enumerate() {
-                let fired = triggered[id / 64] & (1 << (id % 64)) != 0;
-                if !fired && !self.always.contains(&(id as u32)) {
+        if any_trigger {
+            for (rx, &start) in self.regexes.iter().zip(first_at.iter()) {
+                if start == u32::MAX {
                     continue;
                 }
-                for m in rx.re.find_iter(hay) {
-                    if m.start() == m.end() {
-                        continue;
+                // Every match begins with one of the prefixes, so none starts before the first
+                // one; `find_at` still sees the text before `start` for anchors.
+                let start = start as usize;
+                let rule = rx.rule as usize;
+                let mut push = |s: usize, e: usize| {
+                    if s < e && (!self.data[rule].boundary || bounded(norm.spans(), hay, s, e)) {
+                        cands.push((rx.rule, s as u32, e as u32));
                     }
-                    let rule = rx.rule as usize;
-                    if self.data[rule].boundary && !bounded(norm.spans(), m.start(), m.end()) {
-                        continue;
+                };
+                if rx.per_sentence {
+                    if sentences.is_empty() {
+                        sentence_ends(norm, text, orig, sentences);
                     }
-                    cands.push((rx.rule, m.start() as u32, m.end() as u32));
+                    let mut from = 0;
+                    for &to in sentences.iter() {
+                        if to > start {
+                            let sentence = &hay[from..to];
+                            let mut at = start.saturating_sub(from);
+                            while let Some(m) = rx.re.find_at(sentence, at) {
+                                push(from + m.start(), from + m.end());
+                                at = next_search(sentence, m.start(), m.end());
+                                if at > sentence.len() {
+                                    break;
+                                }
+                            }
+                        }
+                        from = to;
+                    }
+                } else {
+                    let mut at = start;
+                    while let Some(m) = rx.re.find_at(hay, at) {
+                        push(m.start(), m.end());
+                        at = next_search(hay, m.start(), m.end());
+                        if at > hay.len() {
+                            break;
+                        }
+                    }
                 }
             }
         }
@@ -148,21 +185,43 @@ fn span_index(spans: &[Span], b: usize) -> usize {
     spans.partition_point(|s| (s.byte as usize) < b)
 }
 
-/// True when the match `[s, e)` has no letter or digit right next to it in the original text:
-/// normalised neighbours that were adjacent in the original are letters/digits by construction.
-fn bounded(spans: &[Span], s: usize, e: usize) -> bool {
+/// Where to look for the next match after `[s, e)`: right after it, or one char further for an
+/// empty match (past the end of `hay` when there is nothing left).
+fn next_search(hay: &str, s: usize, e: usize) -> usize {
+    if e > s {
+        e
+    } else {
+        e + hay[e..].chars().next().map_or(1, char::len_utf8)
+    }
+}
+
+/// True when the match `[s, e)` has no word char right next to it in the original text.
+/// Normalised neighbours that were adjacent in the original are letters/digits by construction;
+/// Chinese is written without spaces, so for a Latin match (sb, tmd) only an adjacent ASCII
+/// letter or digit joins the words (你sb吧 is bounded, jsb is not), while for a Chinese match
+/// any adjacent letter does (滚 in 滚筒 is not bounded).
+fn bounded(spans: &[Span], hay: &str, s: usize, e: usize) -> bool {
     let first = span_index(spans, s);
     let last = span_index(spans, e).saturating_sub(1);
     let (Some(f), Some(l)) = (spans.get(first), spans.get(last)) else {
         return true;
     };
-    let before_ok = first == 0 || spans[first - 1].end < f.start;
-    let after_ok = spans.get(last + 1).is_none_or(|n| n.start > l.end);
+    let char_at = |b: u32| hay[b as usize..].chars().next().unwrap_or(' ');
+    let joins =
+        |inner: char, outer: char| !inner.is_ascii_alphanumeric() || outer.is_ascii_alphanumeric();
+    let before_ok = first == 0 || {
+        let p = &spans[first - 1];
+        p.end < f.start || !joins(char_at(f.byte), char_at(p.byte))
+    };
+    let after_ok = spans
+        .get(last + 1)
+        .is_none_or(|n| n.start > l.end || !joins(char_at(l.byte), char_at(n.byte)));
     before_ok && after_ok
 }
 
-/// True when an occurrence of the allow-context `a` covers `[s, e)` without crossing a
-/// sentence break in the original text.
+/// True when an occurrence of the allow-context `a` either covers `[s, e)`, or starts before `s`
+/// and reaches into the hit (a left context: 帮您 + 催什么, 您 + 都说几遍了, 不是 + 您自己操作不当),
+/// without crossing a sentence break in the original text.
 fn allowed(
     hay: &str,
     a: &str,
@@ -172,10 +231,7 @@ fn allowed(
     text: &str,
     orig: &mut Vec<char>,
 ) -> bool {
-    if a.len() < e - s {
-        return false;
-    }
-    let mut lo = e.saturating_sub(a.len());
+    let mut lo = s.saturating_sub(a.len());
     while !hay.is_char_boundary(lo) {
         lo -= 1;
     }
@@ -183,19 +239,44 @@ fn allowed(
     while !hay.is_char_boundary(hi) {
         hi += 1;
     }
-    let window = &hay[lo..hi];
-    let mut from = 0;
-    while let Some(p) = window[from..].find(a) {
-        let abs = lo + from + p;
-        if abs <= s && abs + a.len() >= e && !crosses_break(norm, abs, abs + a.len(), text, orig) {
-            return true;
+    // An occurrence can only start in `[lo, s]`: comparing bytes at each start is cheaper than
+    // building a substring searcher per call for such short windows.
+    let needle = a.as_bytes();
+    let bytes = hay.as_bytes();
+    for abs in lo..=s {
+        let end = abs + needle.len();
+        if end > hi || !hay.is_char_boundary(abs) || &bytes[abs..end] != needle {
+            continue;
         }
-        from += p + window[from + p..].chars().next().map_or(1, char::len_utf8);
-        if from >= window.len() {
-            break;
+        let covers = abs == s && end >= e;
+        let left_context = abs < s && end > s;
+        if (covers || left_context) && !crosses_break(norm, abs, end, text, orig) {
+            return true;
         }
     }
     false
+}
+
+/// Fills `ends` with the normalised byte offset after each sentence (the last one is the text
+/// length): a sentence ends where the original text has sentence-ending punctuation between two
+/// normalised chars.
+fn sentence_ends(norm: &NormText, text: &str, orig: &mut Vec<char>, ends: &mut Vec<usize>) {
+    let spans = norm.spans();
+    for k in 1..spans.len() {
+        let (gap_start, gap_end) = (spans[k - 1].end as usize, spans[k].start as usize);
+        if gap_end > gap_start {
+            if orig.is_empty() {
+                orig.extend(text.chars());
+            }
+            if orig[gap_start.min(orig.len())..gap_end.min(orig.len())]
+                .iter()
+                .any(|&c| is_break(c))
+            {
+                ends.push(spans[k].byte as usize);
+            }
+        }
+    }
+    ends.push(norm.as_str().len());
 }
 
 fn crosses_break(norm: &NormText, s: usize, e: usize, text: &str, orig: &mut Vec<char>) -> bool {

@@ -24,6 +24,10 @@ pub(crate) enum Target {
 pub(crate) struct RegexRule {
     pub(crate) rule: u32,
     pub(crate) re: Regex,
+    /// Written in multi-line mode (`(?m)`): normalisation drops the punctuation that ends a
+    /// sentence, so `^`/`$` of such a pattern match at sentence boundaries of the original text
+    /// (the regex runs once per sentence) instead of only at the ends of the whole text.
+    pub(crate) per_sentence: bool,
 }
 
 /// Per-rule data needed after a candidate is found.
@@ -107,11 +111,12 @@ impl GuardBuilder {
             }
             for pattern in &rule.patterns {
                 match compile_regex(pattern, &normalizer) {
-                    Ok((re, prefixes)) => {
+                    Ok((re, prefixes, per_sentence)) => {
                         let id = regexes.len() as u32;
                         regexes.push(RegexRule {
                             rule: ri as u32,
                             re,
+                            per_sentence,
                         });
                         match prefixes {
                             Some(prefixes) => {
@@ -173,12 +178,16 @@ impl GuardBuilder {
     }
 }
 
-/// Compiles a rule regex and extracts the literal prefixes every match starts with (`None` when
-/// there is no usable finite set: the regex then runs on every text).
-fn compile_regex(
-    pattern: &str,
-    normalizer: &Normalizer,
-) -> Result<(Regex, Option<Vec<String>>), String> {
+/// Regex trigger literals are cut to this many chars (see `compile_regex`).
+const TRIGGER_CHARS: usize = 4;
+
+/// A compiled rule regex, the literal prefixes every match starts with (`None` when there is no
+/// usable finite set: the regex then runs on every text) and whether it anchors to lines
+/// (sentences).
+type CompiledRegex = (Regex, Option<Vec<String>>, bool);
+
+/// Compiles a rule regex and extracts its literal prefixes.
+fn compile_regex(pattern: &str, normalizer: &Normalizer) -> Result<CompiledRegex, String> {
     let re = RegexBuilder::new(pattern)
         .case_insensitive(true)
         .size_limit(1 << 20)
@@ -189,11 +198,12 @@ fn compile_regex(
         .build()
         .parse(pattern)
         .map_err(|e| format!("invalid pattern {pattern:?}: {e}"))?;
+    let per_sentence = hir.properties().look_set().contains_anchor_line();
     let mut extractor = Extractor::new();
     extractor.kind(ExtractKind::Prefix).limit_total(512);
     let seq = extractor.extract(&hir);
     let Some(lits) = seq.literals() else {
-        return Ok((re, None));
+        return Ok((re, None, per_sentence));
     };
     let mut prefixes = Vec::with_capacity(lits.len());
     for lit in lits {
@@ -203,24 +213,32 @@ fn compile_regex(
             Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or(""),
         };
         if valid.is_empty() {
-            return Ok((re, None));
+            return Ok((re, None, per_sentence));
         }
+        let lower = valid.to_lowercase();
         if lit.is_exact() || valid.len() == bytes.len() {
-            let lower = valid.to_lowercase();
-            let norm = normalizer.normalize_phrase(valid);
-            if norm != lower && norm == collapse_repeats(&lower) {
+            match normal_form(&lower, normalizer) {
+                NormalForm::Normal => {}
                 // One branch of an alternation meets the next with the same character
                 // (不要|要 then 要): that path never occurs in normalised text, others still do.
-                continue;
-            }
-            if norm != lower {
-                return Err(format!(
-                    "pattern {pattern:?} contains {valid:?}, which never occurs in normalised \
-                     text (write {norm:?}: simplified, lower-case, no punctuation, no repeats)"
-                ));
+                NormalForm::OnlyRepeats => continue,
+                NormalForm::Changed => {
+                    let norm = normalizer.normalize_phrase(valid);
+                    return Err(format!(
+                        "pattern {pattern:?} contains {valid:?}, which never occurs in normalised \
+                         text (write {norm:?}: simplified, lower-case, no punctuation, no repeats)"
+                    ));
+                }
             }
         }
-        prefixes.push(valid.to_lowercase());
+        // The prefix only gates the regex and says where to start it, so a few chars of it do:
+        // alternations multiply into hundreds of long literals per regex otherwise, which bloats
+        // the automaton and its build time for no selectivity worth having.
+        let cut = lower
+            .char_indices()
+            .nth(TRIGGER_CHARS)
+            .map_or(lower.len(), |(i, _)| i);
+        prefixes.push(lower[..cut].to_owned());
     }
     if prefixes.is_empty() {
         return Err(format!(
@@ -230,20 +248,38 @@ fn compile_regex(
     }
     prefixes.sort();
     prefixes.dedup();
-    Ok((re, Some(prefixes)))
+    Ok((re, Some(prefixes), per_sentence))
 }
 
-/// Collapses runs of the same character, as the normaliser does for matching.
-fn collapse_repeats(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+/// How a lower-cased literal relates to its normalised form.
+enum NormalForm {
+    /// It is its own normalised form.
+    Normal,
+    /// It differs only by a run of a repeated char, which normalisation collapses.
+    OnlyRepeats,
+    /// Some char folds to another or is noise.
+    Changed,
+}
+
+/// Classifies `lower` char by char, as the normaliser would treat it, without allocating (this
+/// runs for every literal of every regex alternation).
+fn normal_form(lower: &str, normalizer: &Normalizer) -> NormalForm {
+    let mut repeats = false;
     let mut last = None;
-    for c in s.chars() {
-        if last != Some(c) {
-            out.push(c);
+    for c in lower.chars() {
+        if normalizer.fold_char(c) != Some(c) {
+            return NormalForm::Changed;
+        }
+        if last == Some(c) && !c.is_ascii_digit() {
+            repeats = true;
         }
         last = Some(c);
     }
-    out
+    if repeats {
+        NormalForm::OnlyRepeats
+    } else {
+        NormalForm::Normal
+    }
 }
 
 impl Guard {

@@ -13,7 +13,7 @@ id = "provoke.go_sue"
 category = "provoke"
 severity = "block"
 phrases = ["你去告", "告"]
-patterns = ["我都说了?[几两三\\d]+遍", ".{0,3}滚"]
+patterns = ["我都说了?[几两三\\d]+遍", ".{0,3}滚", "(?m)^你?等会?$"]
 allow = ["告诉"]
 rewrite = "抱歉"
 [[rule]]
@@ -54,6 +54,7 @@ proptest! {
             Just("你"), Just("去"), Just("告"), Just("啊"), Just("诉"), Just("喂"), Just("养"),
             Just("滚"), Just("遍"), Just("3"), Just(" "), Just("。"), Just("😡"), Just("\u{200d}"),
             Just("\u{301}"), Just("\u{0}"), Just("妳"), Just("Ａ"), Just("\u{202e}"), Just("\n"),
+            Just("等"), Just("会"), Just("！"),
         ],
         0..40,
     )) {

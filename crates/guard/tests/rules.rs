@@ -30,7 +30,15 @@ category = "impatience"
 severity = "warn"
 phrases = ["催什么催", "催什么"]
 patterns = ["我都说了?[几两三四五\\d]+遍了?"]
+allow = ["帮您催"]
 rewrite = "我再为您说明一下。"
+
+[[rule]]
+id = "impatience.wait_curt"
+category = "impatience"
+severity = "warn"
+patterns = ["(?m)^(你)?(等会儿?|等着)$"]
+rewrite = "抱歉，请您稍等一下。"
 
 [[rule]]
 id = "insult.gun"
@@ -83,6 +91,17 @@ const CASES: &[(&str, &[(&str, &str)])] = &[
         &[("impatience.rush", "催催催，催什么催")],
     ),
     ("我都说了三遍了", &[("impatience.rush", "我都说了三遍了")]),
+    // An allow-context may be a left context that only reaches into the hit.
+    ("请问要我帮您催什么呢？", &[]),
+    ("催什么？我帮您催", &[("impatience.rush", "催什么")]),
+    // `(?m)` patterns: `^`/`$` match at sentence ends of the original text.
+    (
+        "等会儿！没看到我在忙吗",
+        &[("impatience.wait_curt", "等会儿")],
+    ),
+    ("好的。你等着。", &[("impatience.wait_curt", "你等着")]),
+    ("等会儿我帮您查一下", &[]),
+    ("等会儿，我帮您查一下", &[]),
     ("我都说3遍了！", &[("impatience.rush", "我都说3遍了")]),
     ("滚！", &[("insult.gun", "滚")]),
     ("你给我滚", &[("insult.gun", "给我滚")]),

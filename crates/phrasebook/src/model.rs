@@ -142,7 +142,8 @@ pub struct ForbiddenRule {
     pub phrases: Vec<String>,
     /// Regexes (Rust `regex` syntax) matched on normalised text.
     pub patterns: Vec<String>,
-    /// Allow-contexts: a hit lying inside an occurrence of one of these is not a hit.
+    /// Allow-contexts: a hit covered by an occurrence of one of these, or overlapped by one that
+    /// starts before it (帮您催 + 催什么), is not a hit; never across a sentence break.
     pub allow: Vec<String>,
     /// Require a word boundary on both sides (always on for one-character phrases).
     pub boundary: bool,

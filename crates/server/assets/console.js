@@ -77,6 +77,14 @@ function fmtWait(ms) {
   if (m < 60) return `${m}:${String(sec % 60).padStart(2, '0')}`;
   return `${Math.floor(m / 60)}时${m % 60}分`;
 }
+/** "今天 18:30" / "明天 09:00" / "12月2日 09:00": when a promised follow-up falls due. */
+function fmtDue(at) {
+  const d = new Date(at);
+  const day = (x) => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
+  const diff = Math.round((day(d) - day(new Date(now()))) / 86400000);
+  const prefix = diff === 0 ? '今天' : diff === 1 ? '明天' : `${d.getMonth() + 1}月${d.getDate()}日`;
+  return `${prefix} ${fmtClock(at)} `;
+}
 function fmtClock(at) {
   const d = new Date(at);
   return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
@@ -144,7 +152,8 @@ function applySummary(sm) {
   const lastAt = sm.last_at ?? sm.updated_at;
   if (Number.isFinite(lastAt)) c.lastAt = Math.max(c.lastAt, lastAt);
   if ('waiting_since' in sm) c.waitingSince = Number.isFinite(sm.waiting_since) ? sm.waiting_since : null;
-  if (typeof sm.urgent === 'boolean') c.urgent = sm.urgent;
+  // Urgent means "jumps the queue until answered", as for live events (onGuard clears it).
+  if (typeof sm.urgent === 'boolean') c.urgent = sm.urgent && sm.last_role !== 'agent';
   if (typeof sm.threat === 'boolean') c.threat = c.threat || sm.threat;
   if (typeof sm.escalation === 'boolean') c.escalation = c.escalation || sm.escalation;
   if (sm.intent) {
@@ -188,6 +197,7 @@ function onAnalysis(ev) {
 function onSuggestions(ev) {
   const c = conv(ev.conversation);
   c.suggestions = ev.items ?? [];
+  c.suggestionsTurn = ev.turn ?? '';
   changed(c, { suggestions: true });
 }
 
@@ -206,7 +216,11 @@ function onGuard(ev) {
   c.waitingSince = null;
   c.urgent = false; // answered: no longer jumps the queue (the alert history stays in the transcript)
   c.slaLevel = null;
-  changed(c, { transcript: true, list: true });
+  // The agent promised something ("24小时内答复您"): track it until it falls due (`follow_up`).
+  if (ev.follow_up && !c.followUps.some((f) => f.turn === ev.turn)) {
+    c.followUps.push({ turn: ev.turn, text: ev.follow_up.text, due_at: at + (ev.follow_up.due_in_ms ?? 0), due: false, done: false });
+  }
+  changed(c, { transcript: true, list: true, insight: true });
 }
 
 function onSla(ev) {
@@ -218,7 +232,9 @@ function onSla(ev) {
 
 function onFollowUp(ev) {
   const c = conv(ev.conversation);
-  c.followUps.push({ text: ev.text, due_at: ev.due_at, seq: ev.seq, done: false });
+  const f = c.followUps.find((x) => x.turn && x.turn === ev.turn);
+  if (f) Object.assign(f, { due: true, due_at: ev.due_at ?? f.due_at });
+  else c.followUps.push({ turn: ev.turn, text: ev.text, due_at: ev.due_at, due: true, done: false });
   c.items.set(`sys-${ev.seq}`, { kind: 'sys', level: 'follow', seq: ev.seq, text: `跟进到期：您曾承诺「${ev.text}」` });
   changed(c, { transcript: true, list: true, insight: true });
 }
@@ -253,10 +269,16 @@ function flush() {
 // ---------------------------------------------------------------------------------------------
 // Conversation list
 
+/** Queue tier: 0 urgent (safety), 1 waiting with a complaint/escalation risk, 2 waiting, 3 answered. */
+function tier(c) {
+  if (c.urgent) return 0;
+  if (c.waitingSince === null) return 3;
+  return c.threat || c.escalation ? 1 : 2;
+}
+
 function sortedConvs() {
   return [...state.convs.values()].sort((a, b) =>
-    (b.urgent - a.urgent)
-    || ((a.waitingSince === null) - (b.waitingSince === null))
+    (tier(a) - tier(b))
     || (a.waitingSince !== null && b.waitingSince !== null ? a.waitingSince - b.waitingSince : 0)
     || (b.lastAt - a.lastAt)
     || a.id.localeCompare(b.id));
@@ -267,6 +289,7 @@ function badges(c) {
   if (c.urgent) out.push(h('span', { class: 'badge badge-urgent' }, '紧急'));
   if (c.threat) out.push(h('span', { class: 'badge badge-threat' }, '投诉风险'));
   if (c.escalation) out.push(h('span', { class: 'badge badge-escalate' }, '升级风险'));
+  if (c.followUps.some((f) => f.due && !f.done)) out.push(h('span', { class: 'badge badge-follow' }, '跟进到期'));
   return out;
 }
 
@@ -298,7 +321,7 @@ function renderList() {
         h('span', { class: 'conv-name' }, displayName(c)),
         h('span', { class: 'wait', dataset: { since: c.waitingSince ?? '' } }, c.waitingSince ? fmtWait(now() - c.waitingSince) : (c.lastAt ? fmtClock(c.lastAt) : ''))),
       h('div', { class: 'conv-last' }, c.lastText || '（暂无消息）'),
-      h('div', { class: 'conv-tags' }, ...badges(c), emo, c.intent && c.intent !== 'other' ? h('span', { class: 'tag' }, INTENT[c.intent] ?? c.intent) : null)));
+      h('div', { class: 'conv-tags' }, ...badges(c), emo, c.intent && !['other', 'complaint', 'escalation'].includes(c.intent) ? h('span', { class: 'tag' }, INTENT[c.intent] ?? c.intent) : null)));
   }));
   tickTimers();
 }
@@ -347,7 +370,7 @@ function renderAlerts(c) {
   if (c.threat) alerts.push(['threat', '投诉风险', '顾客提到投诉/差评/12315：先倾听道歉，再给方案，切勿争辩。']);
   if (c.escalation) alerts.push(['escalate', '升级风险', '顾客要求主管或人工处理：及时回应，必要时转接主管。']);
   if (c.slaLevel === 'breach') alerts.push(['breach', '已超时', '顾客等待已超过响应时限，请马上回复。']);
-  for (const f of c.followUps.filter((x) => !x.done)) alerts.push(['follow', '跟进到期', `您曾承诺「${f.text}」，请及时回复顾客。`]);
+  for (const f of c.followUps.filter((x) => x.due && !x.done)) alerts.push(['follow', '跟进到期', `您曾承诺「${f.text}」，请及时回复顾客。`]);
   $('alerts').replaceChildren(...alerts.map(([kind, title, text]) =>
     h('div', { class: `alert alert-${kind}`, role: 'alert' }, h('strong', {}, title), h('span', {}, text))));
 }
@@ -430,16 +453,19 @@ function renderSuggestions() {
   const c = state.convs.get(state.selected);
   const items = visibleSuggestions(c);
   $('sugg-empty').hidden = items.length > 0;
+  $('suggestions').dataset.turn = c?.suggestionsTurn ?? '';
   $('suggestions').replaceChildren(...items.map((sg, i) => {
     const tags = (sg.tags ?? []).map((t) => TAG[t]).filter(Boolean);
-    return h('li', { class: 'sugg', dataset: { id: sg.id, script: sg.script ?? '', stage: sg.stage ?? '' } },
+    return h('li', { class: 'sugg', dataset: { id: sg.id, script: sg.script ?? '', stage: sg.stage ?? '', tags: (sg.tags ?? []).join(' ') } },
       h('button', { type: 'button', class: 'sugg-use', title: `插入回复框（Alt+${i + 1}）`, onclick: () => useSuggestion(sg) },
         h('kbd', {}, String(i + 1)),
-        h('span', { class: 'sugg-text' }, sg.text),
-        h('span', { class: 'sugg-meta' },
-          sg.stage ? h('span', { class: `stage stage-${sg.stage}` }, STAGE[sg.stage] ?? sg.stage) : null,
-          ...tags.map((t) => h('span', { class: 'tag' }, t)),
-          sg.source ? h('span', { class: 'src' }, sg.source) : null)),
+        // Stage and tags lead the text on its first line: five suggestions fit above the fold.
+        h('span', { class: 'sugg-body' },
+          h('span', { class: 'sugg-meta' },
+            sg.stage ? h('span', { class: `stage stage-${sg.stage}` }, STAGE[sg.stage] ?? sg.stage) : null,
+            ...tags.slice(0, 2).map((t) => h('span', { class: 'tag' }, t)),
+            sg.source ? h('span', { class: 'src' }, sg.source) : null),
+          h('span', { class: 'sugg-text' }, sg.text))),
       h('button', { type: 'button', class: 'sugg-dismiss', title: '不合适，隐藏', 'aria-label': '隐藏这条推荐', onclick: () => dismissSuggestion(sg) }, '×'));
   }));
 }
@@ -484,8 +510,9 @@ function renderInsight() {
     h('span', { class: 'chip-v' }, en.text))));
   const fus = c.followUps;
   $('fu-empty').hidden = fus.length > 0;
-  $('followups').replaceChildren(...fus.map((f) => h('li', { class: f.done ? 'done' : '' },
-    h('span', {}, `「${f.text}」`), h('span', { class: 'muted' }, f.due_at ? ` 到期 ${fmtClock(f.due_at)}` : ''),
+  $('followups').replaceChildren(...fus.map((f) => h('li', { class: f.done ? 'done' : f.due ? 'due' : '' },
+    h('span', {}, `「${f.text}」`),
+    h('span', { class: 'muted' }, f.done ? ' 已跟进' : f.due ? ' 已到期' : f.due_at ? ` ${fmtDue(f.due_at)}到期` : ''),
     f.done ? null : h('button', { type: 'button', class: 'btn btn-small', onclick: () => { f.done = true; changed(c, { insight: true, list: true }); renderAlerts(c); } }, '已跟进'))));
 }
 
@@ -615,7 +642,7 @@ function renderGuard() {
       h('span', { class: 'hit-sev' }, SEVERITY[hit.severity] ?? hit.severity),
       h('span', { class: 'hit-body' },
         h('span', { class: 'hit-line' }, h('q', { class: 'hit-text' }, hit.text), h('span', { class: 'hit-cat' }, CATEGORY[hit.category] ?? hit.category)),
-        hit.rewrite ? h('span', { class: 'hit-rewrite' }, '建议：', hit.rewrite) : null),
+        hit.rewrite ? h('span', { class: 'hit-rewrite', title: hit.rewrite }, '建议：', hit.rewrite) : null),
       hit.rewrite ? h('button', { type: 'button', class: 'btn btn-small btn-rewrite', onclick: () => applyRewrite(hit) }, '一键改写') : null)));
 
   const blocked = hits.some((x) => x.severity === 'block');
@@ -760,7 +787,11 @@ function init() {
     state.online = true;
     if (Number.isFinite(w.server_time)) state.skew = w.server_time - Date.now();
     if (w.sla) state.sla = { warn_ms: w.sla.warn_ms ?? 8000, breach_ms: w.sla.breach_ms ?? 30000 };
-    if (w.book) $('top-book').textContent = `话术库 ${w.book.name ?? ''} ${w.book.version ?? ''}`.trim();
+    if (w.book) {
+      const el = $('top-book');
+      el.textContent = `话术库 ${w.book.name ?? ''} ${w.book.version ?? ''} · ${(w.book.hash ?? '').slice(0, 8)}`.trim();
+      el.title = `话术库版本哈希 ${w.book.hash ?? ''}`;
+    }
     setConn('up', '在线');
     $('offline').hidden = true;
     document.body.classList.remove('is-offline');
@@ -776,7 +807,7 @@ function init() {
       return;
     }
     setConn('wait', '重连中');
-    offline(`正在重连（第 ${attempt} 次，${Math.max(1, Math.round(delay / 1000))} 秒内）… 未发送的回复会在恢复后自动补发。`);
+    offline(`正在重连（第 ${attempt} 次，${Math.max(1, Math.round(delay / 1000))} 秒内）… 已发出但未确认的回复会在恢复后自动补发。`);
   });
   hs.on('error', (e) => {
     if (e.code === 'forbidden') toast('无权访问该会话');

@@ -82,6 +82,11 @@ function bubble(id, role, text, state) {
   return li;
 }
 
+/** A walk-in customer without a sample script: "访客4821". */
+function visitorName() {
+  return `访客${1000 + Math.floor(Math.random() * 9000)}`;
+}
+
 function newConversation(name) {
   conversation = newId('demo');
   customer = name;
@@ -95,7 +100,7 @@ function newConversation(name) {
 }
 
 async function sendAsCustomer(text) {
-  if (!conversation) newConversation('顾客');
+  if (!conversation) newConversation(visitorName());
   const id = newId('m');
   bubble(id, 'customer', text, widget.ready ? 'sending' : 'queued');
   try {
@@ -159,7 +164,7 @@ function init() {
   $('new-chat').addEventListener('click', () => {
     running++;
     for (const b of document.querySelectorAll('.sample')) b.classList.remove('active');
-    newConversation('顾客');
+    newConversation(visitorName());
   });
   // The iframe may not be listening yet: select again once it has loaded.
   iframe.addEventListener('load', () => {

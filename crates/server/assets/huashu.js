@@ -7,8 +7,9 @@
  *
  * What it takes care of, so the integrator does not have to:
  * - the `hello` → `welcome` handshake, sent again after every reconnect;
- * - reconnecting by itself with exponential backoff and full jitter (no thundering herd when a
- *   server restarts under thousands of widgets); it stops only on `close()` or a rejected token;
+ * - reconnecting by itself with exponential backoff and jitter (each delay uniform in [d/2, d]:
+ *   no thundering herd when a server restarts under thousands of widgets); it stops only on
+ *   `close()` or a rejected token;
  * - an outbox: every turn (and agent `send`) stays queued until the server acks it, and is
  *   re-sent after a reconnect. The server deduplicates on (conversation, id), so a turn whose ack
  *   was lost in the disconnect is acked again with the same `seq` — nothing lost, nothing doubled;

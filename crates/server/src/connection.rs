@@ -346,12 +346,9 @@ where
                 let limits = &self.shared.config.limits;
                 if t.len() > limits.max_frame {
                     let max = limits.max_frame;
-                    return self
-                        .error(ClientError::new(
-                            ErrorCode::TooLarge,
-                            format!("frame over {max} bytes"),
-                        ))
-                        .await;
+                    let e =
+                        ClientError::new(ErrorCode::TooLarge, format!("frame over {max} bytes"));
+                    return self.error(e.with_ref(peek_ref(&t))).await;
                 }
                 if !self.bucket.allow() {
                     let e =

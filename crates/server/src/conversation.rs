@@ -31,6 +31,10 @@ pub(crate) struct Ack {
     pub(crate) duplicate: bool,
 }
 
+/// Escalation risk from which the summary flags `escalation` (the suggester's threshold for
+/// offering an escalation script unasked, `huashu_suggest::ESCALATION_RISK`).
+const ESCALATION_RISK: f32 = 0.6;
+
 /// Serialises an event payload and masks every `text` in it: the same bytes are stored and sent.
 fn masked<T: Serialize>(v: &T) -> String {
     match serde_json::to_value(v) {
@@ -139,8 +143,13 @@ impl Shared {
                 summary.intent = Some(u.primary_intent().to_string());
                 summary.emotion = Some(u.emotion.label.to_string());
                 summary.intensity = Some(u.emotion.intensity);
-                summary.urgent = u.urgent;
+                // Within one wait the flags add up; an agent answer clears them.
+                let same_wait = inner.waiting.is_some();
+                summary.urgent = (same_wait && summary.urgent) || u.urgent;
                 summary.threat = summary.threat || u.threat;
+                summary.escalation = (same_wait && summary.escalation)
+                    || u.intents.iter().any(|i| i.id == "escalation")
+                    || state.escalation_risk() >= ESCALATION_RISK;
                 if t.customer.is_some() {
                     summary.customer = t.customer.clone();
                 }
@@ -187,6 +196,9 @@ impl Shared {
                 follow_up = a.follow_up;
                 summary.waiting_since = None;
                 summary.sla = "ok".into();
+                // Answered: the customer no longer jumps the queue. (`escalation` stays: it
+                // describes the latest customer turns until the next wait starts.)
+                summary.urgent = false;
             }
         }
         let last = seq + events.len() as u64 - 1;

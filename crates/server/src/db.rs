@@ -8,9 +8,25 @@
 //! `Store::apply`) and its caller is answered only after the commit, so an ack always means
 //! "on disk (WAL)".
 //!
-//! Checkpoints: the writer connection never checkpoints (its commits then cost a WAL append, no
-//! fsync with `synchronous=NORMAL`); a second thread runs a PASSIVE checkpoint every second from
-//! its own connection, which does not block the writer, and a TRUNCATE one at close.
+//! Checkpoints: the writer connection does not auto-checkpoint (its commits then cost a WAL
+//! append, no fsync with `synchronous=NORMAL`); a second thread runs a PASSIVE checkpoint from
+//! its own connection every 100 ms, which does not block the writer, and a TRUNCATE one at close.
+//! That alone never lets the WAL restart under sustained writes: SQLite rewinds the WAL only when
+//! a write transaction begins with every frame already copied back, and the background
+//! checkpoint always finishes behind a writer that kept committing (measured: a 2.5 GB WAL after
+//! 25 s at 5k turns/s). Rewinding therefore needs a pause in commits while the last frames are
+//! copied and the database file is synced (≈18 ms at 1k turns/s, mostly the fsync), and the
+//! pause can only be shortened or made rarer, not avoided: a RESTART checkpoint from the
+//! background connection would hold the write lock just as long, and could be starved of it by
+//! a busy writer (SQLite's locks are not fair) or held up by a long reader. So the writer runs a
+//! PASSIVE checkpoint itself, between two batches, right after a background run finished (only
+//! the frames committed during that run are left to copy; retried after the next run if a
+//! reader still held old frames), but only once the background run found the WAL longer than
+//! `WAL_RESTART_BYTES`: nothing is appended meanwhile, so it completes, and the next commit
+//! starts the WAL from the beginning again. That bounds the WAL at about `WAL_RESTART_BYTES`
+//! plus 100 ms of writes, and makes the pause a rare one (every few seconds at 1k turns/s
+//! instead of once a second). The commits it delays are visible in
+//! `huashu_wal_checkpoint_seconds`.
 //!
 //! Lifecycle: `Db::open` starts the threads; `Db::close` stops accepting writes, lets the thread
 //! commit what is queued and joins it (graceful shutdown flushes everything that was acked or
@@ -18,6 +34,7 @@
 //! push or pop a connection, never across an await or a query.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -31,8 +48,12 @@ use crate::metrics::Metrics;
 const QUEUE: usize = 8192;
 /// Most writes in one transaction.
 const MAX_BATCH: usize = 1024;
-/// How often committed WAL frames are copied into the database file.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// How often committed WAL frames are copied into the database file (off the commit path).
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+/// WAL length from which the writer completes a checkpoint itself so the WAL restarts.
+const WAL_RESTART_BYTES: u64 = 128 * 1024 * 1024;
+/// The writer's page cache (grows only as pages are used).
+const WRITER_CACHE_KIB: u32 = 64 * 1024;
 /// Idle reader connections kept.
 const MAX_IDLE_READERS: usize = 8;
 
@@ -67,9 +88,29 @@ impl Db {
         durability: Durability,
         metrics: Arc<Metrics>,
     ) -> Result<Db, Error> {
+        Db::open_with(path, durability, metrics, WAL_RESTART_BYTES)
+    }
+
+    /// `open` with the WAL length from which the writer rewinds it (tests use a small one).
+    pub(crate) fn open_with(
+        path: &Path,
+        durability: Durability,
+        metrics: Arc<Metrics>,
+        wal_restart_bytes: u64,
+    ) -> Result<Db, Error> {
         let mut store = Store::open(path, durability)?;
         store.disable_auto_checkpoint()?;
+        store.set_cache_kib(WRITER_CACHE_KIB)?;
+        let frame_bytes = store.page_size()?.max(1);
+        let restart_frames = i64::try_from(wal_restart_bytes / frame_bytes).unwrap_or(i64::MAX);
         let checkpoint_store = Store::open(path, durability)?;
+        // Set by the background checkpointer after each run: the writer's own checkpoint is
+        // cheapest right then (only frames committed during that run are left to copy).
+        let caught_up = Arc::new(AtomicBool::new(false));
+        let caught_up_tx = Arc::clone(&caught_up);
+        // The WAL's length in frames as the last background run found it.
+        let wal_frames = Arc::new(AtomicI64::new(0));
+        let wal_frames_tx = Arc::clone(&wal_frames);
         let (checkpoint_stop, stop_rx) = std::sync::mpsc::channel::<()>();
         let checkpointer = std::thread::Builder::new()
             .name("huashu-db-checkpoint".into())
@@ -80,8 +121,19 @@ impl Db {
                         Err(RecvTimeoutError::Timeout) => false,
                         Ok(()) | Err(RecvTimeoutError::Disconnected) => true,
                     };
-                    if let Err(e) = checkpoint_store.checkpoint(stopping) {
-                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                    let outcome = if stopping {
+                        checkpoint_store.checkpoint(true).map(|()| 0)
+                    } else {
+                        checkpoint_store.checkpoint_passive()
+                    };
+                    match outcome {
+                        // The writer's own checkpoint held the lock: nothing learnt.
+                        Ok(-1) => {}
+                        Ok(frames) => {
+                            wal_frames_tx.store(frames, Ordering::Relaxed);
+                            caught_up_tx.store(true, Ordering::Release);
+                        }
+                        Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
                     }
                     if stopping {
                         break;
@@ -102,6 +154,19 @@ impl Db {
                         }
                     }
                     commit(&mut store, &mut batch, &metrics);
+                    if wal_frames.load(Ordering::Relaxed) >= restart_frames
+                        && caught_up.swap(false, Ordering::Acquire)
+                    {
+                        // Incomplete (the background checkpoint held the lock, or a reader
+                        // needs old frames): try again after the next background run.
+                        let started = Instant::now();
+                        match store.checkpoint_complete() {
+                            Ok(true) => wal_frames.store(0, Ordering::Relaxed),
+                            Ok(false) => {}
+                            Err(e) => tracing::debug!(error = %e, "writer checkpoint failed"),
+                        }
+                        metrics.wal_checkpoint.observe(started.elapsed());
+                    }
                 }
                 tracing::debug!("database writer stopped");
             })?;

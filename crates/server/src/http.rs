@@ -73,6 +73,17 @@ const ASSETS: &[Asset] = &[
         content_type: "text/html; charset=utf-8",
         body: include_str!("../assets/qa.html"),
     },
+    // QA page (质检看板): analytics and the publishing dry run.
+    Asset {
+        path: "/qa",
+        content_type: "text/html; charset=utf-8",
+        body: include_str!("../assets/qa.html"),
+    },
+    Asset {
+        path: "/assets/qa.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/qa.js"),
+    },
     Asset {
         path: "/assets/huashu.js",
         content_type: "text/javascript; charset=utf-8",
@@ -371,6 +382,14 @@ async fn route(shared: &Arc<Shared>, tcp: &mut TcpStream, head: &Head, rest: Vec
                 })
                 .to_string(),
             )
+        }
+        ("GET", "/api/analytics") => {
+            let (status, body) = crate::analytics::get(shared, bearer(head), &head.query).await;
+            Response::json(status, body)
+        }
+        ("POST", "/api/book/check") => {
+            let (status, body) = crate::publish::check(shared, bearer(head), &head.query).await;
+            Response::json(status, body)
         }
         ("POST", "/api/reload") => {
             if !bearer(head).is_some_and(|t| shared.config.auth.is_admin(&t)) {

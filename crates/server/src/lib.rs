@@ -6,6 +6,7 @@
 //! state all connections share, `db` the writer thread (group commit) and readers, `metrics`
 //! the Prometheus counters. docs/PROTOCOL.md is the reference for every message.
 
+mod analytics;
 mod auth;
 mod config;
 mod connection;
@@ -16,6 +17,7 @@ mod http;
 mod metrics;
 mod outbox;
 mod protocol;
+mod publish;
 mod ratelimit;
 mod server;
 mod shared;

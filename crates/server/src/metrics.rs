@@ -35,6 +35,12 @@ impl Histogram {
         self.sum_us.fetch_add(us, Relaxed);
     }
 
+    /// Observations so far.
+    #[cfg(test)]
+    pub fn count(&self) -> u64 {
+        self.count.load(Relaxed)
+    }
+
     fn render(&self, out: &mut String, name: &str, help: &str) {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
         let mut cumulative = 0;
@@ -72,6 +78,8 @@ pub struct Metrics {
     pub draft_guard: Histogram,
     /// Group-commit transaction time in the writer thread.
     pub commit: Histogram,
+    /// The writer's own once-a-second checkpoint (it delays the next commit by this much).
+    pub wal_checkpoint: Histogram,
     guard_hits: DashMap<String, AtomicU64>,
     pub reloads_ok: AtomicU64,
     pub reloads_failed: AtomicU64,
@@ -194,6 +202,11 @@ impl Metrics {
             &mut out,
             "huashu_commit_seconds",
             "Group-commit transaction time.",
+        );
+        self.wal_checkpoint.render(
+            &mut out,
+            "huashu_wal_checkpoint_seconds",
+            "The database writer's own WAL checkpoint (once a second; delays the next commit).",
         );
         let _ = writeln!(
             out,

@@ -50,6 +50,7 @@ pub async fn run(
     let sighup = config.reload_on_sighup;
     let shared = Shared::new(config, engine, db, metrics);
     tracing::info!(%addr, book = %shared.engine().meta().name, "listening");
+    shared.resume_timers();
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);

@@ -33,6 +33,17 @@ use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::protocol::{ClientError, ErrorCode, to_json};
 
+/// A conversation as read back from the database by `load`.
+struct Loaded {
+    shop: String,
+    last_seq: u64,
+    state: ConversationState,
+    seen: HashMap<String, u64>,
+    summary: Summary,
+    waiting_turn: Option<String>,
+    follow_ups: Vec<huashu_store::PendingFollowUp>,
+}
+
 /// Who is on the other end of an authenticated connection.
 #[derive(Debug, Clone)]
 pub(crate) struct Session {
@@ -59,8 +70,13 @@ pub(crate) struct Summary {
     pub(crate) intent: Option<String>,
     pub(crate) emotion: Option<String>,
     pub(crate) intensity: Option<f32>,
+    /// A customer turn of the current wait was urgent; false again once an agent answers.
     pub(crate) urgent: bool,
+    /// Sticky: a customer turn of the conversation was a threat.
     pub(crate) threat: bool,
+    /// A customer turn of the current wait asked for escalation (an `escalation` intent), or the
+    /// conversation's escalation risk reached `ESCALATION_RISK`. Reset when a new wait starts.
+    pub(crate) escalation: bool,
     /// Server time (ms) since when the customer waits for an answer.
     pub(crate) waiting_since: Option<i64>,
     /// `ok`, `warn` or `breach`.
@@ -290,7 +306,11 @@ impl Shared {
     /// Rebuilds a conversation from the database: owner, seq counter, seen turn ids, summary,
     /// and `ConversationState` by replaying stored (masked) turns and feedback through the
     /// current engine, on the blocking pool.
-    async fn load(&self, slot: &Conversation, inner: &mut Inner) -> Result<(), ClientError> {
+    ///
+    /// Timers are tokio tasks, so a restart lost them: they are re-armed here from the stored
+    /// state (the SLA clock of an unanswered customer turn, with the levels not yet stored, and
+    /// every promised follow-up not yet reminded), firing at once what is already past.
+    async fn load(&self, slot: &Arc<Conversation>, inner: &mut Inner) -> Result<(), ClientError> {
         let engine = self.engine();
         let id = slot.id.clone();
         let loaded = self
@@ -303,6 +323,9 @@ impl Shared {
                 let feedback = store.feedback(&id)?;
                 let mut state = ConversationState::new();
                 let mut seen = HashMap::with_capacity(turns.len());
+                let follow_ups = store.pending_follow_ups(&id)?;
+                // The wait's first customer turn: the first after the last agent turn.
+                let mut waiting_turn: Option<String> = None;
                 let mut fb = feedback.into_iter().peekable();
                 let apply_fb = |state: &mut ConversationState, f: huashu_store::FeedbackRecord| {
                     let action = match f.action.as_str() {
@@ -318,8 +341,12 @@ impl Shared {
                     }
                     if t.role == "agent" {
                         engine.agent_turn(&mut state, &t.text, Some(t.at));
+                        waiting_turn = None;
                     } else {
                         engine.customer_turn(&mut state, &t.text, Some(t.at));
+                        if waiting_turn.is_none() {
+                            waiting_turn = Some(t.id.clone());
+                        }
                     }
                     seen.insert(t.id, t.seq);
                 }
@@ -331,11 +358,28 @@ impl Shared {
                     .as_deref()
                     .and_then(|s| serde_json::from_str::<Summary>(s).ok())
                     .unwrap_or_default();
-                Ok(Some((rec.shop, rec.last_seq, state, seen, summary)))
+                Ok(Some(Loaded {
+                    shop: rec.shop,
+                    last_seq: rec.last_seq,
+                    state,
+                    seen,
+                    summary,
+                    waiting_turn,
+                    follow_ups,
+                }))
             })
             .await
             .map_err(internal)?;
-        if let Some((shop, last_seq, state, seen, summary)) = loaded {
+        if let Some(Loaded {
+            shop,
+            last_seq,
+            state,
+            seen,
+            summary,
+            waiting_turn,
+            follow_ups,
+        }) = loaded
+        {
             let _ = slot.owner.set(shop.clone());
             inner.shop = Some(shop);
             inner.last_seq = last_seq;
@@ -343,9 +387,82 @@ impl Shared {
             inner.seen = seen;
             inner.summary = summary;
             tracing::debug!(conversation = %slot.id, last_seq, "conversation resumed from the database");
+            self.rearm(slot, inner, waiting_turn, follow_ups);
         }
         inner.loaded = true;
         Ok(())
+    }
+
+    /// Re-arms the timers of a conversation just loaded (see `load`).
+    fn rearm(
+        &self,
+        slot: &Arc<Conversation>,
+        inner: &mut Inner,
+        waiting_turn: Option<String>,
+        follow_ups: Vec<huashu_store::PendingFollowUp>,
+    ) {
+        if let (Some(since), Some(turn)) = (inner.summary.waiting_since, waiting_turn) {
+            let elapsed = u64::try_from(now_ms().saturating_sub(since)).unwrap_or(0);
+            let emitted = match inner.summary.sla.as_str() {
+                "breach" => 2,
+                "warn" => 1,
+                _ => 0,
+            };
+            tracing::debug!(conversation = %slot.id, %turn, elapsed, emitted, "SLA clock re-armed");
+            self.arm_waiting(
+                slot,
+                inner,
+                turn,
+                std::time::Duration::from_millis(elapsed),
+                emitted,
+            );
+        }
+        for p in follow_ups {
+            let Ok(guard) = serde_json::from_str::<serde_json::Value>(&p.payload) else {
+                continue;
+            };
+            let f = &guard["follow_up"];
+            let (Some(due_in_ms), Some(text)) = (f["due_in_ms"].as_i64(), f["text"].as_str())
+            else {
+                continue;
+            };
+            let due_at = p.received_at.saturating_add(due_in_ms);
+            tracing::debug!(conversation = %slot.id, turn = %p.turn, due_at, "follow-up re-armed");
+            let f = huashu_engine::FollowUp {
+                due_in_ms,
+                text: text.to_string(),
+            };
+            self.arm_follow_up(slot, p.turn, f, due_at);
+        }
+    }
+
+    /// After a start: loads every stored conversation that has a timer to re-arm (a waiting
+    /// customer, a promised follow-up), so their clocks run even if no client touches them.
+    pub(crate) fn resume_timers(self: &Arc<Self>) {
+        let shared = Arc::clone(self);
+        tokio::spawn(async move {
+            let ids = match shared
+                .db
+                .read(|store| store.conversations_with_timers())
+                .await
+            {
+                Ok(ids) => ids,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot list the conversations with timers");
+                    return;
+                }
+            };
+            let n = ids.len();
+            for id in ids {
+                match shared.lock(&id).await {
+                    Ok((slot, inner)) => shared.release(&slot, inner),
+                    Err(e) => tracing::warn!(conversation = %id, error = %e.message, "not resumed"),
+                }
+            }
+            if n > 0 {
+                tracing::info!(conversations = n, "timers re-armed after start");
+            }
+        });
     }
 
     /// Pushes a summary frame to the shop's watchers.

@@ -6,6 +6,10 @@
 //! One tokio task per waiting conversation (not per turn), aborted by the agent's answer; a
 //! generation number guards against a timer that fires while being aborted. Tokio time is used
 //! throughout, so tests run them under `tokio::time::pause()`.
+//!
+//! The tasks die with the process; `Shared::load` re-arms them from the stored state (the
+//! summary's `waiting_since` and `sla` level, the guard events' unreminded follow-ups) and
+//! `Shared::resume_timers` loads every such conversation at start.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -23,26 +27,46 @@ use crate::shared::{Conversation, Inner, Shared, Waiting, now_ms};
 impl Shared {
     /// Starts the SLA clock for a customer turn (caller holds the lock; no clock is running).
     pub(crate) fn start_waiting(&self, slot: &Arc<Conversation>, inner: &mut Inner, turn: String) {
+        self.arm_waiting(slot, inner, turn, Duration::ZERO, 0);
+    }
+
+    /// Runs the SLA clock of a wait that began `elapsed` ago, of which `emitted` levels (0 none,
+    /// 1 `warn`, 2 `warn` and `breach`) are already stored: a restart re-arms with what is left,
+    /// and a level already past fires at once (caller holds the lock; no clock is running).
+    pub(crate) fn arm_waiting(
+        &self,
+        slot: &Arc<Conversation>,
+        inner: &mut Inner,
+        turn: String,
+        elapsed: Duration,
+        emitted: u8,
+    ) {
         inner.generation += 1;
         let generation = inner.generation;
         let me = self.me.clone();
         let conv = Arc::clone(slot);
         let (warn, breach) = (self.config.sla.warn, self.config.sla.breach);
+        let now = Instant::now();
+        let since = now.checked_sub(elapsed).unwrap_or(now);
+        let start = now.checked_sub(elapsed.min(breach)).unwrap_or(now);
         let task = tokio::spawn(async move {
-            tokio::time::sleep(warn).await;
-            let Some(shared) = me.upgrade() else { return };
-            if !shared.sla_event(&conv, generation, "warn").await {
-                return;
+            if emitted < 1 {
+                tokio::time::sleep_until(start + warn).await;
+                let Some(shared) = me.upgrade() else { return };
+                if !shared.sla_event(&conv, generation, "warn").await {
+                    return;
+                }
             }
-            drop(shared);
-            tokio::time::sleep(breach.saturating_sub(warn)).await;
-            if let Some(shared) = me.upgrade() {
-                shared.sla_event(&conv, generation, "breach").await;
+            if emitted < 2 {
+                tokio::time::sleep_until(start + breach).await;
+                if let Some(shared) = me.upgrade() {
+                    shared.sla_event(&conv, generation, "breach").await;
+                }
             }
         });
         inner.waiting = Some(Waiting {
             turn,
-            since: Instant::now(),
+            since,
             generation,
             timer: task.abort_handle(),
         });
@@ -110,10 +134,22 @@ impl Shared {
 
     /// Reminds the conversation's consoles of a promised follow-up when it falls due.
     pub(crate) fn schedule_follow_up(&self, slot: &Arc<Conversation>, turn: String, f: FollowUp) {
+        let due_at = now_ms().saturating_add(f.due_in_ms);
+        self.arm_follow_up(slot, turn, f, due_at);
+    }
+
+    /// Reminds of a follow-up due at server time `due_at` (ms): at once when already past (a
+    /// restart re-arms the promises not yet reminded this way).
+    pub(crate) fn arm_follow_up(
+        &self,
+        slot: &Arc<Conversation>,
+        turn: String,
+        f: FollowUp,
+        due_at: i64,
+    ) {
         let me = self.me.clone();
         let conv = Arc::clone(slot);
-        let due_ms = u64::try_from(f.due_in_ms).unwrap_or(0);
-        let due_at = now_ms().saturating_add(f.due_in_ms);
+        let due_ms = u64::try_from(due_at.saturating_sub(now_ms())).unwrap_or(0);
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(due_ms)).await;
             let Some(shared) = me.upgrade() else { return };

@@ -55,6 +55,7 @@ fn harness_in(dir: tempfile::TempDir, tune: impl FnOnce(&mut Config)) -> Harness
     let metrics = Arc::new(Metrics::default());
     let db = Db::open(&config.db, Durability::Normal, Arc::clone(&metrics)).expect("db");
     let shared = Shared::new(config, engine(), db, metrics);
+    shared.resume_timers();
     let (stop, _) = watch::channel(false);
     Harness {
         shared,
@@ -75,6 +76,17 @@ fn paused_harness(tune: impl FnOnce(&mut Config)) -> Harness {
         c.limits.heartbeat = year;
         c.limits.hello_timeout = year;
         tune(c);
+    });
+    h.patience = year * 2;
+    h
+}
+
+/// `paused_harness` on an existing database directory (a restart).
+fn paused_harness_in(dir: tempfile::TempDir) -> Harness {
+    let year = Duration::from_secs(365 * 24 * 3600);
+    let mut h = harness_in(dir, |c| {
+        c.limits.heartbeat = year;
+        c.limits.hello_timeout = year;
     });
     h.patience = year * 2;
     h
@@ -172,6 +184,18 @@ impl Client {
         let v = self.recv().await;
         assert_eq!(v["type"], t, "{v}");
         v
+    }
+
+    /// The next frame of type `t`, passing over a `subscribed` (whether a timer event comes
+    /// before or after it depends on when paused time advances).
+    async fn expect_event(&mut self, t: &str) -> Value {
+        loop {
+            let v = self.recv().await;
+            if v["type"] != "subscribed" {
+                assert_eq!(v["type"], t, "{v}");
+                return v;
+            }
+        }
     }
 
     async fn expect_error(&mut self, code: &str) -> Value {
@@ -791,4 +815,347 @@ fn shared_state_is_send_and_sync() {
     check::<Shared>();
     check::<Db>();
     check::<Metrics>();
+}
+
+/// Writes a customer turn on a fresh server in `dir`, then stops it (timers die with it).
+async fn customer_waits_then_stop(dir: tempfile::TempDir, warn_first: bool) -> tempfile::TempDir {
+    let h = harness_in(dir, |c| {
+        c.limits.heartbeat = Duration::from_secs(365 * 24 * 3600);
+        c.limits.hello_timeout = Duration::from_secs(365 * 24 * 3600);
+    });
+    let mut a = h.connect();
+    a.patience = Duration::from_secs(365 * 24 * 3600);
+    a.hello("agent", "agent-a-token").await;
+    a.send(json!({"type":"subscribe","conversation":"c-1","since":0}));
+    a.expect_type("subscribed").await;
+    let mut w = h.connect();
+    w.hello("widget", "widget-a-token").await;
+    w.send(turn("c-1", "m-1", "customer", "人呢？"));
+    w.expect_type("ack").await;
+    a.expect_type("analysis").await;
+    a.expect_type("suggestions").await;
+    if warn_first {
+        assert_eq!(a.expect_type("sla").await["level"], "warn");
+    }
+    h.shared.db.close().await;
+    let Harness { dir, shared, .. } = h;
+    // Stop the old service's timers: they must not be the ones that fire below.
+    for c in &shared.conversations {
+        if let Some(w) = c.inner.lock().await.waiting.take() {
+            w.timer.abort();
+        }
+    }
+    dir
+}
+
+fn sla_levels(h: &Harness) -> Vec<(String, Option<String>)> {
+    h.store()
+        .sla_events("c-1")
+        .expect("sla")
+        .into_iter()
+        .map(|s| (s.level, s.turn))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_rearms_the_sla_clock_of_a_waiting_customer() {
+    let dir = customer_waits_then_stop(tempfile::tempdir().expect("tempdir"), false).await;
+    // Nobody touches c-1 after the restart: the clock runs anyway, and watchers hear of it.
+    let h = paused_harness_in(dir);
+    let mut s = h.connect();
+    s.hello("supervisor", "super-a-token").await;
+    s.send(json!({"type":"watch"}));
+    s.expect_type("conversations").await;
+    let restarted = tokio::time::Instant::now();
+    let live = s.expect_type("conversation").await;
+    assert_eq!(
+        (live["sla"].as_str(), live["seq"].as_u64()),
+        (Some("warn"), Some(3))
+    );
+    assert!(restarted.elapsed() >= Duration::from_secs(7));
+    let live = s.expect_type("conversation").await;
+    assert_eq!(
+        (live["sla"].as_str(), live["seq"].as_u64()),
+        (Some("breach"), Some(4))
+    );
+    let m1 = Some("m-1".to_string());
+    assert_eq!(
+        sla_levels(&h),
+        [("warn".to_string(), m1.clone()), ("breach".to_string(), m1)]
+    );
+    // A subscriber replays them; the clock still ends with the agent's answer.
+    let mut a = h.connect();
+    a.hello("agent", "agent-a-token").await;
+    a.send(json!({"type":"subscribe","conversation":"c-1","since":2}));
+    let warn = a.expect_event("sla").await;
+    assert_eq!(
+        (warn["level"].as_str(), warn["turn"].as_str()),
+        (Some("warn"), Some("m-1"))
+    );
+    assert_eq!(a.expect_event("sla").await["level"], "breach");
+    a.send(json!({"type":"send","conversation":"c-1","id":"m-2","text":"您好，在的"}));
+    a.expect_event("ack").await;
+    a.expect_type("guard").await;
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    a.alive().await;
+    assert_eq!(sla_levels(&h).len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_does_not_emit_a_stored_sla_level_again() {
+    let dir = customer_waits_then_stop(tempfile::tempdir().expect("tempdir"), true).await;
+    let h = paused_harness_in(dir);
+    let mut a = h.connect();
+    a.hello("agent", "agent-a-token").await;
+    a.send(json!({"type":"subscribe","conversation":"c-1","since":3}));
+    let breach = a.expect_event("sla").await;
+    assert_eq!(
+        (
+            breach["level"].as_str(),
+            breach["seq"].as_u64(),
+            breach["turn"].as_str()
+        ),
+        (Some("breach"), Some(4), Some("m-1"))
+    );
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    a.alive().await;
+    let levels: Vec<String> = sla_levels(&h).into_iter().map(|l| l.0).collect();
+    assert_eq!(levels, ["warn", "breach"]);
+    // A later customer turn continues the same wait (no new clock, no new `ok`).
+    let mut w = h.connect();
+    w.hello("widget", "widget-a-token").await;
+    w.send(turn("c-1", "m-3", "customer", "在不在"));
+    w.expect_type("ack").await;
+    a.expect_type("analysis").await;
+    a.expect_type("suggestions").await;
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    a.alive().await;
+    assert_eq!(sla_levels(&h).len(), 2);
+}
+
+#[tokio::test]
+async fn a_restart_fires_at_once_the_sla_levels_already_past() {
+    // Stored with a long SLA; restarted with one that the wait has already outlasted.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let h = harness_in(dir, |c| {
+        c.sla.warn = Duration::from_secs(3600);
+        c.sla.breach = Duration::from_secs(7200);
+    });
+    let mut w = h.connect();
+    w.hello("widget", "widget-a-token").await;
+    w.send(turn("c-1", "m-1", "customer", "人呢？"));
+    w.expect_type("ack").await;
+    h.shared.db.close().await;
+    let Harness { dir, .. } = h;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let h = harness_in(dir, |c| {
+        c.sla.warn = Duration::from_millis(50);
+        c.sla.breach = Duration::from_millis(100);
+    });
+    let mut levels = Vec::new();
+    for _ in 0..100 {
+        levels = sla_levels(&h);
+        if levels.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let levels: Vec<String> = levels.into_iter().map(|l| l.0).collect();
+    assert_eq!(levels, ["warn", "breach"]);
+    let waited = h.store().sla_events("c-1").expect("sla")[0].waiting_ms;
+    assert!(
+        waited >= 150,
+        "waiting_ms counts from the stored turn: {waited}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_rearms_a_promised_follow_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let h = harness_in(dir, |_| {});
+    let mut a = h.connect();
+    a.hello("agent", "agent-a-token").await;
+    a.send(json!({"type":"send","conversation":"c-1","id":"m-1","text":"我们会在24小时内答复您"}));
+    a.expect_type("ack").await;
+    h.shared.db.close().await;
+    let Harness { dir, .. } = h;
+    let h = paused_harness_in(dir);
+    let mut a = h.connect();
+    a.hello("agent", "agent-a-token").await;
+    a.send(json!({"type":"subscribe","conversation":"c-1","since":1}));
+    let restarted = tokio::time::Instant::now();
+    let f = a.expect_event("follow_up").await;
+    assert_eq!(
+        (f["turn"].as_str(), f["seq"].as_u64()),
+        (Some("m-1"), Some(2))
+    );
+    assert!(restarted.elapsed() >= Duration::from_secs(23 * 3600));
+    // Reminded once: a further restart does not remind again.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    h.shared.db.close().await;
+    let Harness { dir, .. } = h;
+    let h = paused_harness_in(dir);
+    tokio::time::sleep(Duration::from_secs(3 * 24 * 3600)).await;
+    let levels: Vec<String> = h
+        .store()
+        .sla_events("c-1")
+        .expect("sla")
+        .into_iter()
+        .map(|s| s.level)
+        .collect();
+    assert_eq!(levels, ["follow_up"]);
+}
+
+/// The test book plus an `escalation` intent and urgent words (the fixture has neither).
+fn escalation_engine(dir: &Path) -> Arc<Engine> {
+    let book = std::fs::read_to_string(Path::new(BOOK).join("book.toml")).expect("book");
+    let extra = r#"
+[[intent]]
+id = "escalation"
+name = "要求升级"
+keywords = { "经理" = 2.0, "领导" = 2.0 }
+
+[urgent]
+words = ["过敏", "着火"]
+"#;
+    std::fs::write(dir.join("book.toml"), format!("{book}\n{extra}")).expect("write book");
+    Arc::new(Engine::load(dir).expect("escalation book compiles"))
+}
+
+#[tokio::test]
+async fn summaries_flag_escalation_and_clear_urgent_once_answered() {
+    let book = tempfile::tempdir().expect("tempdir");
+    let engine = escalation_engine(book.path());
+    let mut h = harness(|_| {});
+    let config = Config::new(BOOK, h.dir.path().join("e.db"), auth());
+    let metrics = Arc::new(Metrics::default());
+    let db = Db::open(&config.db, Durability::Normal, Arc::clone(&metrics)).expect("db");
+    h.shared = Shared::new(config, engine, db, metrics);
+    let mut s = h.connect();
+    s.hello("supervisor", "super-a-token").await;
+    s.send(json!({"type":"watch"}));
+    s.expect_type("conversations").await;
+    let mut w = h.connect();
+    w.hello("widget", "widget-a-token").await;
+    w.send(turn("c-1", "m-1", "customer", "你好"));
+    w.expect_type("ack").await;
+    let calm = s.expect_type("conversation").await;
+    assert_eq!(calm["escalation"], false);
+    w.send(turn("c-1", "m-2", "customer", "叫你们经理出来"));
+    w.expect_type("ack").await;
+    let esc = s.expect_type("conversation").await;
+    assert_eq!(esc["escalation"], true);
+    // Still the same wait: the flag stays.
+    w.send(turn("c-1", "m-3", "customer", "在吗"));
+    w.expect_type("ack").await;
+    assert_eq!(s.expect_type("conversation").await["escalation"], true);
+    // The stored snapshot carries it too.
+    let mut s2 = h.connect();
+    s2.hello("supervisor", "super-a-token").await;
+    s2.send(json!({"type":"watch"}));
+    let list = s2.expect_type("conversations").await;
+    assert_eq!(list["items"][0]["escalation"], true);
+
+    // Urgent until an agent answers.
+    w.send(turn("c-2", "m-1", "customer", "孩子用了过敏了，起疹子"));
+    w.expect_type("ack").await;
+    let urgent = s.expect_type("conversation").await;
+    assert_eq!(
+        (urgent["conversation"].as_str(), urgent["urgent"].as_bool()),
+        (Some("c-2"), Some(true))
+    );
+    w.send(turn("c-2", "m-2", "customer", "好的"));
+    w.expect_type("ack").await;
+    assert_eq!(s.expect_type("conversation").await["urgent"], true);
+    w.send(turn("c-2", "m-3", "agent", "马上为您处理"));
+    w.expect_type("ack").await;
+    let answered = s.expect_type("conversation").await;
+    assert_eq!(
+        (answered["urgent"].as_bool(), answered["last_role"].as_str()),
+        (Some(false), Some("agent"))
+    );
+}
+
+#[tokio::test]
+async fn a_high_escalation_risk_flags_the_summary_without_an_escalation_intent() {
+    // The fixture book has no `escalation` intent: the complaint raises the risk instead.
+    let h = harness(|_| {});
+    let mut s = h.connect();
+    s.hello("supervisor", "super-a-token").await;
+    s.send(json!({"type":"watch"}));
+    s.expect_type("conversations").await;
+    let mut w = h.connect();
+    w.hello("widget", "widget-a-token").await;
+    w.send(turn("c-1", "m-1", "customer", "我要投诉你们，找你们领导"));
+    w.expect_type("ack").await;
+    let sm = s.expect_type("conversation").await;
+    assert_eq!(
+        (sm["intent"].as_str(), sm["escalation"].as_bool()),
+        (Some("complaint"), Some(true))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn under_sustained_writes_the_wal_is_rewound_once_past_its_bound() {
+    use huashu_store::{NewEvent, TurnWrite, Write};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("w.db");
+    let metrics = Arc::new(Metrics::default());
+    let bound = 512 * 1024;
+    let db = Arc::new(
+        Db::open_with(&path, Durability::Normal, Arc::clone(&metrics), bound).expect("db"),
+    );
+    let payload = "问".repeat(400);
+    let mut tasks = Vec::new();
+    let writers = 16u64;
+    let per_writer = 800u64;
+    for w in 0..writers {
+        let db = Arc::clone(&db);
+        let payload = payload.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..per_writer {
+                let seq = 2 * i + 1;
+                let id = format!("m-{i}");
+                let event = |seq: u64| NewEvent {
+                    seq,
+                    kind: "analysis".into(),
+                    turn: Some(id.clone()),
+                    payload: format!("{{\"text\":\"{payload}\"}}"),
+                };
+                let write = Write::Turn(TurnWrite {
+                    conversation: format!("c-{w}"),
+                    shop: "s".into(),
+                    id: id.clone(),
+                    seq,
+                    role: "customer".into(),
+                    text: payload.clone(),
+                    at: 1,
+                    received_at: 1,
+                    book: "b".into(),
+                    events: vec![event(seq), event(seq + 1)],
+                    summary: Some("{}".into()),
+                    agent_hit_rules: None,
+                });
+                db.write(write).await.expect("committed");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("writer task");
+    }
+    let wal = std::fs::metadata(dir.path().join("w.db-wal"))
+        .expect("wal")
+        .len();
+    let rewinds = metrics.wal_checkpoint.count();
+    let db_size = std::fs::metadata(&path).expect("db").len();
+    assert!(rewinds >= 1, "the writer checkpointed");
+    // Without rewinds the WAL would hold every page written (more than the database itself);
+    // with them it peaks at the bound plus what is written between two background runs.
+    assert!(wal < db_size / 2, "WAL {wal} bytes, database {db_size}");
+    db.close().await;
+    let store = Store::open(&path, Durability::Normal).expect("reopen");
+    assert_eq!(
+        store.count(Table::Turns).expect("count"),
+        writers * per_writer
+    );
 }

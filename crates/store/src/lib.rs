@@ -5,15 +5,20 @@
 //! stored (`mask`). The service decides threading: one writer connection with group commit,
 //! reader connections for replay.
 
+mod analytics;
 mod mask;
 mod schema;
 mod store;
 
+pub use analytics::{
+    AgentDay, Analytics, AnalyticsQuery, BookUse, CategoryHits, ScriptUse, TranscriptTurn, TurnRef,
+    Urgent, day_start_ms, local_day,
+};
 pub use mask::{mask, mask_json};
 pub use store::{
     ConversationRecord, DraftRecord, DraftWrite, Durability, Error, EventRecord, EventsWrite,
-    FeedbackRecord, FeedbackWrite, NewEvent, SlaRecord, SlaWrite, Store, Table, TurnRecord,
-    TurnWrite, Write,
+    FeedbackRecord, FeedbackWrite, NewEvent, PendingFollowUp, SlaRecord, SlaWrite, Store, Table,
+    TurnRecord, TurnWrite, Write,
 };
 
 #[cfg(test)]

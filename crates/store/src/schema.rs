@@ -32,6 +32,10 @@ CREATE TABLE IF NOT EXISTS turns (
 CREATE INDEX IF NOT EXISTS turns_seq ON turns (conversation, seq);
 
 -- Every event pushed to subscribers, exactly as sent (a complete JSON frame).
+-- A rowid table: payloads are 0.2-2 KB, so rows appended in rowid order fill pages
+-- sequentially, and only the small (conversation, seq) index entries land on random pages.
+-- (Keyed WITHOUT ROWID on (conversation, seq), each event dirtied a random 4 KB leaf and the
+-- group commit's WAL writes were most of the writer thread's time at 3k turns/s.)
 CREATE TABLE IF NOT EXISTS events (
     conversation TEXT NOT NULL,
     seq          INTEGER NOT NULL,
@@ -39,9 +43,13 @@ CREATE TABLE IF NOT EXISTS events (
     turn         TEXT,
     payload      TEXT NOT NULL,
     book         TEXT NOT NULL,
-    created_at   INTEGER NOT NULL,
-    PRIMARY KEY (conversation, seq)
-) WITHOUT ROWID;
+    created_at   INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_seq ON events (conversation, seq);
+-- The few guard events that promise a follow-up: lets a restart find the reminders to re-arm
+-- without reading every event.
+CREATE INDEX IF NOT EXISTS events_follow_up ON events (conversation)
+    WHERE type = 'guard' AND instr(payload, '"follow_up":{') > 0;
 
 CREATE TABLE IF NOT EXISTS feedback (
     conversation TEXT NOT NULL,

@@ -178,6 +178,16 @@ pub struct SlaRecord {
     pub waiting_ms: i64,
 }
 
+/// A follow-up an agent promised whose reminder has not been stored yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingFollowUp {
+    pub turn: String,
+    /// The turn's `guard` event, as stored (it holds `follow_up`).
+    pub payload: String,
+    /// Server time the promising turn was received (the reminder is due `due_in_ms` later).
+    pub received_at: i64,
+}
+
 /// One SQLite connection (writer or reader).
 #[derive(Debug)]
 pub struct Store {
@@ -224,11 +234,55 @@ impl Store {
         Ok(Store { conn })
     }
 
+    /// The connection, for the read-only reports of sibling modules (`analytics`).
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     /// Stops this connection from checkpointing the WAL after its commits. The service's writer
     /// does this and checkpoints from another connection instead (`checkpoint`), so the
     /// checkpoint's fsync never stalls a group commit.
     pub fn disable_auto_checkpoint(&self) -> Result<(), Error> {
         self.conn.execute_batch("PRAGMA wal_autocheckpoint=0")?;
+        Ok(())
+    }
+
+    /// A PASSIVE checkpoint that reports whether it copied every WAL frame back (`false` when
+    /// another checkpoint held the lock or a reader still needs old frames). Run by the only
+    /// writer between transactions, a complete one lets the next commit rewind the WAL.
+    pub fn checkpoint_complete(&self) -> Result<bool, Error> {
+        let (busy, log, done): (i64, i64, i64) =
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+        Ok(busy == 0 && log == done)
+    }
+
+    /// A PASSIVE checkpoint (never blocks the writer) that returns the WAL's length in frames
+    /// as it found it (`-1` when another checkpoint held the lock). The service's background
+    /// checkpointer uses the length to tell when the writer should rewind the WAL.
+    pub fn checkpoint_passive(&self) -> Result<i64, Error> {
+        let (busy, log): (i64, i64) =
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+        Ok(if busy == 0 { log } else { -1 })
+    }
+
+    /// The database page size in bytes (one WAL frame holds one page).
+    pub fn page_size(&self) -> Result<u64, Error> {
+        let n: i64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(4096))
+    }
+
+    /// Gives this connection a page cache of `kib` KiB (SQLite's default is 2 MiB). The
+    /// service's writer touches pages of every live conversation in each group commit; with
+    /// the default cache most of them are re-read from the OS on every commit.
+    pub fn set_cache_kib(&self, kib: u32) -> Result<(), Error> {
+        self.conn
+            .execute_batch(&format!("PRAGMA cache_size=-{kib}"))?;
         Ok(())
     }
 
@@ -374,6 +428,45 @@ impl Store {
                 waiting_ms: r.get(3)?,
             })
         })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Follow-ups promised in a conversation's agent turns with no `follow_up` SLA row yet (the
+    /// reminder was never emitted), in seq order.
+    pub fn pending_follow_ups(&self, conversation: &str) -> Result<Vec<PendingFollowUp>, Error> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT e.turn, e.payload, t.received_at FROM events e
+             JOIN turns t ON t.conversation = e.conversation AND t.id = e.turn
+             WHERE e.conversation = ?1 AND e.type = 'guard'
+               AND instr(e.payload, '\"follow_up\":{') > 0
+               AND NOT EXISTS (SELECT 1 FROM sla_events s WHERE s.conversation = e.conversation
+                               AND s.level = 'follow_up' AND s.turn = e.turn)
+             ORDER BY e.seq",
+        )?;
+        let rows = st.query_map([conversation], |r| {
+            Ok(PendingFollowUp {
+                turn: r.get(0)?,
+                payload: r.get(1)?,
+                received_at: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Conversations with a timer to re-arm after a restart: a customer waiting for an answer
+    /// (the stored summary has a `waiting_since`) or a promised follow-up not yet reminded.
+    pub fn conversations_with_timers(&self) -> Result<Vec<String>, Error> {
+        let mut st = self.conn.prepare(
+            "SELECT id FROM conversations
+             WHERE summary IS NOT NULL AND json_valid(summary)
+               AND json_extract(summary, '$.waiting_since') IS NOT NULL
+             UNION
+             SELECT DISTINCT e.conversation FROM events e
+             WHERE e.type = 'guard' AND instr(e.payload, '\"follow_up\":{') > 0
+               AND NOT EXISTS (SELECT 1 FROM sla_events s WHERE s.conversation = e.conversation
+                               AND s.level = 'follow_up' AND s.turn = e.turn)",
+        )?;
+        let rows = st.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

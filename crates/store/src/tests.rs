@@ -165,3 +165,149 @@ fn store_is_send() {
     fn check<T: Send>() {}
     check::<Store>();
 }
+
+fn event_at(conv: &str, seq: u64) -> Write {
+    Write::Events(EventsWrite {
+        conversation: conv.into(),
+        shop: "s1".into(),
+        at: 3,
+        book: "h".into(),
+        events: vec![NewEvent {
+            seq,
+            kind: "sla".into(),
+            turn: None,
+            payload: format!("{{\"seq\":{seq}}}"),
+        }],
+        summary: None,
+        sla: None,
+    })
+}
+
+#[test]
+fn an_event_seq_is_stored_once_per_conversation() {
+    let (_dir, mut s) = open();
+    s.apply_one(&turn("c1", "m1", 1, "customer", "hi"))
+        .expect("turn");
+    assert!(s.apply_one(&event_at("c1", 2)).is_err(), "seq 2 is taken");
+    s.apply_one(&event_at("c2", 2)).expect("other conversation");
+    assert_eq!(s.events("c1", 0, None, 10).expect("events").len(), 2);
+}
+
+#[test]
+fn a_file_with_the_earlier_without_rowid_events_table_still_works() {
+    // Schema 1 files written before `events` became a rowid table keep their table.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.db");
+    rusqlite::Connection::open(&path)
+        .expect("create")
+        .execute_batch(
+            "CREATE TABLE events (conversation TEXT NOT NULL, seq INTEGER NOT NULL,
+                 type TEXT NOT NULL, turn TEXT, payload TEXT NOT NULL, book TEXT NOT NULL,
+                 created_at INTEGER NOT NULL, PRIMARY KEY (conversation, seq)) WITHOUT ROWID;
+             PRAGMA user_version = 1;",
+        )
+        .expect("old layout");
+    let mut s = Store::open(&path, Durability::Normal).expect("opens");
+    s.apply_one(&turn("c1", "m1", 1, "customer", "hi"))
+        .expect("turn");
+    assert!(s.apply_one(&event_at("c1", 1)).is_err(), "seq 1 is taken");
+    let seqs: Vec<u64> = s
+        .events("c1", 0, None, 10)
+        .expect("events")
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, [1, 2]);
+}
+
+#[test]
+fn a_complete_checkpoint_by_the_writer_lets_the_wal_start_over() {
+    let (dir, mut s) = open();
+    s.disable_auto_checkpoint().expect("no auto checkpoint");
+    let write = |s: &mut Store, range: std::ops::Range<u64>| {
+        for i in range {
+            s.apply_one(&turn("c1", &format!("m{i}"), 2 * i + 1, "customer", "hi"))
+                .expect("turn");
+        }
+    };
+    write(&mut s, 0..200);
+    let wal = dir.path().join("t.db-wal");
+    let size = std::fs::metadata(&wal).expect("wal").len();
+    assert!(
+        s.checkpoint_complete().expect("checkpoint"),
+        "nothing else holds the WAL"
+    );
+    // Fewer writes than before: a rewound WAL is overwritten from its start and keeps its size;
+    // one that was not rewound would have grown.
+    write(&mut s, 200..300);
+    assert_eq!(std::fs::metadata(&wal).expect("wal").len(), size);
+    assert_eq!(s.events("c1", 0, None, 1000).expect("events").len(), 600);
+}
+
+#[test]
+fn timers_to_rearm_are_the_waiting_customers_and_unreminded_follow_ups() {
+    let (_dir, mut s) = open();
+    let with_summary = |w: Write, summary: &str| match w {
+        Write::Turn(mut t) => {
+            t.summary = Some(summary.into());
+            Write::Turn(t)
+        }
+        other => other,
+    };
+    // c1: a customer waits. c2: answered. c3: an agent promised a follow-up.
+    s.apply_one(&with_summary(
+        turn("c1", "m1", 1, "customer", "hi"),
+        r#"{"waiting_since":5,"sla":"ok"}"#,
+    ))
+    .expect("c1");
+    s.apply_one(&with_summary(
+        turn("c2", "m1", 1, "agent", "hi"),
+        r#"{"waiting_since":null,"sla":"ok"}"#,
+    ))
+    .expect("c2");
+    let Write::Turn(mut promise) = turn("c3", "m1", 1, "agent", "24小时内答复您") else {
+        unreachable!()
+    };
+    promise.events.truncate(1);
+    promise.events[0].kind = "guard".into();
+    promise.events[0].payload =
+        r#"{"type":"guard","seq":1,"follow_up":{"due_in_ms":1000,"text":"24小时内答复您"}}"#.into();
+    promise.summary = Some(r#"{"waiting_since":null}"#.into());
+    s.apply_one(&Write::Turn(promise)).expect("c3");
+    let mut ids = s.conversations_with_timers().expect("timers");
+    ids.sort();
+    assert_eq!(ids, ["c1", "c3"]);
+    let pending = s.pending_follow_ups("c3").expect("pending");
+    assert_eq!(
+        (
+            pending.len(),
+            pending[0].turn.as_str(),
+            pending[0].received_at
+        ),
+        (1, "m1", 2)
+    );
+    assert!(s.pending_follow_ups("c1").expect("none").is_empty());
+    // Once reminded, it is no longer pending.
+    s.apply_one(&Write::Events(EventsWrite {
+        conversation: "c3".into(),
+        shop: "s1".into(),
+        at: 3,
+        book: "h".into(),
+        events: vec![NewEvent {
+            seq: 2,
+            kind: "follow_up".into(),
+            turn: Some("m1".into()),
+            payload: "{}".into(),
+        }],
+        summary: None,
+        sla: Some(SlaWrite {
+            seq: 2,
+            level: "follow_up".into(),
+            turn: Some("m1".into()),
+            waiting_ms: 1000,
+        }),
+    }))
+    .expect("reminder");
+    assert!(s.pending_follow_ups("c3").expect("none").is_empty());
+    assert_eq!(s.conversations_with_timers().expect("timers"), ["c1"]);
+}

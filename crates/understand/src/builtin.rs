@@ -103,23 +103,43 @@ pub(crate) const REPEAT_ASK_PATTERNS: &[&str] = &[
 
 /// Hypothetical markers: a trigger after one of these, in a question without 了, is a
 /// pre-purchase question (这个会漏电吗), not an incident.
-/// `true` marks the A-not-A and 是否 forms that ask by themselves (会不会过敏啊).
-pub(crate) const HYPOTHETICAL: &[(&str, bool)] = &[
-    ("会", false),
-    ("容易", false),
-    ("可能", false),
-    ("担心", false),
-    ("怕", false),
-    ("万一", false),
-    ("如果", false),
-    ("要是", false),
-    ("会不会", true),
-    ("能不能", true),
-    ("是否", true),
-    ("是不是", true),
-    ("有没有", true),
-    ("容不容易", true),
+/// Kinds: [`Hypo::Ask`] only in a question (会, 容易); [`Hypo::Asks`] asks by itself (会不会过敏啊,
+/// 是否); [`Hypo::Fear`] a worry about what may happen, question or not (怕他吞下去, 担心孩子放嘴里,
+/// 防止受伤); [`Hypo::Conditional`] a supposition that even 了 does not turn into a report
+/// (万一孩子误食了怎么办) — only 已经/刚才… do.
+pub(crate) const HYPOTHETICAL: &[(&str, Hypo)] = &[
+    ("会", Hypo::Ask),
+    ("容易", Hypo::Ask),
+    ("可能", Hypo::Ask),
+    ("会不会", Hypo::Asks),
+    ("能不能", Hypo::Asks),
+    ("是否", Hypo::Asks),
+    ("是不是", Hypo::Asks),
+    ("有没有", Hypo::Asks),
+    ("容不容易", Hypo::Asks),
+    ("担心", Hypo::Fear),
+    ("怕", Hypo::Fear),
+    ("生怕", Hypo::Fear),
+    ("以防", Hypo::Fear),
+    ("防止", Hypo::Fear),
+    ("避免", Hypo::Fear),
+    ("以免", Hypo::Fear),
+    ("免得", Hypo::Fear),
+    ("万一", Hypo::Conditional),
+    ("如果", Hypo::Conditional),
+    ("要是", Hypo::Conditional),
+    ("假如", Hypo::Conditional),
+    ("假设", Hypo::Conditional),
 ];
+
+/// Kind of a hypothetical marker (see [`HYPOTHETICAL`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hypo {
+    Ask,
+    Asks,
+    Fear,
+    Conditional,
+}
 
 /// Past/incident markers: something already happened.
 pub(crate) const PAST: &[&str] = &["了", "已经", "刚才", "刚刚", "突然", "结果", "昨天", "今天"];

@@ -120,13 +120,8 @@ pub(crate) fn lexicon(book: &Phrasebook, norm: Normalizer) -> Result<(Lexicon, u
     builtin::REPEAT_ASK
         .iter()
         .for_each(|w| lx.word(w, Tag::RepeatAsk));
-    for (w, question) in builtin::HYPOTHETICAL {
-        lx.word(
-            w,
-            Tag::Hypothetical {
-                question: *question,
-            },
-        );
+    for (w, kind) in builtin::HYPOTHETICAL {
+        lx.word(w, Tag::Hypothetical(*kind));
     }
     builtin::PAST.iter().for_each(|w| lx.word(w, Tag::Past));
     let origin = Origin {

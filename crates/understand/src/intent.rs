@@ -8,14 +8,21 @@
 //!
 //! Primary: the best non-`other` score if it reaches `Tuning::primary` and beats `other`, or if
 //! the model alone is decisive (probability ≥ `Tuning::decisive`, above `other` and 1.5× the
-//! runner-up); else `other`.
+//! runner-up, and `other`'s own evidence no stronger); else `other`.
 //!
 //! Further intents must reach `Tuning::secondary` *and* stand on their own: be the best intent of
 //! some clause of the turn (快递三天没动了，再不处理我就投诉 → shipping + complaint), or have model
 //! probability ≥ `Tuning::secondary_model` for the whole turn, or be a complaint backed by a
 //! threat. A keyword alone does not add an intent (退款怎么还没到账 is not shipping). Greeting and
-//! closing are framing: greeting is dropped when a content intent is present, closing unless it
-//! is the primary.
+//! closing are framing: greeting is kept beside a content intent only when it is a clause of its
+//! own (你好，我想退货) — behind a greeting, a question's content intent needs only
+//! `Tuning::primary`, not `CONTENT`, to be the point of the turn (你好，请问这款还有XL吗) — closing only when it is the primary. Thanks after the fact — a thanks
+//! word, no question, no threat, no trouble intent (感谢，退款已经到账了) — is thanks_closing
+//! alone: the topic it mentions is settled.
+//!
+//! Negation: complaint and escalation keywords a negator reaches (我不想投诉, 不用找领导) do not
+//! count, nor do that intent's patterns, and the intent cannot win on the model alone. Quality
+//! keywords asked about hypothetically (这个会漏电吗, 会不会起球) do not count either.
 
 use huashu_phrasebook::INTENTS;
 
@@ -29,7 +36,10 @@ const _: () = assert!(INTENTS.len() == N);
 
 const GREETING: usize = 0;
 pub(crate) const COMPLAINT: usize = 7;
-const THANKS: usize = 10;
+const ESCALATION: usize = 8;
+const QUALITY: usize = 6;
+const SERVICE: usize = 9;
+pub(crate) const THANKS: usize = 10;
 pub(crate) const OTHER: usize = 11;
 
 /// A content intent this strong pushes greeting/closing out.
@@ -56,7 +66,11 @@ pub(crate) fn keyword_weights(turn: &Turn<'_>, range: Option<(u32, u32)>) -> [f3
         if turn.contained(h, same) {
             continue;
         }
-        if intent as usize == COMPLAINT && turn.negated(h) {
+        if intent as usize == QUALITY && crate::urgent::hypothetical(turn, h) {
+            // 会不会起球, 这个会漏电吗: a question before buying, not a defect.
+            continue;
+        }
+        if negatable(intent as usize) && turn.negated(h) {
             if let Some(n) = negated.get_mut(intent as usize) {
                 *n = true;
             }
@@ -71,6 +85,12 @@ pub(crate) fn keyword_weights(turn: &Turn<'_>, range: Option<(u32, u32)>) -> [f3
             if let Tag::Intent { intent, weight } = *t
                 && let Some(k) = kw.get_mut(intent as usize)
             {
+                // A pattern has no position: when every keyword of a negatable intent was
+                // negated (我不是要投诉 — 要投诉 also matches a pattern), its patterns say the same
+                // negated thing and do not count either.
+                if negated.get(intent as usize) == Some(&true) && *k == 0.0 {
+                    continue;
+                }
                 *k += weight;
             }
         }
@@ -81,6 +101,12 @@ pub(crate) fn keyword_weights(turn: &Turn<'_>, range: Option<(u32, u32)>) -> [f3
         }
     }
     kw
+}
+
+/// Intents a negator cancels: 我不想投诉, 不用找领导. (Most others keep their topic when negated:
+/// 还没发货 is still about shipping.)
+fn negatable(i: usize) -> bool {
+    matches!(i, COMPLAINT | ESCALATION)
 }
 
 /// Share of its model probability an intent keeps when its keywords were all negated.
@@ -120,9 +146,15 @@ pub(crate) fn best_content(s: &[f32; N]) -> usize {
 pub(crate) struct Evidence<'a> {
     pub scores: &'a [f32; N],
     pub model: &'a [f32; N],
+    /// Keyword/pattern weight per intent (`keyword_weights`).
+    pub keywords: &'a [f32; N],
     /// Bit `i`: intent `i` is the best of some clause, with a clause score ≥ `secondary`.
     pub clause_tops: u16,
     pub threat: bool,
+    /// Some clause of the turn asks something (？, 吗…).
+    pub question: bool,
+    /// A thanks/closing keyword of weight ≥ 1 (谢谢, 辛苦了), not just 好的.
+    pub thanks_word: bool,
 }
 
 /// Chooses the intents of a turn; never empty.
@@ -138,7 +170,13 @@ pub(crate) fn select(ev: Evidence<'_>, t: &Tuning, out: &mut Vec<IntentScore>) {
         .map(|i| p[i])
         .fold(0.0f32, f32::max);
     let confident = s[best] >= t.primary && s[best] >= s[OTHER];
-    let decisive = p[best] >= t.decisive && p[best] > p[OTHER] && p[best] >= 1.5 * runner_up;
+    // An intent whose every keyword was negated (我不是要投诉) cannot win on the model alone.
+    let negated = ev.keywords[best] == 0.0 && ev.keywords[best].is_sign_negative();
+    let decisive = !negated
+        && p[best] >= t.decisive
+        && p[best] > p[OTHER]
+        && s[best] >= s[OTHER]
+        && p[best] >= 1.5 * runner_up;
     if !(confident || decisive) {
         out.push(IntentScore {
             id: "other",
@@ -147,7 +185,21 @@ pub(crate) fn select(ev: Evidence<'_>, t: &Tuning, out: &mut Vec<IntentScore>) {
         return;
     }
     let content = |i: usize| !matches!(i, GREETING | THANKS | OTHER);
-    let has_content = (0..N).any(|i| content(i) && s[i] >= CONTENT);
+    // Thanks after the fact — nothing asked, nothing wrong (感谢，退款已经到账了; 收到了很合身，
+    // 谢谢推荐) — closes the conversation: the topic it mentions is settled, not a new request.
+    let trouble = [QUALITY, COMPLAINT, ESCALATION, SERVICE]
+        .iter()
+        .any(|&i| s[i] >= t.secondary);
+    if ev.thanks_word && !ev.question && !ev.threat && !trouble && s[THANKS] >= t.primary {
+        out.push(IntentScore {
+            id: INTENTS[THANKS],
+            score: s[THANKS],
+        });
+        return;
+    }
+    // Behind a greeting, a question needs less to be the point of the turn (你好，请问这款还有XL吗).
+    let content_bar = if ev.question { t.primary } else { CONTENT };
+    let has_content = (0..N).any(|i| content(i) && s[i] >= content_bar);
     let primary = if best == GREETING && has_content {
         order.iter().copied().find(|&i| content(i)).unwrap_or(best)
     } else {
@@ -161,10 +213,16 @@ pub(crate) fn select(ev: Evidence<'_>, t: &Tuning, out: &mut Vec<IntentScore>) {
         if out.len() >= MAX_INTENTS || s[i] < t.secondary {
             break;
         }
-        if i == primary || i == OTHER || i == GREETING || (i == THANKS && has_content) {
+        let own_clause = ev.clause_tops & (1 << i) != 0;
+        // A greeting said as its own clause (你好，我想退货) is part of the turn; one merely
+        // mentioned inside a request is not.
+        if i == primary
+            || i == OTHER
+            || (i == GREETING && !own_clause)
+            || (i == THANKS && has_content)
+        {
             continue;
         }
-        let own_clause = ev.clause_tops & (1 << i) != 0;
         let backed = own_clause || p[i] >= t.secondary_model || (i == COMPLAINT && ev.threat);
         if backed {
             out.push(IntentScore {
@@ -196,8 +254,11 @@ mod tests {
         let ev = |s: &'static [f32; N], p: &'static [f32; N], tops, threat| Evidence {
             scores: s,
             model: p,
+            keywords: zero,
             clause_tops: tops,
             threat,
+            question: false,
+            thanks_word: false,
         };
         select(ev(zero, zero, 0, false), &t, &mut out);
         assert_eq!(out[0].id, "other");

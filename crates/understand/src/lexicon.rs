@@ -45,10 +45,8 @@ pub(crate) enum Tag {
     Threat,
     RepeatAsk,
     /// 会, 会不会, 是否…: the turn may be asking about a possibility, not reporting a fact.
-    /// `question`: the marker itself asks (会不会, 是否), so no 吗/？ is needed.
-    Hypothetical {
-        question: bool,
-    },
+    /// The kind says whether the marker needs a question and whether 了 undoes it.
+    Hypothetical(crate::builtin::Hypo),
     /// 了, 已经, 刚才…: something happened.
     Past,
 }

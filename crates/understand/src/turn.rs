@@ -10,6 +10,8 @@ use crate::surface::Surface;
 
 /// How far (in normalised chars) a negator reaches: 不是很急, 一点都不生气.
 const NEGATION_WINDOW: usize = 4;
+/// Light verbs a negator reaches across to its object: 不用找领导, 没去投诉, 不想给差评.
+const NEG_VERBS: &str = "找叫让转去给打写留";
 /// How far a modifier reaches: 非常(地)生气.
 const MODIFIER_WINDOW: usize = 2;
 /// Bytes before a word in which its negators, modifiers and containing entries can start: the
@@ -57,6 +59,11 @@ impl Turn<'_> {
     /// between them are at most `window`, all fillers or covered by modifier hits, and no clause
     /// break lies between them in the original.
     fn reaches(&self, before: &Hit, word: &Hit, window: usize) -> bool {
+        self.reaches_over(before, word, window, "")
+    }
+
+    /// [`Turn::reaches`], also letting the chars of `extra` sit in between.
+    fn reaches_over(&self, before: &Hit, word: &Hit, window: usize, extra: &str) -> bool {
         if before.end > word.start {
             return false;
         }
@@ -71,6 +78,7 @@ impl Turn<'_> {
             }
             let at = before.end + off as u32;
             let covered = FILLER.contains(c)
+                || extra.contains(c)
                 || self.near_before(word).iter().any(|m| {
                     m.tag.is_modifier() && m.start <= at && at + c.len_utf8() as u32 <= m.end
                 });
@@ -85,12 +93,12 @@ impl Turn<'_> {
 
     /// Whether a negator reaches `word` (我不生气, 不是很急, 没有不满意). A negator inside a
     /// longer lexicon entry is part of that word, not a negation: 非 in 非常, 不 in 不理人 or
-    /// 会不会.
+    /// 会不会 (an urgent pattern's match spans whole phrases and is no such entry).
     pub(crate) fn negated(&self, word: &Hit) -> bool {
         self.near_before(word).iter().any(|h| {
             h.tag == Tag::Negator
-                && self.reaches(h, word, NEGATION_WINDOW)
-                && !self.contained(h, |_| true)
+                && self.reaches_over(h, word, NEGATION_WINDOW, NEG_VERBS)
+                && !self.contained(h, |t| *t != Tag::UrgentPattern)
         })
     }
 

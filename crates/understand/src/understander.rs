@@ -230,16 +230,27 @@ impl Understander {
             Evidence {
                 scores: &scores,
                 model: &intent_p.unwrap_or([0.0; intent::N]),
+                keywords: &kw,
                 clause_tops,
                 threat,
+                question: turn.surface.breaks.iter().any(|b| b.1),
+                thanks_word: kw[intent::THANKS] >= 1.0,
             },
             t,
             &mut intents,
         );
 
         let urgent = urgent::urgent(&turn);
-        let (emotion, ev) =
-            emotion::score(&turn, emotion_p.as_ref(), threat, repeat_ask, urgent, t);
+        let cues = emotion_cues(&intents);
+        let (emotion, ev) = emotion::score(
+            &turn,
+            emotion_p.as_ref(),
+            threat,
+            repeat_ask,
+            urgent,
+            cues,
+            t,
+        );
 
         let mut entities = Vec::new();
         let sf = &s.surface;
@@ -307,6 +318,30 @@ impl Understander {
             start = end;
         }
         if clauses < 2 { 0 } else { mask }
+    }
+}
+
+/// Anger prior per intent: complaints about the service itself and demands for a manager come
+/// angry far more often than calm; framing-only turns (在吗？？) carry no mood in their punctuation.
+fn emotion_cues(intents: &[crate::types::IntentScore]) -> emotion::Cues {
+    let mut anger_prior = 0f32;
+    for i in intents {
+        let w = match i.id {
+            "service_attitude" => 0.7,
+            "escalation" => 0.3,
+            "complaint" => 0.3,
+            _ => 0.0,
+        };
+        anger_prior = anger_prior.max(w * i.score);
+    }
+    emotion::Cues {
+        framing_only: intents
+            .iter()
+            .all(|i| matches!(i.id, "greeting" | "thanks_closing")),
+        anger_prior,
+        defect: intents
+            .first()
+            .is_some_and(|i| matches!(i.id, "quality_issue" | "shipping")),
     }
 }
 

@@ -12,6 +12,7 @@
 //! Urgent pattern matches are hits like words (see `lexicon`). Any surviving hit makes the turn
 //! urgent.
 
+use crate::builtin::{FILLER, Hypo};
 use crate::lexicon::{Hit, Tag};
 use crate::turn::Turn;
 
@@ -40,26 +41,88 @@ fn suppressed(turn: &Turn<'_>, h: &Hit) -> bool {
                 && h.end <= a.end
                 && (pattern || a.start <= h.start)
         });
-    if allowed || turn.negated(h) {
-        return true;
-    }
-    let (start, _) = turn.orig(h);
-    let clause = turn.surface.clause_of(start);
-    let question = turn.surface.clause_is_question(clause);
-    let same_clause = |x: &Hit| turn.surface.clause_of(turn.orig(x).0) == clause;
-    let reach = h.start.saturating_sub(HYPOTHETICAL_REACH + 12);
-    let hypothetical = turn.starting_in(reach, h.start).iter().any(|m| {
-        let Tag::Hypothetical { question: asks } = m.tag else {
+    allowed || turn.negated(h) || (pattern && negated_inside(turn, h)) || hypothetical(turn, h)
+}
+
+/// Chars after a negator that make it no negation of what follows (不小心吞了, 不停地吐, 没多久就…).
+const NOT_NEGATING: &[&str] = &["小心", "停", "断", "知道", "久", "到", "一会"];
+
+/// Whether a pattern match's trigger (its end) is negated by a negator inside the match, at most
+/// three content chars before the end (用了没有过敏, 涂了以后不刺痛, 没有再红肿).
+fn negated_inside(turn: &Turn<'_>, h: &Hit) -> bool {
+    let text = turn.text();
+    turn.starting_in(h.start, h.end).iter().any(|n| {
+        if n.tag != Tag::Negator
+            || n.end >= h.end
+            || turn.contained(n, |t| *t != Tag::UrgentPattern)
+        {
+            return false;
+        }
+        let Some(gap) = text.get(n.end as usize..h.end as usize) else {
             return false;
         };
-        (asks || question)
-            && m.end <= h.start
-            && h.start - m.end <= HYPOTHETICAL_REACH
-            && same_clause(m)
+        if NOT_NEGATING.iter().any(|w| gap.starts_with(w)) {
+            return false;
+        }
+        let content = gap.chars().filter(|c| !FILLER.contains(*c)).count();
+        let (_, neg_end) = turn.orig(n);
+        let (_, end) = turn.orig(h);
+        content <= 3 && !turn.surface.break_between(neg_end, end.saturating_sub(1))
+    })
+}
+
+/// Whether `h` is asked about as a possibility (这个会漏电吗, 会不会过敏, 怕他吞下去) rather than
+/// reported: a hypothetical marker shortly before its trigger in the same clause — for a pattern
+/// match the marker may sit inside the match (宝宝一岁半怕他吞, 吃了会不会拉肚子), since the
+/// trigger is at its end — the clause a question unless the marker asks or worries by itself
+/// (会不会, 怕, 担心, 万一), and nothing after the marker saying it happened. A 了 before the
+/// marker is part of a condition (吃了会不会拉肚子); after a supposition (万一…了) only
+/// 已经/刚才… count.
+pub(crate) fn hypothetical(turn: &Turn<'_>, h: &Hit) -> bool {
+    let pattern = h.tag == Tag::UrgentPattern;
+    // The trigger: a word is all trigger; a pattern's trigger ends the match.
+    let anchor = if pattern {
+        h.end.saturating_sub(3).max(h.start)
+    } else {
+        h.start
+    };
+    let (start, end) = turn.orig(h);
+    let clause = turn.surface.clause_of(if pattern {
+        end.saturating_sub(1).max(start)
+    } else {
+        start
     });
-    let happened = turn
-        .hits
-        .iter()
-        .any(|m| m.tag == Tag::Past && same_clause(m));
-    hypothetical && !happened
+    let question = turn.surface.clause_is_question(clause);
+    let same_clause = |x: &Hit| turn.surface.clause_of(turn.orig(x).0) == clause;
+    let reach = h.start.min(anchor).saturating_sub(HYPOTHETICAL_REACH + 12);
+    let text = turn.text();
+    turn.starting_in(reach, anchor).iter().any(|m| {
+        let Tag::Hypothetical(kind) = m.tag else {
+            return false;
+        };
+        let asks = kind != Hypo::Ask;
+        if !((asks || question)
+            && m.end <= anchor
+            && anchor - m.end <= HYPOTHETICAL_REACH
+            && same_clause(m))
+        {
+            return false;
+        }
+        let le = |p: &Hit| text.get(p.start as usize..p.end as usize) == Some("了");
+        // A 了 followed by another marker before the trigger is part of a condition too
+        // (担心用了会起疹子).
+        let conditional = |p: &Hit| {
+            turn.starting_in(p.end, anchor).iter().any(|m2| {
+                matches!(m2.tag, Tag::Hypothetical(_)) && m2.end <= anchor && same_clause(m2)
+            })
+        };
+        let happened = turn.hits.iter().any(|p| {
+            p.tag == Tag::Past
+                && p.start >= m.end
+                && same_clause(p)
+                && !(p.start >= h.start && p.end <= h.end)
+                && !(le(p) && (kind == Hypo::Conditional || conditional(p)))
+        });
+        !happened
+    })
 }

@@ -134,7 +134,8 @@ const INTENT_CASES: &[(&str, &str, &[&str], &[&str])] = &[
         &["complaint"],
         &[],
     ),
-    ("亲在吗，我的快递到哪了", "shipping", &[], &["greeting"]),
+    // A greeting said as a clause of its own stays with the request it opens.
+    ("亲在吗，我的快递到哪了", "shipping", &["greeting"], &[]),
     ("在吗", "greeting", &[], &[]),
     ("你好", "greeting", &[], &[]),
     ("我要退款", "return_refund", &[], &[]),

@@ -1,0 +1,97 @@
+//! The whole per-turn pipeline on the shipped default book, as `huashu serve` runs it:
+//!
+//! - `customer_turn/default`: normalise → understand → update the conversation → rank and fill
+//!   suggestions (the "customer turns analysed per second per core", goal ≥ 100k/s).
+//!   Each conversation takes eight turns, then a fresh one starts, so the no-repeat ranking
+//!   history stays realistic.
+//! - `agent_turn/default`: guard + follow-up promise detection on a sent agent reply.
+//! - `load/default`: `Engine::load` — read, validate, compile the guard, train the models.
+//!
+//! Run: `cargo bench -p huashu-engine --bench engine`
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use huashu_engine::{ConversationState, Engine};
+
+const CUSTOMER: &[&str] = &[
+    "亲，在吗？我的快递到哪了，三天都没动了",
+    "快递三天没动了，再不处理我就投诉！！！",
+    "身高165体重110斤穿什么码，M还是L",
+    "订单号2023112245678，麻烦帮我改一下收货地址",
+    "收到的杯子是碎的，质量太差了，我要退款😡",
+    "妳們的貨怎麼還沒到？？？都一個禮拜了",
+    "叫你们主管来，跟你说不清楚",
+    "好的谢谢亲，辛苦了👍",
+    "孩子误食了里面的小零件，怎么办，急！！",
+    "有没有优惠券啊，买两件能便宜点吗",
+    "快递单号SF1234567890123一直显示运输中",
+    "我不生气，就是想问问什么时候发货",
+    "这是我第三次问了，你们客服到底有没有人",
+    "电话改成138 1234 5678，谢谢",
+    "这个充电器会漏电吗？我家有小孩",
+    "说了多少遍了，七天无理由退货为什么不给退",
+];
+
+const AGENT: &[&str] = &[
+    "亲，非常抱歉让您久等了，我马上帮您查询物流",
+    "你去告啊，我无所谓",
+    "这个问题我需要核实一下，24小时内答复您",
+    "您好，很高兴为您服务，请问有什么可以帮您？",
+    "我都说了三遍了，七天无理由要保持商品完好",
+    "亲，我帮您催一下快递，有消息第一时间告诉您",
+    "是您自己操作不当造成的，我们不负责",
+    "好的亲，已经为您备注了，稍后联系您",
+];
+
+fn book_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../phrasebooks/default")
+}
+
+fn bench(c: &mut Criterion) {
+    let engine = match Engine::load(&book_dir()) {
+        Ok(e) => e,
+        Err(e) => panic!("default book: {e}"),
+    };
+
+    let mut g = c.benchmark_group("customer_turn");
+    g.throughput(Throughput::Elements(CUSTOMER.len() as u64));
+    g.measurement_time(Duration::from_secs(5));
+    g.bench_function("default", |b| {
+        b.iter(|| {
+            for chunk in CUSTOMER.chunks(8) {
+                let mut conv = ConversationState::default();
+                for t in chunk {
+                    black_box(engine.customer_turn(&mut conv, black_box(t), None));
+                }
+            }
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("agent_turn");
+    g.throughput(Throughput::Elements(AGENT.len() as u64));
+    g.measurement_time(Duration::from_secs(3));
+    g.bench_function("default", |b| {
+        let mut conv = ConversationState::default();
+        b.iter(|| {
+            for t in AGENT {
+                black_box(engine.agent_turn(&mut conv, black_box(t), None));
+            }
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("load");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(5));
+    g.bench_function("default", |b| {
+        b.iter(|| black_box(Engine::load(&book_dir()).map(|_| ())))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
