@@ -6,12 +6,19 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { launch, watch, until, serverInfo, ARTIFACTS } from './lib.mjs';
+import { launch, watch, until, serverInfo, ARTIFACTS, HERE } from './lib.mjs';
+
+// The SDK is a browser ES module outside any package.json: load it from its source.
+const sdkSource = fs.readFileSync(path.join(HERE, '../../crates/server/assets/huashu.js'), 'utf8');
+const { Huashu } = await import(`data:text/javascript;base64,${Buffer.from(sdkSource).toString('base64')}`);
 
 const { base, token } = serverInfo();
 const AGENT = `qa-agent-${Date.now() % 100000}`;
+/** An agent whose replies only reach huashu through the widget (`turn` with `agent`). */
+const WIDGET_AGENT = `${AGENT}-w`;
 
 /** A protocol client: `send(obj)`, `next(pred)` resolves with the first matching frame. */
 async function client(hello) {
@@ -102,6 +109,12 @@ async function customer(c, id, text) {
   await widget.next((m) => m.type === 'ack' && m.id === id, `ack ${id}`);
 }
 
+/** An agent turn reported by the widget, with the agent id when given. */
+async function widgetAgentTurn(c, id, text, agentId) {
+  widget.send({ type: 'turn', conversation: c, id, role: 'agent', text, ...(agentId ? { agent: agentId } : {}) });
+  await widget.next((m) => m.type === 'ack' && m.id === id, `ack ${id}`);
+}
+
 async function agentSends(c, id, text) {
   agent.send({ type: 'send', conversation: c, id, text });
   await agent.next((m) => m.type === 'ack' && m.id === id, `ack ${id}`);
@@ -129,8 +142,17 @@ describe('QA page (real server)', () => {
     // Conversation 2: an urgent safety case answered, then a sent forbidden phrase.
     await customer(conv(2), 'n1', '孩子把零件误吞了，怎么办！');
     await agentSends(conv(2), 'n2', '催什么催，我都说几遍了');
-    // Conversation 3: something the book does not understand.
+    // Conversation 3: something the book does not understand, answered through the widget SDK
+    // by an agent it names (`sendTurn` passes `agent` through).
     await customer(conv(3), 'k1', '嗯嗯');
+    const sdk = new Huashu({ url: `${base.replace(/^http/, 'ws')}/ws`, token, shop: 'default', role: 'widget', WebSocket });
+    sdk.connect();
+    const ack = await sdk.sendTurn({ conversation: conv(3), id: 'k2', role: 'agent', text: '亲，请问有什么可以帮您？', agent: WIDGET_AGENT });
+    assert.equal(ack.id, 'k2');
+    sdk.close();
+    // Conversation 4: a widget agent turn without an agent id and no other trace: unattributed.
+    await customer(conv(4), 'j1', '在吗');
+    await widgetAgentTurn(conv(4), 'j2', '在的亲');
     await seedHistory();
 
     browser = await launch();
@@ -150,10 +172,14 @@ describe('QA page (real server)', () => {
     assert.equal(status, 200);
     const mine = a.by_agent.find((r) => r.agent === AGENT);
     assert.ok(mine, `agent ${AGENT} has a row: ${JSON.stringify(a.by_agent.map((r) => r.agent))}`);
-    // Turns do not record their agent: conversation 1 is credited through its feedback and draft,
-    // conversation 2 (no such trace) lands in the unattributed row ("").
-    assert.ok(mine.turns >= 1, `agent turns: ${mine.turns}`);
-    assert.ok(a.by_agent.some((r) => r.agent === "" && r.turns >= 1), "unattributed row");
+    // Turns are stored with their agent: both `send`s of conversations 1 and 2 are AGENT's (2 has
+    // no feedback or draft), the widget's k2 is WIDGET_AGENT's; j2 (no id, no trace) lands in the
+    // unattributed row ("").
+    assert.ok(mine.turns >= 2, `agent turns: ${mine.turns}`);
+    assert.ok(mine.hits.impatience?.sent >= 1, `conversation 2 is AGENT's: ${JSON.stringify(mine.hits)}`);
+    const viaWidget = a.by_agent.find((r) => r.agent === WIDGET_AGENT);
+    assert.equal(viaWidget?.turns, 1, `widget agent row: ${JSON.stringify(viaWidget)}`);
+    assert.ok(a.by_agent.some((r) => r.agent === '' && r.turns >= 1), 'unattributed row');
     assert.ok(mine.hits.provoke?.drafted >= 1 && mine.hits.provoke?.rewritten >= 1, JSON.stringify(mine.hits));
     assert.ok(a.total.hits.impatience?.sent >= 1, JSON.stringify(a.total.hits));
     assert.ok(a.scripts.some((s) => s.used >= 1), 'a used script');

@@ -4,6 +4,8 @@
 //! `{"conversation":"c-1","id":"m-1","seq":1,"role":"customer","text":"…","at":1732250000000,
 //!   "time":"2024-11-22T12:33:20+08:00","shop":"shop-1","book":"<hash>"}`
 //!
+//! Agent turns stored with the sending agent's id also carry `"agent":"a-7"` (absent otherwise).
+//!
 //! Texts come out as stored, i.e. with personal data already masked (the store masks on write),
 //! so an export can be shared with a QA lead or kept as a regression corpus. The database may be
 //! in use by a running server (WAL: reading beside the writer is safe).
@@ -73,10 +75,13 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let mut conversations = std::collections::HashSet::new();
     for t in &turns {
         conversations.insert(t.conversation.as_str());
-        let line = serde_json::json!({
+        let mut line = serde_json::json!({
             "conversation": t.conversation, "id": t.id, "seq": t.seq, "role": t.role,
             "text": t.text, "at": t.at, "time": local_time(t.at), "shop": t.shop, "book": t.book,
         });
+        if let (Some(agent), Some(obj)) = (&t.agent, line.as_object_mut()) {
+            obj.insert("agent".into(), agent.as_str().into());
+        }
         serde_json::to_writer(&mut out, &line)?;
         out.write_all(b"\n")?;
     }

@@ -35,6 +35,8 @@ fn turn(shop: &str, conv: &str, id: &str, seq: u64, role: &str, text: &str, at: 
         at,
         received_at: at + 20,
         book: "hash-1".into(),
+        // The service stores the sending agent with agent turns.
+        agent: (role == "agent").then(|| "a-7".to_string()),
         events: vec![NewEvent {
             seq,
             kind: if role == "agent" { "guard" } else { "analysis" }.into(),
@@ -140,6 +142,9 @@ fn export_writes_masked_jsonl_per_shop_and_since() {
     assert_eq!(first["time"], "2024-11-22T12:00:00+08:00");
     assert_eq!(first["shop"], "shop-1");
     assert_eq!(first["book"], "hash-1");
+    // `agent` only where the turn was stored with one (agent turns).
+    assert!(first.get("agent").is_none(), "{first}");
+    assert_eq!(all[1]["agent"], "a-7");
     // PII stays masked: the phone number never leaves the database.
     let text = first["text"].as_str().expect("text");
     assert!(

@@ -65,6 +65,8 @@
  * @property {string} text
  * @property {number} [at] Epoch ms; the server uses its own time when absent.
  * @property {string} [customer] Customer's name (fills the `{称呼}` slot).
+ * @property {string} [agent] Agent turns: id of the agent who sent it (≤ 128 bytes), stored with
+ *   the turn so the QA figures credit it to that agent.
  */
 
 /**
@@ -382,6 +384,7 @@ export class Huashu {
     const msg = { type: 'turn', conversation, id: turn.id ?? newId('m'), role: turn.role ?? 'customer', text: turn.text };
     msg.at = turn.at ?? Date.now();
     if (turn.customer) msg.customer = turn.customer;
+    if (turn.agent) msg.agent = turn.agent;
     return this._enqueue(msg);
   }
 

@@ -235,6 +235,7 @@ mod tests {
             text: text.into(),
             at: None,
             customer: None,
+            agent: None,
         };
         shared
             .accept_turn(&session, input, Instant::now())

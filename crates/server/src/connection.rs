@@ -448,6 +448,7 @@ where
                     text: t.text,
                     at: t.at,
                     customer: t.customer,
+                    agent: t.agent,
                 };
                 self.turn(&session, input, received)
                     .await
@@ -463,6 +464,7 @@ where
                     text: t.text,
                     at: t.at,
                     customer: None,
+                    agent: session.agent.clone(),
                 };
                 self.turn(&session, input, received)
                     .await
@@ -576,6 +578,19 @@ where
             return Err(Reply::Client(ClientError::new(
                 ErrorCode::BadField,
                 "`at` must be ms since the epoch",
+            )));
+        }
+        // The same rule as `hello`'s agent id.
+        if t.agent
+            .as_ref()
+            .is_some_and(|a| a.len() > self.shared.config.limits.max_id)
+        {
+            return Err(Reply::Client(ClientError::new(
+                ErrorCode::BadField,
+                format!(
+                    "agent id too long (`agent` over {} bytes)",
+                    self.shared.config.limits.max_id
+                ),
             )));
         }
         if t.customer.as_ref().is_some_and(|c| c.chars().count() > 32) {

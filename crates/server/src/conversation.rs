@@ -23,6 +23,8 @@ pub(crate) struct TurnInput {
     pub(crate) text: String,
     pub(crate) at: Option<i64>,
     pub(crate) customer: Option<String>,
+    /// Agent turns: the agent who sent it (stored with the turn; ignored for customer turns).
+    pub(crate) agent: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,6 +226,10 @@ impl Shared {
             at,
             received_at,
             book,
+            agent: match t.speaker {
+                Speaker::Agent => t.agent.filter(|a| !a.is_empty()),
+                Speaker::Customer => None,
+            },
             events,
             summary: Some(summary_json),
             agent_hit_rules,

@@ -156,6 +156,8 @@ pub struct Turn {
     pub at: Option<i64>,
     /// How to address the customer (fills the {称呼} slot).
     pub customer: Option<String>,
+    /// Agent turns: the id of the agent who sent it (stored for per-agent analytics).
+    pub agent: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -33,6 +33,7 @@ fn auth() -> Auth {
     Auth::new()
         .with_token("widget-a-token", TokenRole::Widget, "shop-a", None)
         .with_token("agent-a-token", TokenRole::Agent, "shop-a", Some("a-1"))
+        .with_token("agent-a-open-token", TokenRole::Agent, "shop-a", None)
         .with_token("super-a-token", TokenRole::Supervisor, "shop-a", None)
         .with_token("widget-b-token", TokenRole::Widget, "shop-b", None)
         .with_token("agent-b-token", TokenRole::Agent, "shop-b", None)
@@ -426,6 +427,24 @@ async fn every_bad_input_gets_its_typed_error_and_the_connection_stays() {
             Some("x-7"),
         ),
         (
+            Message::Text(
+                json!({"type":"turn","conversation":"c","id":"x-8","role":"agent",
+                       "text":"您好","agent":"a".repeat(129)})
+                .to_string()
+                .into(),
+            ),
+            "bad_field",
+            Some("x-8"),
+        ),
+        (
+            Message::Text(
+                r#"{"type":"turn","conversation":"c","id":"x-9","role":"agent","text":"您好","agent":7}"#
+                    .into(),
+            ),
+            "bad_field",
+            Some("x-9"),
+        ),
+        (
             Message::Text(format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(70_000)).into()),
             "too_large",
             None,
@@ -461,6 +480,98 @@ async fn every_bad_input_gets_its_typed_error_and_the_connection_stays() {
     // After all that the widget still works.
     w.send(turn("c", "ok-1", "customer", "你好"));
     assert_eq!(w.expect_type("ack").await["seq"], 1);
+}
+
+#[tokio::test]
+async fn agent_turns_are_stored_with_their_agent_and_counted_per_agent() {
+    const AT: i64 = 1_732_250_000_000; // 2024-11-22 12:33:20 +08:00
+    let h = harness(|_| {});
+    let mut w = h.connect();
+    w.hello("widget", "widget-a-token").await;
+    let mut a = h.connect();
+    a.send(json!({"type":"hello","role":"agent","token":"agent-a-open-token","agent":"a-7"}));
+    assert_eq!(a.expect_type("welcome").await["agent"], "a-7");
+    let widget_turn = |id: &str, role: &str, text: &str, at: i64, agent: Option<&str>| {
+        let mut t =
+            json!({"type":"turn","conversation":"c-1","id":id,"role":role,"text":text,"at":at});
+        if let Some(agent) = agent {
+            t["agent"] = json!(agent);
+        }
+        t
+    };
+
+    // The customer asks; the console of a-7 answers 10 s later with `send`.
+    w.send(widget_turn("m-1", "customer", "我的快递到哪了", AT, None));
+    w.expect_type("ack").await;
+    a.send(json!({"type":"send","conversation":"c-1","id":"m-2","text":"亲，马上帮您查","at":AT + 10_000}));
+    assert_eq!(a.expect_type("ack").await["id"], "m-2");
+    // The customer asks again (an `agent` on a customer turn is not stored); the widget reports
+    // an agent turn of a-8 5 s later.
+    w.send(widget_turn(
+        "m-3",
+        "customer",
+        "还没到",
+        AT + 60_000,
+        Some("a-9"),
+    ));
+    w.expect_type("ack").await;
+    w.send(widget_turn(
+        "m-4",
+        "agent",
+        "已经催了",
+        AT + 65_000,
+        Some("a-8"),
+    ));
+    w.expect_type("ack").await;
+
+    let stored: Vec<_> = h
+        .store()
+        .turns("c-1")
+        .expect("turns")
+        .into_iter()
+        .map(|t| (t.id, t.agent))
+        .collect();
+    assert_eq!(
+        stored,
+        [
+            ("m-1".to_string(), None),
+            ("m-2".to_string(), Some("a-7".to_string())),
+            ("m-3".to_string(), None),
+            ("m-4".to_string(), Some("a-8".to_string())),
+        ]
+    );
+
+    let (status, body) = crate::analytics::get(
+        &h.shared,
+        Some("super-a-token".into()),
+        "from=2024-11-22&to=2024-11-22",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let figures: Value = serde_json::from_str(&body).expect("JSON");
+    let rows: Vec<(String, u64, Value, Value)> = figures["by_agent"]
+        .as_array()
+        .expect("by_agent")
+        .iter()
+        .map(|r| {
+            (
+                r["agent"].as_str().unwrap_or("?").to_string(),
+                r["turns"].as_u64().unwrap_or(0),
+                r["first_response_ms"].clone(),
+                r["response_median_ms"].clone(),
+            )
+        })
+        .collect();
+    // a-7: m-2 answers m-1 after 10 s (its first response); a-8: m-4 answers m-3 after 5 s.
+    // Nothing is left unattributed.
+    assert_eq!(
+        rows,
+        [
+            ("a-7".to_string(), 1, json!(10_000), json!(10_000)),
+            ("a-8".to_string(), 1, Value::Null, json!(5_000)),
+        ]
+    );
+    assert_eq!(figures["total"]["turns"], 2);
 }
 
 #[tokio::test]
@@ -1132,6 +1243,7 @@ async fn under_sustained_writes_the_wal_is_rewound_once_past_its_bound() {
                     at: 1,
                     received_at: 1,
                     book: "b".into(),
+                    agent: None,
                     events: vec![event(seq), event(seq + 1)],
                     summary: Some("{}".into()),
                     agent_hit_rules: None,

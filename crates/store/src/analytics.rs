@@ -8,10 +8,12 @@
 //! and the walk through a conversation's turns (who waited how long) are awkward in SQLite.
 //! Every definition is documented on the field that carries it (and in docs/QA.md).
 //!
-//! Agent attribution: turns do not record which agent sent them, so a conversation is credited
-//! to the agent who acted on it most (suggestion feedback and checked drafts both carry the
-//! agent id; ties go to the smallest id). A conversation with no such trace is credited to the
-//! empty agent id `""` ("unattributed").
+//! Agent attribution: an agent turn is credited to the agent stored with it (`turns.agent`: the
+//! console's agent id for `send`, the widget's `agent` field for an agent `turn`). Turns without
+//! one (stored before the column existed, or from a widget that sent none) fall back to the
+//! conversation's owner: the agent who acted on it most (suggestion feedback and checked drafts
+//! both carry the agent id; ties go to the smallest id), else the empty agent id `""`
+//! ("unattributed"). SLA events and drafts without an agent id are credited to that owner too.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -67,7 +69,7 @@ pub struct CategoryHits {
 /// The figures of one agent on one day (or aggregated: see `agent` and `day`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AgentDay {
-    /// `None` in rows that add up all agents; `Some("")` for unattributed conversations.
+    /// `None` in rows that add up all agents; `Some("")` for unattributed turns.
     pub agent: Option<String>,
     /// Local date `YYYY-MM-DD`; `None` in rows that add up the whole period.
     pub day: Option<String>,
@@ -187,6 +189,9 @@ pub struct TranscriptTurn {
     pub shop: String,
     /// Hash of the phrasebook that analysed the turn.
     pub book: String,
+    /// Agent turns: the agent who sent it, when it was stored with one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
 }
 
 /// `YYYY-MM-DD` at local midnight (`tz_offset_min` east of UTC) in ms since the epoch.
@@ -348,6 +353,8 @@ struct TurnRow {
     role: String,
     text: String,
     at: i64,
+    /// The stored `turns.agent` (empty treated as absent).
+    agent: Option<String>,
 }
 
 impl Store {
@@ -389,7 +396,7 @@ impl Store {
         // know whether a customer was already waiting), in order.
         let turns: Vec<TurnRow> = {
             let mut st = conn.prepare(
-                "SELECT t.conversation, t.id, t.role, t.text, t.at FROM turns t
+                "SELECT t.conversation, t.id, t.role, t.text, t.at, t.agent FROM turns t
                  JOIN conversations c ON c.id = t.conversation
                  WHERE c.shop = ?1 AND t.conversation IN
                    (SELECT conversation FROM turns WHERE at >= ?2 AND at < ?3)
@@ -402,6 +409,7 @@ impl Store {
                     role: r.get(2)?,
                     text: r.get(3)?,
                     at: r.get(4)?,
+                    agent: r.get::<_, Option<String>>(5)?.filter(|a| !a.is_empty()),
                 })
             })?
             .collect::<Result<_, _>>()?
@@ -439,7 +447,7 @@ impl Store {
         let mut i = 0;
         while i < turns.len() {
             let conv = turns[i].conversation.clone();
-            let agent = owner(&conv);
+            let conv_owner = owner(&conv);
             let mut waiting: Option<i64> = None;
             let mut opened_by_customer: Option<i64> = None;
             let mut answered_once = false;
@@ -466,7 +474,8 @@ impl Store {
                         _ => None,
                     };
                     let response = waiting.map(|since| t.at - since);
-                    grid.add(&agent, &day, |a| {
+                    let agent = t.agent.as_deref().unwrap_or(&conv_owner);
+                    grid.add(agent, &day, |a| {
                         a.turns += 1;
                         a.conversations.insert(conv.clone());
                         if cats.is_empty() {
@@ -709,7 +718,7 @@ impl Store {
     ) -> Result<Vec<TranscriptTurn>, Error> {
         let conn = self.conn();
         let mut st = conn.prepare(
-            "SELECT t.conversation, t.id, t.seq, t.role, t.text, t.at, c.shop, t.book
+            "SELECT t.conversation, t.id, t.seq, t.role, t.text, t.at, c.shop, t.book, t.agent
              FROM turns t JOIN conversations c ON c.id = t.conversation
              WHERE (?1 IS NULL OR c.shop = ?1) AND t.at >= ?2
              ORDER BY c.created_at, t.conversation, t.seq",
@@ -724,6 +733,7 @@ impl Store {
                 at: r.get(5)?,
                 shop: r.get(6)?,
                 book: r.get(7)?,
+                agent: r.get(8)?,
             })
         })?;
         let mut out: Vec<TranscriptTurn> = rows.collect::<Result<_, _>>()?;

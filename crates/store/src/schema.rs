@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS turns (
     at           INTEGER NOT NULL,   -- client time (ms since epoch), server time when absent
     received_at  INTEGER NOT NULL,
     book         TEXT NOT NULL,      -- hash of the phrasebook that analysed it
+    agent        TEXT,               -- agent turns: the agent who sent it, when known
     PRIMARY KEY (conversation, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS turns_seq ON turns (conversation, seq);
@@ -86,3 +87,8 @@ CREATE TABLE IF NOT EXISTS sla_events (
     PRIMARY KEY (conversation, seq)
 ) WITHOUT ROWID;
 "#;
+
+/// Columns added to existing tables after files of this schema version were written: a file
+/// missing one gets it with `ALTER TABLE … ADD COLUMN` when it is opened (`Store::open`).
+/// Each is nullable, so old rows read as unknown and older builds still read and write the file.
+pub const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("turns", "agent", "TEXT")];

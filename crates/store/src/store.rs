@@ -64,6 +64,8 @@ pub struct TurnWrite {
     pub at: i64,
     pub received_at: i64,
     pub book: String,
+    /// Agent turns: the id of the agent who sent it, when known (`None` for customer turns).
+    pub agent: Option<String>,
     pub events: Vec<NewEvent>,
     /// The conversation summary after this turn (JSON, masked).
     pub summary: Option<String>,
@@ -142,6 +144,8 @@ pub struct TurnRecord {
     pub role: String,
     pub text: String,
     pub at: i64,
+    /// Agent turns: the agent who sent it, when known.
+    pub agent: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,6 +234,7 @@ impl Store {
             });
         }
         conn.execute_batch(schema::DDL)?;
+        add_missing_columns(&conn)?;
         conn.execute_batch(&format!("PRAGMA user_version={}", schema::VERSION))?;
         Ok(Store { conn })
     }
@@ -342,7 +347,7 @@ impl Store {
     /// The turns of a conversation in seq order (texts masked).
     pub fn turns(&self, conversation: &str) -> Result<Vec<TurnRecord>, Error> {
         let mut st = self.conn.prepare_cached(
-            "SELECT id, seq, role, text, at FROM turns WHERE conversation = ?1 ORDER BY seq",
+            "SELECT id, seq, role, text, at, agent FROM turns WHERE conversation = ?1 ORDER BY seq",
         )?;
         let rows = st.query_map([conversation], |r| {
             Ok(TurnRecord {
@@ -351,6 +356,7 @@ impl Store {
                 role: r.get(2)?,
                 text: r.get(3)?,
                 at: r.get(4)?,
+                agent: r.get(5)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -513,6 +519,31 @@ impl Table {
     }
 }
 
+/// Adds the columns of `schema::ADDED_COLUMNS` a file written by an earlier build lacks.
+fn add_missing_columns(conn: &Connection) -> Result<(), Error> {
+    let present = |table: &str, column: &str| -> Result<bool, Error> {
+        Ok(conn.query_row(
+            &format!("SELECT count(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
+            [column],
+            |r| r.get(0),
+        )?)
+    };
+    for (table, column, decl) in schema::ADDED_COLUMNS {
+        if present(table, column)? {
+            continue;
+        }
+        if let Err(e) =
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))
+        {
+            // Another connection opening the same file may have added it meanwhile.
+            if !present(table, column)? {
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(())
+}
+
 fn upsert_conversation(
     conn: &Connection,
     id: &str,
@@ -576,8 +607,9 @@ fn apply_one(conn: &Connection, w: &Write) -> Result<(), Error> {
             )?;
             let inserted = conn
                 .prepare_cached(
-                    "INSERT INTO turns (conversation, id, seq, role, text, at, received_at, book)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
+                    "INSERT INTO turns
+                        (conversation, id, seq, role, text, at, received_at, book, agent)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
                 )?
                 .execute(params![
                     t.conversation,
@@ -587,7 +619,8 @@ fn apply_one(conn: &Connection, w: &Write) -> Result<(), Error> {
                     mask(&t.text),
                     t.at,
                     t.received_at,
-                    t.book
+                    t.book,
+                    t.agent
                 ])?;
             if inserted == 0 {
                 return Err(Error::DuplicateTurn {

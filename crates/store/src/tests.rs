@@ -14,6 +14,7 @@ fn turn(conv: &str, id: &str, seq: u64, role: &str, text: &str) -> Write {
         at: 1,
         received_at: 2,
         book: "h".into(),
+        agent: (role == "agent").then(|| "a1".to_string()),
         events: vec![
             NewEvent {
                 seq,
@@ -218,6 +219,54 @@ fn a_file_with_the_earlier_without_rowid_events_table_still_works() {
         .map(|e| e.seq)
         .collect();
     assert_eq!(seqs, [1, 2]);
+}
+
+#[test]
+fn a_file_whose_turns_lack_the_agent_column_gets_it_when_opened() {
+    // Files written before `turns.agent` existed: the column is added, old rows read as unknown.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.db");
+    rusqlite::Connection::open(&path)
+        .expect("create")
+        .execute_batch(
+            "CREATE TABLE conversations (id TEXT PRIMARY KEY, shop TEXT NOT NULL,
+                 created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+                 last_seq INTEGER NOT NULL DEFAULT 0, summary TEXT) WITHOUT ROWID;
+             CREATE TABLE turns (conversation TEXT NOT NULL, id TEXT NOT NULL,
+                 seq INTEGER NOT NULL, role TEXT NOT NULL, text TEXT NOT NULL,
+                 at INTEGER NOT NULL, received_at INTEGER NOT NULL, book TEXT NOT NULL,
+                 PRIMARY KEY (conversation, id)) WITHOUT ROWID;
+             INSERT INTO conversations VALUES ('c1', 's1', 1, 1, 1, NULL);
+             INSERT INTO turns VALUES ('c1', 'm1', 1, 'agent', 'old reply', 1, 2, 'h');
+             PRAGMA user_version = 1;",
+        )
+        .expect("old layout");
+    {
+        let mut s = Store::open(&path, Durability::Normal).expect("opens and migrates");
+        s.apply_one(&turn("c1", "m2", 2, "agent", "new reply"))
+            .expect("turn with an agent");
+        let agents: Vec<_> = s
+            .turns("c1")
+            .expect("turns")
+            .into_iter()
+            .map(|t| (t.id, t.agent))
+            .collect();
+        assert_eq!(
+            agents,
+            [("m1".into(), None), ("m2".into(), Some("a1".into()))]
+        );
+    }
+    // Opening again finds the column and changes nothing.
+    let s = Store::open(&path, Durability::Normal).expect("reopens");
+    assert_eq!(
+        s.turns("c1").expect("turns")[1].agent.as_deref(),
+        Some("a1")
+    );
+    let v: i64 = s
+        .conn()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(v, schema::VERSION);
 }
 
 #[test]

@@ -1,21 +1,24 @@
 //! `Store::analytics` on a small hand-made dataset whose figures were computed by hand (the
 //! comments next to each expectation show the arithmetic), plus `Store::transcript`.
 //!
-//! Dataset, shop `s1`, times in Asia/Shanghai (T0 = 2024-11-22 10:00, T1 = T0 + 1 day):
-//! - c1 (agent a1, known from its feedback), book `bookA`:
+//! Dataset, shop `s1`, times in Asia/Shanghai (T0 = 2024-11-22 10:00, T1 = T0 + 1 day).
+//! Agent turns stored with an agent id are credited to it; those without one fall back to the
+//! conversation's owner (most feedback / flagged drafts), else to unattributed "".
+//! - c1 (owner a1 by its feedback, but a3 took over: per-turn ids win), book `bookA`:
 //!   m1 customer T0        shipping 0.95 anxiety         suggestions [shipping.delay.soothe, shipping.check]
-//!   m2 agent    T0+10s    no hit
+//!   m2 agent    T0+10s    sent by a1, no hit
 //!   m3 customer T0+60s    no intent (other) neutral     suggestions [shipping.check]
-//!   m4 agent    T0+64s    impatience/warn hit
+//!   m4 agent    T0+64s    sent by a3, impatience/warn hit
 //!   feedback: a1 used shipping.delay.soothe, a1 dismissed shipping.check
-//! - c2 (agent a2, known from its flagged draft), book `bookB`:
+//! - c2 (owner a2, known from its flagged draft), book `bookB`:
 //!   n1 customer T0+100s   quality_issue 0.9 anger URGENT  suggestions [quality.injury]
 //!   n2 customer T0+105s   quality_issue 0.4 anger         suggestions [quality.injury]
 //!   draft d1 (a2) T0+110s provoke; then n3 agent T0+130s without hits → rewritten
+//!   n3 has no stored agent (an old row): the fallback credits it to the owner a2
 //!   SLA breach event T0+131s; feedback: a2 edited quality.injury
-//! - c3 (no agent trace → unattributed ""), book `bookB`, on day 2:
+//! - c3 (no agent id, no agent trace → unattributed ""), book `bookB`, on day 2:
 //!   k1 customer T1        quality_issue 0.92 anxiety URGENT  suggestions [greet.hello]
-//!   k2 agent    T1+20s    provoke/block hit (+ a hint that does not count)
+//!   k2 agent    T1+20s    no stored agent; provoke/block hit (+ a hint that does not count)
 //!   k3 customer T1+30s    quality_issue 0.97 anxiety URGENT  suggestions [greet.hello] (unanswered)
 //! - c4 (shop s1, 2024-11-25: outside the period) and c5 (shop s2): must not count.
 
@@ -64,6 +67,7 @@ fn customer(
         at,
         received_at: at + 50,
         book: book.into(),
+        agent: None,
         events: vec![
             NewEvent {
                 seq,
@@ -88,6 +92,8 @@ fn customer(
     })
 }
 
+/// An agent turn; `by` is the agent id stored with it (`None`: an old row without one).
+#[allow(clippy::too_many_arguments)]
 fn agent(
     conv: &str,
     shop: &str,
@@ -95,6 +101,7 @@ fn agent(
     seq: u64,
     at: i64,
     book: &str,
+    by: Option<&str>,
     hits: &[(&str, &str, &str)],
 ) -> Write {
     let json: Vec<String> = hits
@@ -113,6 +120,7 @@ fn agent(
         at,
         received_at: at + 50,
         book: book.into(),
+        agent: by.map(str::to_string),
         events: vec![NewEvent {
             seq,
             kind: "guard".into(),
@@ -157,7 +165,7 @@ fn fixture() -> Fixture {
             false,
             &["shipping.delay.soothe", "shipping.check"],
         ),
-        agent("c1", s, "m2", 3, T0 + 10_000, "bookA", &[]),
+        agent("c1", s, "m2", 3, T0 + 10_000, "bookA", Some("a1"), &[]),
         customer(
             "c1",
             s,
@@ -177,6 +185,7 @@ fn fixture() -> Fixture {
             6,
             T0 + 64_000,
             "bookA",
+            Some("a3"),
             &[("impatience.said_times", "impatience", "warn")],
         ),
         feedback("c1", "shipping.delay.soothe", "used", "a1", T0 + 5_000),
@@ -215,7 +224,7 @@ fn fixture() -> Fixture {
             categories: vec!["provoke".into()],
             at: T0 + 110_000,
         }),
-        agent("c2", s, "n3", 5, T0 + 130_000, "bookB", &[]),
+        agent("c2", s, "n3", 5, T0 + 130_000, "bookB", None, &[]),
         Write::Events(EventsWrite {
             conversation: "c2".into(),
             shop: s.into(),
@@ -256,6 +265,7 @@ fn fixture() -> Fixture {
             3,
             T1 + 20_000,
             "bookB",
+            None,
             &[
                 ("provoke.go_sue", "provoke", "block"),
                 ("style.ni", "style", "hint"),
@@ -293,6 +303,7 @@ fn fixture() -> Fixture {
             3,
             T0 + 3 * 86_400_000 + 1_000,
             "bookC",
+            Some("a1"),
             &[("provoke.go_sue", "provoke", "block")],
         ),
         customer(
@@ -307,7 +318,7 @@ fn fixture() -> Fixture {
             true,
             &["greet.hello"],
         ),
-        agent("c5", "s2", "y2", 3, T0 + 1_000, "bookA", &[]),
+        agent("c5", "s2", "y2", 3, T0 + 1_000, "bookA", Some("a1"), &[]),
     ];
     for r in store.apply(&writes).expect("transaction") {
         r.expect("write");
@@ -333,28 +344,38 @@ fn per_agent_and_day_figures_match_the_hand_computed_ones() {
             .unwrap_or_else(|| panic!("row {agent} {day}"))
             .clone()
     };
-    // a1 on the 22nd: m2 and m4 → 2 turns in 1 conversation; first response m2 − m1 = 10 s;
-    // responses 10 s and m4 − m3 = 4 s → median (4 + 10) / 2 = 7 s; m4 hit impatience → 1 of 2
-    // compliant = 0.5.
+    // a1 on the 22nd: only m2 (stored with a1; m4 was a3's although c1's feedback is all a1's)
+    // → 1 turn in 1 conversation; first response m2 − m1 = 10 s, also its only response
+    // (median 10 s); no hit → 1 of 1 compliant = 1.0.
     let a1 = row("a1", "2024-11-22");
-    assert_eq!((a1.turns, a1.conversations), (2, 1));
+    assert_eq!((a1.turns, a1.conversations), (1, 1));
     assert_eq!(
         (a1.first_response_ms, a1.first_responses),
         (Some(10_000), 1)
     );
-    assert_eq!((a1.response_median_ms, a1.responses), (Some(7_000), 2));
+    assert_eq!((a1.response_median_ms, a1.responses), (Some(10_000), 1));
     assert_eq!((a1.compliant_turns, a1.sla_breaches), (1, 0));
-    assert!(close(a1.compliance, 0.5));
+    assert!(close(a1.compliance, 1.0));
+    assert!(a1.hits.is_empty(), "{:?}", a1.hits);
+    // a3 on the 22nd: m4 (stored with a3) → 1 turn in c1; not a first response (m2 answered
+    // first) → none; response m4 − m3 = 4 s; m4 hit impatience → 0 of 1 compliant = 0.0.
+    let a3 = row("a3", "2024-11-22");
+    assert_eq!((a3.turns, a3.conversations), (1, 1));
+    assert_eq!((a3.first_response_ms, a3.first_responses), (None, 0));
+    assert_eq!((a3.response_median_ms, a3.responses), (Some(4_000), 1));
+    assert_eq!((a3.compliant_turns, a3.sla_breaches), (0, 0));
+    assert!(close(a3.compliance, 0.0));
     assert_eq!(
-        a1.hits.get("impatience"),
+        a3.hits.get("impatience"),
         Some(&CategoryHits {
             sent: 1,
             drafted: 0,
             rewritten: 0
         })
     );
-    // a2 on the 22nd: n3 answers n1 (waiting since n1, not n2): 130 − 100 = 30 s, also its first
-    // response; 1 SLA breach; draft d1 caught provoke and n3 no longer had it → rewritten.
+    // a2 on the 22nd (fallback: n3 has no stored agent, c2's owner is a2 by draft d1): n3
+    // answers n1 (waiting since n1, not n2): 130 − 100 = 30 s, also its first response; 1 SLA
+    // breach; draft d1 caught provoke and n3 no longer had it → rewritten.
     let a2 = row("a2", "2024-11-22");
     assert_eq!(
         (a2.turns, a2.first_response_ms, a2.response_median_ms),
@@ -370,7 +391,8 @@ fn per_agent_and_day_figures_match_the_hand_computed_ones() {
             rewritten: 1
         })
     );
-    // Unattributed on the 23rd: k2 answers k1 after 20 s with a block hit (the hint is ignored).
+    // Unattributed on the 23rd (k2 has no stored agent and c3 no owner): k2 answers k1 after
+    // 20 s with a block hit (the hint is ignored).
     let un = row("", "2024-11-23");
     assert_eq!(
         (un.turns, un.first_response_ms, un.compliant_turns),
@@ -384,9 +406,10 @@ fn per_agent_and_day_figures_match_the_hand_computed_ones() {
         un.hits
     );
     assert_eq!(un.hits["provoke"].sent, 1);
-    assert_eq!(a.by_agent_day.len(), 3);
+    assert_eq!(a.by_agent_day.len(), 4);
 
-    // Whole period, all agents: 4 turns in 3 conversations; first responses 10, 30, 20 s →
+    // Whole period, all agents (attribution does not change these): 4 turns in 3 conversations
+    // (c1 counted once though a1 and a3 both answered in it); first responses 10, 30, 20 s →
     // mean 20 s; responses 4, 10, 20, 30 s → median (10 + 20) / 2 = 15 s; 2 of 4 compliant.
     let t = &a.total;
     assert_eq!((t.turns, t.conversations), (4, 3));
@@ -428,9 +451,15 @@ fn per_agent_and_day_figures_match_the_hand_computed_ones() {
         .iter()
         .map(|r| (r.agent.clone().unwrap_or_default(), r.turns))
         .collect();
+    // Per agent: "" k2, a1 m2, a2 n3 (fallback), a3 m4; 1 + 1 + 1 + 1 = the 4 turns in total.
     assert_eq!(
         by_agent,
-        [("".into(), 1), ("a1".into(), 2), ("a2".into(), 1)]
+        [
+            ("".into(), 1),
+            ("a1".into(), 1),
+            ("a2".into(), 1),
+            ("a3".into(), 1)
+        ]
     );
 }
 
@@ -545,6 +574,9 @@ fn transcript_reads_masked_turns_by_shop_and_time() {
     let ids: Vec<_> = all.iter().take(4).map(|t| t.id.as_str()).collect();
     assert_eq!(ids, ["m1", "m2", "m3", "m4"]);
     assert_eq!(all[0].book, "bookA");
+    // The agent id comes out where it was stored: m2 (a1), m4 (a3); never on customer turns.
+    let agents: Vec<_> = all.iter().take(4).map(|t| t.agent.as_deref()).collect();
+    assert_eq!(agents, [None, Some("a1"), None, Some("a3")]);
     let since = f
         .store
         .transcript(Some("s1"), Some(T1), None)
