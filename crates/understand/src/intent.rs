@@ -13,12 +13,14 @@
 //! Further intents must reach `Tuning::secondary` *and* stand on their own: be the best intent of
 //! some clause of the turn (快递三天没动了，再不处理我就投诉 → shipping + complaint), or have model
 //! probability ≥ `Tuning::secondary_model` for the whole turn, or be a complaint backed by a
-//! threat. A keyword alone does not add an intent (退款怎么还没到账 is not shipping). Greeting and
+//! threat, or carry strong keyword/pattern evidence (weight ≥ 2: 退款问题你一直在敷衍我). A weak
+//! topic keyword alone does not add an intent (退款怎么还没到账 is not shipping). Greeting and
 //! closing are framing: greeting is kept beside a content intent only when it is a clause of its
 //! own (你好，我想退货) — behind a greeting, a question's content intent needs only
 //! `Tuning::primary`, not `CONTENT`, to be the point of the turn (你好，请问这款还有XL吗) — closing only when it is the primary. Thanks after the fact — a thanks
 //! word, no question, no threat, no trouble intent (感谢，退款已经到账了) — is thanks_closing
-//! alone: the topic it mentions is settled.
+//! first: the topic it mentions is settled, and is kept beside it only when a clause of its own
+//! says it (退款已收到，谢谢 → thanks_closing + return_refund).
 //!
 //! Negation: complaint and escalation keywords a negator reaches (我不想投诉, 不用找领导) do not
 //! count, nor do that intent's patterns, and the intent cannot win on the model alone. Quality
@@ -44,6 +46,9 @@ pub(crate) const OTHER: usize = 11;
 
 /// A content intent this strong pushes greeting/closing out.
 const CONTENT: f32 = 0.45;
+/// Keyword/pattern weight that backs a further intent on its own (敷衍, 爱理不理 inside a refund
+/// question): a strong, specific phrase, not a passing topic word.
+const STRONG_KEYWORDS: f32 = 2.0;
 /// At most this many intents per turn.
 const MAX_INTENTS: usize = 3;
 
@@ -195,6 +200,15 @@ pub(crate) fn select(ev: Evidence<'_>, t: &Tuning, out: &mut Vec<IntentScore>) {
             id: INTENTS[THANKS],
             score: s[THANKS],
         });
+        // The settled topic still names what the thanks is for when a clause of its own says it
+        // (退款已收到，谢谢 → thanks + return_refund).
+        let topic = best;
+        if content(topic) && s[topic] >= t.secondary && ev.clause_tops & (1 << topic) != 0 {
+            out.push(IntentScore {
+                id: INTENTS[topic],
+                score: s[topic],
+            });
+        }
         return;
     }
     // Behind a greeting, a question needs less to be the point of the turn (你好，请问这款还有XL吗).
@@ -223,7 +237,10 @@ pub(crate) fn select(ev: Evidence<'_>, t: &Tuning, out: &mut Vec<IntentScore>) {
         {
             continue;
         }
-        let backed = own_clause || p[i] >= t.secondary_model || (i == COMPLAINT && ev.threat);
+        let backed = own_clause
+            || p[i] >= t.secondary_model
+            || (i == COMPLAINT && ev.threat)
+            || ev.keywords[i] >= STRONG_KEYWORDS;
         if backed {
             out.push(IntentScore {
                 id: INTENTS[i],
@@ -263,7 +280,7 @@ mod tests {
         select(ev(zero, zero, 0, false), &t, &mut out);
         assert_eq!(out[0].id, "other");
 
-        static S: [f32; N] = [0.9, 0.0, 0.0, 0.0, 0.6, 0.0, 0.0, 0.55, 0.0, 0.0, 0.0, 0.0];
+        static S: [f32; N] = [0.9, 0.0, 0.0, 0.0, 0.7, 0.0, 0.0, 0.65, 0.0, 0.0, 0.0, 0.0];
         select(ev(&S, zero, 0, true), &t, &mut out);
         let ids: Vec<_> = out.iter().map(|i| i.id).collect();
         assert_eq!(ids, ["shipping", "complaint"]);

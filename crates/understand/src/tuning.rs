@@ -38,7 +38,7 @@ impl Default for Tuning {
             keyword_example_weight: 0.8,
             primary: 0.3,
             decisive: 0.2,
-            secondary: 0.5,
+            secondary: 0.6,
             secondary_model: 0.2,
             emotion: 0.45,
             emotion_model_only: 0.55,
