@@ -15,6 +15,6 @@ pub use diff::{Change, DiffReport, TranscriptLine, diff};
 pub use engine::{Engine, EngineError};
 pub use eval::{EvalReport, LabelledLine, Miss, Prf, evaluate};
 pub use followup::FollowUp;
-pub use huashu_suggest::{ConversationState, FeedbackAction};
+pub use huashu_suggest::{ConversationState, ESCALATION_RISK, FeedbackAction};
 pub use lint::lint;
 pub use output::{AgentAnalysis, AnalyzeLine, CustomerAnalysis, GuardHit, SuggestionItem};

@@ -33,10 +33,6 @@ pub(crate) struct Ack {
     pub(crate) duplicate: bool,
 }
 
-/// Escalation risk from which the summary flags `escalation` (the suggester's threshold for
-/// offering an escalation script unasked, `huashu_suggest::ESCALATION_RISK`).
-const ESCALATION_RISK: f32 = 0.6;
-
 /// Serialises an event payload and masks every `text` in it: the same bytes are stored and sent.
 fn masked<T: Serialize>(v: &T) -> String {
     match serde_json::to_value(v) {
@@ -151,7 +147,7 @@ impl Shared {
                 summary.threat = summary.threat || u.threat;
                 summary.escalation = (same_wait && summary.escalation)
                     || u.intents.iter().any(|i| i.id == "escalation")
-                    || state.escalation_risk() >= ESCALATION_RISK;
+                    || state.escalation_risk() >= huashu_engine::ESCALATION_RISK;
                 if t.customer.is_some() {
                     summary.customer = t.customer.clone();
                 }

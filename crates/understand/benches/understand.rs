@@ -14,24 +14,7 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use huashu_understand::Understander;
 
-const TURNS: &[&str] = &[
-    "亲，在吗？我的快递到哪了，三天都没动了",
-    "快递三天没动了，再不处理我就投诉！！！",
-    "身高165体重110斤穿什么码，M还是L",
-    "订单号2023112245678，麻烦帮我改一下收货地址",
-    "收到的杯子是碎的，质量太差了，我要退款😡",
-    "妳們的貨怎麼還沒到？？？都一個禮拜了",
-    "叫你们主管来，跟你说不清楚",
-    "好的谢谢亲，辛苦了👍",
-    "孩子误食了里面的小零件，怎么办，急！！",
-    "有没有优惠券啊，买两件能便宜点吗",
-    "快递单号SF1234567890123一直显示运输中",
-    "我不生气，就是想问问什么时候发货",
-    "这是我第三次问了，你们客服到底有没有人",
-    "电话改成138 1234 5678，谢谢",
-    "这个充电器会漏电吗？我家有小孩",
-    "说了多少遍了，七天无理由退货为什么不给退",
-];
+const TURNS: &[&str] = include!("customer_turns.in");
 
 fn book_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../phrasebooks/default")

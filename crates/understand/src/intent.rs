@@ -52,10 +52,26 @@ const STRONG_KEYWORDS: f32 = 2.0;
 /// At most this many intents per turn.
 const MAX_INTENTS: usize = 3;
 
+/// Per-intent keyword/pattern evidence of a turn.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Keywords {
+    /// Summed keyword/pattern weight per intent.
+    pub weight: [f32; N],
+    /// Some keyword of the intent was negated (我不想投诉).
+    pub negated: [bool; N],
+}
+
+impl Keywords {
+    /// The intent's only keyword evidence was negated: it has none, and `scores` damps its
+    /// model vote too.
+    pub fn all_negated(&self, i: usize) -> bool {
+        self.negated[i] && self.weight[i] == 0.0
+    }
+}
+
 /// Per-intent keyword/pattern evidence of a turn (`range`: only hits inside these normalised
-/// bytes, and no pattern evidence, which has no position). An intent whose only keywords were
-/// negated (我不想投诉) gets `-0.0`: no evidence, and `scores` damps its model vote too.
-pub(crate) fn keyword_weights(turn: &Turn<'_>, range: Option<(u32, u32)>) -> [f32; N] {
+/// bytes, and no pattern evidence, which has no position).
+pub(crate) fn keyword_weights(turn: &Turn<'_>, range: Option<(u32, u32)>) -> Keywords {
     let mut kw = [0f32; N];
     let mut negated = [false; N];
     for h in turn.hits {
@@ -100,12 +116,10 @@ pub(crate) fn keyword_weights(turn: &Turn<'_>, range: Option<(u32, u32)>) -> [f3
             }
         }
     }
-    for (k, n) in kw.iter_mut().zip(negated) {
-        if n && *k == 0.0 {
-            *k = -0.0;
-        }
+    Keywords {
+        weight: kw,
+        negated,
     }
-    kw
 }
 
 /// Intents a negator cancels: 我不想投诉, 不用找领导. (Most others keep their topic when negated:
@@ -118,18 +132,19 @@ fn negatable(i: usize) -> bool {
 const NEGATED_MODEL: f32 = 0.2;
 
 /// Combined per-intent scores.
-pub(crate) fn scores(kw: &[f32; N], model: Option<&[f32; N]>) -> [f32; N] {
+pub(crate) fn scores(kw: &Keywords, model: Option<&[f32; N]>) -> [f32; N] {
     let mut s = [0f32; N];
     for (i, out) in s.iter_mut().enumerate() {
-        let e = 1.0 - (-kw[i].max(0.0)).exp();
+        let w = kw.weight[i];
+        let e = 1.0 - (-w.max(0.0)).exp();
         let mut p = model.map_or(0.0, |m| m[i]);
-        if kw[i] == 0.0 && kw[i].is_sign_negative() {
+        if kw.all_negated(i) {
             p *= NEGATED_MODEL;
         }
         *out = (1.0 - (1.0 - e) * (1.0 - p)).clamp(0.0, 1.0);
         // Negative weights (a QA lead down-weighting a phrase) damp the model too.
-        if kw[i] < 0.0 {
-            *out *= kw[i].exp();
+        if w < 0.0 {
+            *out *= w.exp();
         }
     }
     s
@@ -152,7 +167,7 @@ pub(crate) struct Evidence<'a> {
     pub scores: &'a [f32; N],
     pub model: &'a [f32; N],
     /// Keyword/pattern weight per intent (`keyword_weights`).
-    pub keywords: &'a [f32; N],
+    pub keywords: &'a Keywords,
     /// Bit `i`: intent `i` is the best of some clause, with a clause score ≥ `secondary`.
     pub clause_tops: u16,
     pub threat: bool,
@@ -176,7 +191,7 @@ pub(crate) fn select(ev: Evidence<'_>, t: &Tuning, out: &mut Vec<IntentScore>) {
         .fold(0.0f32, f32::max);
     let confident = s[best] >= t.primary && s[best] >= s[OTHER];
     // An intent whose every keyword was negated (我不是要投诉) cannot win on the model alone.
-    let negated = ev.keywords[best] == 0.0 && ev.keywords[best].is_sign_negative();
+    let negated = ev.keywords.all_negated(best);
     let decisive = !negated
         && p[best] >= t.decisive
         && p[best] > p[OTHER]
@@ -240,7 +255,7 @@ pub(crate) fn select(ev: Evidence<'_>, t: &Tuning, out: &mut Vec<IntentScore>) {
         let backed = own_clause
             || p[i] >= t.secondary_model
             || (i == COMPLAINT && ev.threat)
-            || ev.keywords[i] >= STRONG_KEYWORDS;
+            || ev.keywords.weight[i] >= STRONG_KEYWORDS;
         if backed {
             out.push(IntentScore {
                 id: INTENTS[i],
@@ -267,11 +282,15 @@ mod tests {
         let t = Tuning::default();
         let mut out = Vec::new();
         static ZERO: [f32; N] = [0.0; N];
+        static NO_KEYWORDS: Keywords = Keywords {
+            weight: [0.0; N],
+            negated: [false; N],
+        };
         let zero = &ZERO;
         let ev = |s: &'static [f32; N], p: &'static [f32; N], tops, threat| Evidence {
             scores: s,
             model: p,
-            keywords: zero,
+            keywords: &NO_KEYWORDS,
             clause_tops: tops,
             threat,
             question: false,

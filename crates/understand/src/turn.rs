@@ -18,7 +18,7 @@ const MODIFIER_WINDOW: usize = 2;
 /// window plus a long negator/modifier (4 chars each, 4 bytes a char) — and literals longer than
 /// this never contain others in practice. Bounding the look-back keeps every per-hit question
 /// O(hits nearby), so hostile input with thousands of hits stays linear.
-const LOOK_BACK: u32 = 64;
+pub(crate) const LOOK_BACK: u32 = 64;
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Turn<'a> {

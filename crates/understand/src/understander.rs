@@ -182,7 +182,7 @@ impl Understander {
         let ep = ep.unwrap_or([0.0; emotion::N]);
         Explanation {
             intents: (0..intent::N)
-                .map(|i| (INTENTS[i], kw[i], ip[i], scores[i]))
+                .map(|i| (INTENTS[i], kw.weight[i], ip[i], scores[i]))
                 .collect(),
             emotion_model: (0..emotion::N).map(|l| (EMOTIONS[l], ep[l])).collect(),
             normalized: s.norm.as_str().to_string(),
@@ -221,7 +221,7 @@ impl Understander {
         let mut kw = intent::keyword_weights(&turn, None);
         if threat {
             // A threat is a complaint even when the book forgot the word.
-            kw[intent::COMPLAINT] = kw[intent::COMPLAINT].max(1.0);
+            kw.weight[intent::COMPLAINT] = kw.weight[intent::COMPLAINT].max(1.0);
         }
         let scores = intent::scores(&kw, intent_p.as_ref());
         let clause_tops = self.clause_tops(&turn, &mut s.rows);
@@ -234,7 +234,7 @@ impl Understander {
                 clause_tops,
                 threat,
                 question: turn.surface.breaks.iter().any(|b| b.1),
-                thanks_word: kw[intent::THANKS] >= 1.0,
+                thanks_word: kw.weight[intent::THANKS] >= 1.0,
             },
             t,
             &mut intents,

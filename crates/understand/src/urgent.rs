@@ -33,7 +33,7 @@ fn suppressed(turn: &Turn<'_>, h: &Hit) -> bool {
     // trigger, so the context must cover its end, where the trigger is (用了会不会过敏).
     let pattern = h.tag == Tag::UrgentPattern;
     let allowed = turn
-        .starting_in(h.start.saturating_sub(64), h.end)
+        .starting_in(h.start.saturating_sub(crate::turn::LOOK_BACK), h.end)
         .iter()
         .any(|a| {
             a.tag == Tag::UrgentAllow
