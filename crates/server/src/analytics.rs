@@ -13,6 +13,7 @@ use huashu_store::{AnalyticsQuery, day_start_ms, local_day};
 use serde_json::json;
 
 use crate::auth::TokenRole;
+use crate::http::query_params;
 use crate::protocol::{ClientError, ErrorCode};
 use crate::shared::{Shared, now_ms};
 
@@ -23,41 +24,6 @@ const TZ_OFFSET_MIN: i32 = 480;
 
 pub(crate) fn error(status: u16, code: ErrorCode, message: &str) -> (u16, String) {
     (status, ClientError::new(code, message).frame())
-}
-
-/// Decodes `a=b&c=d` with `%XX` and `+` escapes; later keys win.
-pub(crate) fn query_params(query: &str) -> HashMap<String, String> {
-    fn decode(s: &str) -> String {
-        let bytes = s.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < bytes.len() => {
-                    let hex = |b: u8| (b as char).to_digit(16);
-                    match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                        (Some(h), Some(l)) => {
-                            out.push((h * 16 + l) as u8);
-                            i += 2;
-                        }
-                        _ => out.push(b'%'),
-                    }
-                }
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-    query
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
 }
 
 /// The shop a token may read figures of: `Ok(shop)` or the error response.

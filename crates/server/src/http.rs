@@ -327,10 +327,42 @@ fn bearer(head: &Head) -> Option<String> {
     if header.is_some() {
         return header;
     }
-    head.query
+    query_params(&head.query).remove("token")
+}
+
+/// Decodes `a=b&c=d` with `%XX` and `+` escapes; later keys win.
+pub(crate) fn query_params(query: &str) -> std::collections::HashMap<String, String> {
+    fn decode(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => {
+                    let hex = |b: u8| (b as char).to_digit(16);
+                    match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                        (Some(h), Some(l)) => {
+                            out.push((h * 16 + l) as u8);
+                            i += 2;
+                        }
+                        _ => out.push(b'%'),
+                    }
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    query
         .split('&')
-        .find_map(|kv| kv.strip_prefix("token="))
-        .map(str::to_string)
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
 }
 
 async fn read_body(

@@ -12,7 +12,8 @@ use huashu_engine::{Engine, TranscriptLine, diff};
 use huashu_phrasebook::Problem;
 use serde_json::{Value, json};
 
-use crate::analytics::{error, query_params};
+use crate::analytics::error;
+use crate::http::query_params;
 use crate::protocol::ErrorCode;
 use crate::shared::Shared;
 

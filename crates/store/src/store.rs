@@ -256,11 +256,7 @@ impl Store {
     /// another checkpoint held the lock or a reader still needs old frames). Run by the only
     /// writer between transactions, a complete one lets the next commit rewind the WAL.
     pub fn checkpoint_complete(&self) -> Result<bool, Error> {
-        let (busy, log, done): (i64, i64, i64) =
-            self.conn
-                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?;
+        let (busy, log, done) = self.wal_checkpoint("PASSIVE")?;
         Ok(busy == 0 && log == done)
     }
 
@@ -268,11 +264,7 @@ impl Store {
     /// as it found it (`-1` when another checkpoint held the lock). The service's background
     /// checkpointer uses the length to tell when the writer should rewind the WAL.
     pub fn checkpoint_passive(&self) -> Result<i64, Error> {
-        let (busy, log): (i64, i64) =
-            self.conn
-                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
+        let (busy, log, _) = self.wal_checkpoint("PASSIVE")?;
         Ok(if busy == 0 { log } else { -1 })
     }
 
@@ -294,10 +286,17 @@ impl Store {
     /// Copies committed WAL frames into the database file without blocking the writer
     /// (`PASSIVE`); `truncate` (at shutdown) also empties the WAL when nobody is reading.
     pub fn checkpoint(&self, truncate: bool) -> Result<(), Error> {
-        let mode = if truncate { "TRUNCATE" } else { "PASSIVE" };
-        self.conn
-            .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))?;
-        Ok(())
+        self.wal_checkpoint(if truncate { "TRUNCATE" } else { "PASSIVE" })
+            .map(|_| ())
+    }
+
+    /// `PRAGMA wal_checkpoint(mode)`: (busy, WAL frames, frames checkpointed).
+    fn wal_checkpoint(&self, mode: &str) -> Result<(i64, i64, i64), Error> {
+        Ok(self
+            .conn
+            .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?)
     }
 
     /// Applies `writes` in one transaction (group commit). Each write runs in its own savepoint,
