@@ -122,7 +122,7 @@ impl Db {
                         Ok(()) | Err(RecvTimeoutError::Disconnected) => true,
                     };
                     let outcome = if stopping {
-                        checkpoint_store.checkpoint(true).map(|()| 0)
+                        checkpoint_store.checkpoint_truncate().map(|()| 0)
                     } else {
                         checkpoint_store.checkpoint_passive()
                     };

@@ -245,7 +245,7 @@ impl Store {
     }
 
     /// Stops this connection from checkpointing the WAL after its commits. The service's writer
-    /// does this and checkpoints from another connection instead (`checkpoint`), so the
+    /// does this and checkpoints from another connection instead (`checkpoint_passive`), so the
     /// checkpoint's fsync never stalls a group commit.
     pub fn disable_auto_checkpoint(&self) -> Result<(), Error> {
         self.conn.execute_batch("PRAGMA wal_autocheckpoint=0")?;
@@ -283,11 +283,10 @@ impl Store {
         Ok(())
     }
 
-    /// Copies committed WAL frames into the database file without blocking the writer
-    /// (`PASSIVE`); `truncate` (at shutdown) also empties the WAL when nobody is reading.
-    pub fn checkpoint(&self, truncate: bool) -> Result<(), Error> {
-        self.wal_checkpoint(if truncate { "TRUNCATE" } else { "PASSIVE" })
-            .map(|_| ())
+    /// Copies every committed WAL frame into the database file and empties the WAL when nobody
+    /// is reading (`TRUNCATE`; the service runs it at shutdown).
+    pub fn checkpoint_truncate(&self) -> Result<(), Error> {
+        self.wal_checkpoint("TRUNCATE").map(|_| ())
     }
 
     /// `PRAGMA wal_checkpoint(mode)`: (busy, WAL frames, frames checkpointed).
