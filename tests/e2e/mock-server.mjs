@@ -144,11 +144,11 @@ export function startMock({ host = '127.0.0.1', port = 0, token = crypto.randomB
   const wss = new WebSocketServer({ server, path: '/ws' });
 
   const conv = (id) => {
-    if (!convs.has(id)) convs.set(id, { id, seq: 0, events: [], acks: new Map(), subs: new Set(), customer: '', last_text: '', last_at: 0, waiting_since: null, urgent: false, threat: false, escalation: false, emotion: null, intent: null, timers: [] });
+    if (!convs.has(id)) convs.set(id, { id, seq: 0, events: [], acks: new Map(), subs: new Set(), customer: '', last_text: '', last_at: 0, waiting_since: null, urgent: false, threat: false, escalation: false, reasons: [], rising: 0, emotion: null, intent: null, timers: [] });
     return convs.get(id);
   };
   // Same shape as the real server's Summary (crates/server/src/shared.rs).
-  const summary = (c) => ({ conversation: c.id, shop: 'default', seq: c.seq, customer: c.customer || null, last_text: c.last_text, last_at: c.last_at, intent: c.intent, emotion: c.emotion?.label ?? null, intensity: c.emotion?.intensity ?? null, urgent: c.urgent, threat: c.threat, waiting_since: c.waiting_since, sla: 'ok', updated_at: c.last_at });
+  const summary = (c) => ({ conversation: c.id, shop: 'default', seq: c.seq, customer: c.customer || null, last_text: c.last_text, last_at: c.last_at, intent: c.intent, emotion: c.emotion?.label ?? null, intensity: c.emotion?.intensity ?? null, urgent: c.urgent, threat: c.threat, escalation: c.reasons.length > 0, escalation_reasons: c.reasons, waiting_since: c.waiting_since, sla: 'ok', updated_at: c.last_at });
   const send = (ws, m) => { if (ws.readyState === 1) ws.send(JSON.stringify(m)); };
   const publish = (c, ev) => {
     ev.seq = ++c.seq;
@@ -171,8 +171,19 @@ export function startMock({ host = '127.0.0.1', port = 0, token = crypto.randomB
       const u = understand(m.text);
       publish(c, { type: 'analysis', conversation: c.id, turn: m.id, role, text: m.text, at, customer: c.customer || undefined, ...u, state: {} });
       publish(c, { type: 'suggestions', conversation: c.id, turn: m.id, items: suggest(u, c.customer) });
+      // Escalation reasons as the real server words them (crates/server/src/escalation.rs),
+      // from canned signals: asking for a human, or a threat (which makes the risk high).
+      if (c.waiting_since === null) c.reasons = [];
+      c.rising = u.emotion.label === 'anger' || u.threat ? c.rising + 1 : 0;
+      const add = (r) => { if (!c.reasons.some((x) => x.kind === r.kind)) c.reasons.push(r); };
+      if (u.intents.some((i) => i.id === 'escalation')) add({ kind: 'asked_human' });
+      if (u.threat || c.threat) {
+        add({ kind: 'complaint_threat' });
+        c.reasons = c.reasons.filter((x) => x.kind !== 'risk');
+        c.reasons.push({ kind: 'risk', risk: 0.78, turns: Math.max(1, c.rising) });
+      }
       c.waiting_since ??= at;
-      c.urgent ||= u.urgent; c.threat ||= u.threat; c.escalation ||= u.intents.some((i) => i.id === 'escalation');
+      c.urgent ||= u.urgent; c.threat ||= u.threat;
       c.emotion = u.emotion; c.intent = u.intents[0].id;
       const since = c.waiting_since;
       c.timers.push(setTimeout(() => publish(c, { type: 'sla', conversation: c.id, level: 'warn', turn: m.id, waiting_ms: Date.now() - since }), sla.warn_ms));

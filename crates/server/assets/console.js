@@ -56,6 +56,18 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
+/** Replaces `el`'s children, dropping null/undefined/false (never rendered as the word "null"). */
+function fill(el, ...kids) {
+  el.replaceChildren(...kids.flat().filter((k) => k !== undefined && k !== null && k !== false)
+    .map((k) => (k instanceof Node ? k : String(k))));
+  return el;
+}
+
+/** 0.72 → 72; null for anything that is not a finite number (no "NaN%" on screen). */
+function pct(x) {
+  return Number.isFinite(x) ? Math.round(Math.max(0, Math.min(1, x)) * 100) : null;
+}
+
 const SVG = 'http://www.w3.org/2000/svg';
 function s(tag, attrs) {
   const el = document.createElementNS(SVG, tag);
@@ -123,7 +135,7 @@ function conv(id) {
   if (!c) {
     c = {
       id, customer: '', lastText: '', lastAt: 0, waitingSince: null,
-      urgent: false, threat: false, escalation: false, emotion: null, intent: null,
+      urgent: false, threat: false, escalation: false, escalationReasons: [], emotion: null, intent: null,
       items: new Map(), // turn id (or `sys-<seq>`) → transcript item, in arrival order
       suggestions: [], dismissed: new Set(), trend: [], entities: new Map(), followUps: [],
       slaLevel: null, subscribed: false, style: null, draft: '',
@@ -155,14 +167,13 @@ function applySummary(sm) {
   // Urgent means "jumps the queue until answered", as for live events (onGuard clears it).
   if (typeof sm.urgent === 'boolean') c.urgent = sm.urgent && sm.last_role !== 'agent';
   if (typeof sm.threat === 'boolean') c.threat = c.threat || sm.threat;
-  if (typeof sm.escalation === 'boolean') c.escalation = c.escalation || sm.escalation;
-  if (sm.intent) {
-    c.intent = sm.intent;
-    if (sm.intent === 'escalation') c.escalation = true;
-    if (sm.intent === 'complaint') c.threat = true;
-  }
+  // The server says whether escalation is up and why (PROTOCOL.md `escalation_reasons`); the
+  // console only words it.
+  if (typeof sm.escalation === 'boolean') c.escalation = sm.escalation;
+  if (Array.isArray(sm.escalation_reasons)) c.escalationReasons = sm.escalation_reasons;
+  if (sm.intent) c.intent = sm.intent;
   const emo = sm.emotion;
-  if (emo) c.emotion = typeof emo === 'string' ? { label: emo, intensity: sm.intensity ?? 0.5 } : emo;
+  if (emo) c.emotion = typeof emo === 'string' ? { label: emo, intensity: Number.isFinite(sm.intensity) ? sm.intensity : null } : emo;
   if (typeof sm.sla === 'string') c.slaLevel = sm.sla === 'warn' || sm.sla === 'breach' ? sm.sla : null;
 }
 
@@ -180,11 +191,11 @@ function onAnalysis(ev) {
   if (c.waitingSince === null) c.waitingSince = at;
   const intents = (ev.intents ?? []).map((i) => i.id);
   if (ev.urgent) c.urgent = true;
-  if (ev.threat || intents.includes('complaint')) c.threat = true;
-  if (intents.includes('escalation')) c.escalation = true;
+  if (ev.threat) c.threat = true;
   if (ev.emotion) {
     c.emotion = ev.emotion;
-    const v = NEGATIVE.has(ev.emotion.label) ? ev.emotion.intensity : ev.emotion.label === 'positive' ? -ev.emotion.intensity : 0;
+    const k = Number.isFinite(ev.emotion.intensity) ? ev.emotion.intensity : 0;
+    const v = NEGATIVE.has(ev.emotion.label) ? k : ev.emotion.label === 'positive' ? -k : 0;
     c.trend.push({ v, label: ev.emotion.label, seq: ev.seq });
   }
   c.intent = intents[0] ?? c.intent;
@@ -306,9 +317,10 @@ function renderList() {
   const waiting = items.filter((c) => c.waitingSince !== null).length;
   const urgent = items.filter((c) => c.urgent).length;
   document.title = `${urgent ? `【紧急 ${urgent}】` : ''}${waiting ? `(${waiting}) ` : ''}话术 · 客服工作台`;
+  renderFavicon(urgent, waiting);
   $('conv-empty').hidden = items.length > 0;
   list.replaceChildren(...items.map((c) => {
-    const emo = c.emotion && c.emotion.label !== 'neutral' ? h('span', { class: `emo-dot emo-${c.emotion.label}`, title: EMOTION[c.emotion.label] ?? '' }, EMOTION[c.emotion.label] ?? '') : null;
+    const emo = c.emotion && c.emotion.label !== 'neutral' && EMOTION[c.emotion.label] ? h('span', { class: `emo-dot emo-${c.emotion.label}` }, EMOTION[c.emotion.label]) : null;
     return h('li', {
       class: `conv${c.id === state.selected ? ' selected' : ''}${c.urgent ? ' is-urgent' : ''}`,
       dataset: { id: c.id }, tabindex: '0', role: 'button', 'aria-current': c.id === state.selected ? 'true' : null,
@@ -319,9 +331,9 @@ function renderList() {
     h('div', { class: 'conv-body' },
       h('div', { class: 'conv-row' },
         h('span', { class: 'conv-name' }, displayName(c)),
-        h('span', { class: 'wait', dataset: { since: c.waitingSince ?? '' } }, c.waitingSince ? fmtWait(now() - c.waitingSince) : (c.lastAt ? fmtClock(c.lastAt) : ''))),
+        h('span', { class: 'wait', dataset: { since: c.waitingSince ?? '' } }, c.waitingSince ? (state.locked ? '—' : fmtWait(now() - c.waitingSince)) : (c.lastAt ? fmtClock(c.lastAt) : ''))),
       h('div', { class: 'conv-last' }, c.lastText || '（暂无消息）'),
-      h('div', { class: 'conv-tags' }, ...badges(c), emo, c.intent && !['other', 'complaint', 'escalation'].includes(c.intent) ? h('span', { class: 'tag' }, INTENT[c.intent] ?? c.intent) : null)));
+      h('div', { class: 'conv-tags' }, ...badges(c), emo, c.intent && INTENT[c.intent] && !['other', 'complaint', 'escalation'].includes(c.intent) ? h('span', { class: 'tag' }, INTENT[c.intent]) : null)));
   }));
   tickTimers();
 }
@@ -357,22 +369,49 @@ function renderHead() {
   $('head-avatar').textContent = displayName(c).slice(0, 1);
   $('head-name').textContent = displayName(c);
   $('head-badges').replaceChildren(...badges(c));
-  const sub = [`会话 ${c.id}`];
-  if (c.intent) sub.push(INTENT[c.intent] ?? c.intent);
-  $('head-sub').textContent = sub.join(' · ');
+  // The conversation id is an integrator's key, not something an agent reads: it stays in the
+  // tooltip. The line says what the customer is about and how long the chat has run.
+  const turns = [...c.items.values()].filter((it) => it.kind === 'turn').length;
+  const sub = [];
+  if (c.intent && INTENT[c.intent]) sub.push(INTENT[c.intent]);
+  if (turns) sub.push(`${turns} 条消息`);
+  if (c.lastAt) sub.push(`最近 ${fmtClock(c.lastAt)}`);
+  $('head-sub').textContent = sub.join(' · ') || '新会话';
+  $('head-sub').title = `会话 ${c.id}`;
   renderAlerts(c);
   tickTimers();
+}
+
+/** The causes the server gave for the escalation flag, worded for the agent (none: generic). */
+export function escalationCauses(reasons) {
+  const out = [];
+  for (const r of reasons ?? []) {
+    if (r?.kind === 'asked_human') out.push('顾客要求主管或人工处理');
+    else if (r?.kind === 'complaint_threat') out.push('顾客扬言投诉（12315/差评/投诉）');
+    else if (r?.kind === 'risk') {
+      const p = pct(r.risk);
+      const score = p === null ? '' : `（风险 ${p}%）`;
+      out.push(Number.isFinite(r.turns) && r.turns >= 2 ? `情绪与风险已连续 ${r.turns} 轮上升${score}` : `升级风险偏高${score}`);
+    }
+  }
+  return out;
 }
 
 function renderAlerts(c) {
   const alerts = [];
   if (c.urgent) alerts.push(['urgent', '紧急', '涉及人身安全或重大损失，请立即优先处理：先确认安全，再给出处理方案。']);
   if (c.threat) alerts.push(['threat', '投诉风险', '顾客提到投诉/差评/12315：先倾听道歉，再给方案，切勿争辩。']);
-  if (c.escalation) alerts.push(['escalate', '升级风险', '顾客要求主管或人工处理：及时回应，必要时转接主管。']);
+  if (c.escalation) {
+    const causes = escalationCauses(c.escalationReasons);
+    const asked = (c.escalationReasons ?? []).some((r) => r?.kind === 'asked_human');
+    const advice = asked ? '及时回应，必要时转接主管。' : '先安抚、给出明确方案，防止升级。';
+    alerts.push(['escalate', '升级风险', `${causes.length ? causes.join('；') : '会话有升级风险'}：${advice}`,
+      (c.escalationReasons ?? []).map((r) => r?.kind).filter(Boolean).join(' ')]);
+  }
   if (c.slaLevel === 'breach') alerts.push(['breach', '已超时', '顾客等待已超过响应时限，请马上回复。']);
   for (const f of c.followUps.filter((x) => x.due && !x.done)) alerts.push(['follow', '跟进到期', `您曾承诺「${f.text}」，请及时回复顾客。`]);
-  $('alerts').replaceChildren(...alerts.map(([kind, title, text]) =>
-    h('div', { class: `alert alert-${kind}`, role: 'alert' }, h('strong', {}, title), h('span', {}, text))));
+  fill($('alerts'), alerts.map(([kind, title, text, reasons]) =>
+    h('div', { class: `alert alert-${kind}`, role: 'alert', dataset: reasons === undefined ? undefined : { reasons } }, h('strong', {}, title), h('span', {}, text))));
 }
 
 // Items are immutable once rendered (a changed item is a new object), so the transcript is
@@ -405,7 +444,7 @@ function renderTranscript() {
 }
 
 function markSpans(text, spans) {
-  // spans: [{start,end,cls}] in code points
+  // spans: [{start,end,cls}] in code points, not overlapping (see strongestHits)
   if (!spans.length) return [text];
   const out = [];
   let pos = 0;
@@ -420,6 +459,13 @@ function markSpans(text, spans) {
   return out;
 }
 
+/** The emotion badge: label, and for a non-neutral emotion its intensity as a small bar. */
+function emoBadge(e) {
+  const p = pct(e.intensity);
+  return h('span', { class: `emo emo-${e.label}`, title: p === null ? null : `强度 ${p}%` },
+    EMOTION[e.label], e.label !== 'neutral' && p !== null ? h('i', { style: `--w:${p}%` }) : null);
+}
+
 function renderItem(it) {
   if (it.kind === 'sys') return h('li', { class: `sys sys-${it.level}` }, it.text);
   if (it.role === 'customer') {
@@ -430,13 +476,13 @@ function renderItem(it) {
       h('div', { class: 'msg-meta' },
         h('time', {}, fmtClock(it.at)),
         it.urgent ? h('span', { class: 'badge badge-urgent' }, '紧急') : null,
-        ...it.intents.slice(0, 2).map((i) => h('span', { class: `tag intent intent-${i.id}`, title: `置信度 ${Math.round(i.score * 100)}%` }, INTENT[i.id] ?? i.id)),
-        emo ? h('span', { class: `emo emo-${emo.label}`, title: `强度 ${Math.round(emo.intensity * 100)}%` }, EMOTION[emo.label] ?? emo.label, emo.label !== 'neutral' ? h('i', { style: `--w:${Math.round(emo.intensity * 100)}%` }) : null) : null,
+        ...it.intents.filter((i) => INTENT[i.id]).slice(0, 2).map((i) => h('span', { class: `tag intent intent-${i.id}`, title: pct(i.score) === null ? null : `置信度 ${pct(i.score)}%` }, INTENT[i.id])),
+        emo && EMOTION[emo.label] ? emoBadge(emo) : null,
         it.threat ? h('span', { class: 'badge badge-threat' }, '投诉风险') : null));
   }
   const hits = it.hits ?? [];
   return h('li', { class: `msg msg-agent${it.pending ? ' pending' : ''}${it.failed ? ' failed' : ''}`, dataset: { turn: it.turn, seq: it.seq ?? '' } },
-    h('div', { class: 'bubble' }, ...markSpans(it.text, hits.map((x) => ({ start: x.start, end: x.end, cls: `sev-${x.severity}`, title: CATEGORY[x.category] ?? x.category })))),
+    h('div', { class: 'bubble' }, ...markSpans(it.text, strongestHits(hits).map((x) => ({ start: x.start, end: x.end, cls: `sev-${x.severity}`, title: CATEGORY[x.category] ?? null })))),
     h('div', { class: 'msg-meta' },
       it.failed ? h('span', { class: 'err' }, `发送失败：${it.failed}`) : it.pending ? h('span', {}, '发送中…') : h('time', {}, fmtClock(it.at)),
       hits.length ? h('span', { class: 'badge badge-threat' }, `含忌语 ${hits.length} 处`) : null));
@@ -464,10 +510,16 @@ function renderSuggestions() {
           h('span', { class: 'sugg-meta' },
             sg.stage ? h('span', { class: `stage stage-${sg.stage}` }, STAGE[sg.stage] ?? sg.stage) : null,
             ...tags.slice(0, 2).map((t) => h('span', { class: 'tag' }, t)),
-            sg.source ? h('span', { class: 'src' }, sg.source) : null),
+            sourceLabel(sg.source) ? h('span', { class: 'src' }, sourceLabel(sg.source)) : null),
           h('span', { class: 'sugg-text' }, sg.text))),
       h('button', { type: 'button', class: 'sugg-dismiss', title: '不合适，隐藏', 'aria-label': '隐藏这条推荐', onclick: () => dismissSuggestion(sg) }, '×'));
   }));
+}
+
+/** What an FAQ answer's `source` says to an agent: "faq:<id> · 运费政策" → "运费政策" (the id is internal). */
+export function sourceLabel(source) {
+  if (typeof source !== 'string') return '';
+  return source.replace(/^faq:\S*\s*(·\s*)?/, '').trim();
 }
 
 function useSuggestion(sg) {
@@ -496,12 +548,11 @@ function dismissSuggestion(sg) {
 function renderInsight() {
   const c = state.convs.get(state.selected);
   if (!c) return;
-  $('ins-intent').replaceChildren(c.intent ? h('span', { class: `tag intent intent-${c.intent}` }, INTENT[c.intent] ?? c.intent) : '—');
-  const e = c.emotion;
-  $('ins-emotion').replaceChildren(e
-    ? h('span', { class: `emo emo-${e.label}` }, EMOTION[e.label] ?? e.label, e.label !== 'neutral' ? h('i', { style: `--w:${Math.round(e.intensity * 100)}%` }) : null)
-    : '—', e && e.label !== 'neutral' ? h('span', { class: 'muted' }, ` 强度 ${Math.round(e.intensity * 100)}%`) : null);
-  $('ins-style').textContent = c.style ? STYLE[c.style] ?? c.style : '—';
+  fill($('ins-intent'), c.intent && INTENT[c.intent] ? h('span', { class: `tag intent intent-${c.intent}` }, INTENT[c.intent]) : '—');
+  const e = c.emotion && EMOTION[c.emotion.label] ? c.emotion : null;
+  const p = e ? pct(e.intensity) : null;
+  fill($('ins-emotion'), e ? emoBadge(e) : '—', e && e.label !== 'neutral' && p !== null ? h('span', { class: 'muted' }, ` 强度 ${p}%`) : null);
+  $('ins-style').textContent = STYLE[c.style] ?? '—';
   renderTrend(c);
   const ents = [...c.entities.values()];
   $('ent-empty').hidden = ents.length > 0;
@@ -540,6 +591,7 @@ function renderTrend(c) {
 // Timers: list waiting times and the SLA countdown of the selected conversation
 
 function tickTimers() {
+  if (state.locked) return; // stopped: the page no longer sees what happens
   const t = now();
   for (const el of document.querySelectorAll('.wait[data-since]')) {
     const since = Number(el.dataset.since);
@@ -566,7 +618,7 @@ function tickTimers() {
   box.className = `sla ${cls}`;
   $('sla-fill').style.width = `${Math.min(100, (ms / breach) * 100)}%`;
 }
-setInterval(tickTimers, 1000);
+let timerHandle = setInterval(tickTimers, 1000);
 
 // ---------------------------------------------------------------------------------------------
 // Composer: live guard with an in-place highlight layer, rewrite, block gating, send
@@ -578,6 +630,7 @@ function scheduleDraft(delay = 150) {
 }
 
 function checkDraft() {
+  if (state.locked) return;
   const c = state.convs.get(state.selected);
   const text = $('reply').value;
   if (!c || !text.trim()) {
@@ -608,6 +661,22 @@ function resolveDraftWaiters() {
   for (const fn of w) fn();
 }
 
+/**
+ * The hits to paint where hits overlap: the strongest one wins its span (block over warn over
+ * hint, then the longer one, then the earlier one); a hit overlapping a stronger one is not
+ * painted but stays in the list. `hits` carry `start`/`end`; returned sorted by `start`. The one
+ * place that decides highlighting, for the draft mirror and for sent turns alike.
+ */
+export function strongestHits(hits) {
+  const rank = (x) => SEVERITY_RANK[x.severity] ?? 3;
+  const byStrength = [...hits].sort((x, y) => rank(x) - rank(y) || (y.end - y.start) - (x.end - x.start) || x.start - y.start);
+  const kept = [];
+  for (const hit of byStrength) {
+    if (kept.every((k) => hit.end <= k.start || hit.start >= k.end)) kept.push(hit);
+  }
+  return kept.sort((x, y) => x.start - y.start);
+}
+
 /** Hits of the last check that still sit at the same place in the current text (UTF-16 ranges). */
 function liveHits() {
   const text = $('reply').value;
@@ -617,27 +686,33 @@ function liveHits() {
     const b = cpToUtf16(text, hit.end);
     if (text.slice(a, b) === hit.text) out.push({ ...hit, a, b });
   }
-  return out.sort((x, y) => x.a - y.a || SEVERITY_RANK[x.severity] - SEVERITY_RANK[y.severity]);
+  // Strongest first, then by position: the list reads from what must change to what may.
+  return out.sort((x, y) => (SEVERITY_RANK[x.severity] ?? 3) - (SEVERITY_RANK[y.severity] ?? 3) || x.a - y.a);
 }
 
 function renderGuard() {
+  if (state.locked) {
+    fill($('hits'));
+    $('send').disabled = true;
+    $('override-wrap').hidden = true;
+    [$('guard-state').textContent, $('guard-state').className] = ['未授权：无法检查或发送回复', 'guard-state gs-block'];
+    return;
+  }
   const text = $('reply').value;
   const hits = liveHits();
   // Mirror layer behind the textarea: same text, transparent, with marks where the hits are.
   const mirror = $('mirror');
   const parts = [];
   let pos = 0;
-  for (const hit of hits) {
-    if (hit.a < pos) continue;
+  for (const hit of strongestHits(hits)) {
     parts.push(text.slice(pos, hit.a), h('mark', { class: `sev-${hit.severity}`, dataset: { rule: hit.rule } }, text.slice(hit.a, hit.b)));
     pos = hit.b;
   }
   parts.push(text.slice(pos), '\u200b');
-  mirror.replaceChildren(...parts);
+  fill(mirror, parts);
   mirror.scrollTop = $('reply').scrollTop;
 
-  const seen = new Set();
-  $('hits').replaceChildren(...hits.filter((x) => !seen.has(x.a) && seen.add(x.a)).map((hit) =>
+  fill($('hits'), hits.map((hit) =>
     h('div', { class: `hit hit-${hit.severity}`, dataset: { rule: hit.rule } },
       h('span', { class: 'hit-sev' }, SEVERITY[hit.severity] ?? hit.severity),
       h('span', { class: 'hit-body' },
@@ -708,7 +783,7 @@ async function sendReply() {
   const c = state.convs.get(state.selected);
   const reply = $('reply');
   const text = reply.value.trim();
-  if (!c || !text || !hs) return;
+  if (!c || !text || !hs || state.locked) return;
   const hits = await ensureChecked();
   if (hits === null && !state.online) {
     toast('离线中：恢复连接后再发送');
@@ -746,6 +821,150 @@ async function sendReply() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Urgent turns: a short beep, a desktop notification (opt-in), the tab title and a favicon badge.
+// The settings are the agent's, remembered in localStorage (never the token: see the top).
+
+const ALERT_KEY = 'huashu.alerts';
+const alertPrefs = (() => {
+  try {
+    const v = JSON.parse(localStorage.getItem(ALERT_KEY) ?? '{}');
+    return { sound: v.sound !== false, notify: v.notify === true };
+  } catch {
+    return { sound: true, notify: false };
+  }
+})();
+function saveAlertPrefs() {
+  try { localStorage.setItem(ALERT_KEY, JSON.stringify(alertPrefs)); } catch { /* private mode: session only */ }
+}
+
+let audio = null;
+/** Two short tones (WebAudio, nothing to download). */
+function beep() {
+  const AC = window.AudioContext || window.webkitAudioContext;
+  if (!AC) return;
+  try {
+    audio ??= new AC();
+    if (audio.state === 'suspended') audio.resume().catch(() => {});
+    const t0 = audio.currentTime + 0.01;
+    for (const [i, freq] of [[0, 880], [1, 1175]]) {
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.type = 'sine';
+      osc.frequency.value = freq;
+      const t = t0 + i * 0.18;
+      gain.gain.setValueAtTime(0.0001, t);
+      gain.gain.exponentialRampToValueAtTime(0.25, t + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.15);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(t);
+      osc.stop(t + 0.16);
+    }
+  } catch { /* no audio device: the title, favicon and notification still say it */ }
+}
+
+/** A conversation just became urgent (live, not replayed): tell the agent, wherever they are. */
+function notifyUrgent(c) {
+  if (alertPrefs.sound) beep();
+  toast(`紧急会话：${displayName(c)}`);
+  if (!alertPrefs.notify || !('Notification' in window) || Notification.permission !== 'granted') return;
+  try {
+    const n = new Notification(`紧急：${displayName(c)}`, {
+      body: c.lastText ? `「${c.lastText}」请立即处理` : '涉及人身安全或重大损失，请立即处理',
+      tag: `huashu-urgent-${c.id}`,
+      requireInteraction: true,
+    });
+    n.onclick = () => { window.focus(); select(c.id); n.close(); };
+  } catch { /* some browsers only allow notifications from a service worker */ }
+}
+
+function renderAlertSettings(note = '') {
+  $('set-sound').checked = alertPrefs.sound;
+  $('set-notify').checked = alertPrefs.notify && 'Notification' in window && Notification.permission === 'granted';
+  $('settings-state').textContent = alertPrefs.sound ? '提醒' : '已静音';
+  $('settings-btn').classList.toggle('muted-on', !alertPrefs.sound);
+  if (!note && alertPrefs.notify && 'Notification' in window && Notification.permission === 'denied') note = '浏览器已拒绝通知权限：请在地址栏的网站设置中允许通知。';
+  $('set-note').textContent = note;
+}
+
+function initAlertSettings() {
+  const btn = $('settings-btn');
+  const box = $('settings');
+  btn.addEventListener('click', () => {
+    box.hidden = !box.hidden;
+    btn.setAttribute('aria-expanded', String(!box.hidden));
+  });
+  document.addEventListener('click', (e) => {
+    if (!box.hidden && !box.contains(e.target) && !btn.contains(e.target)) {
+      box.hidden = true;
+      btn.setAttribute('aria-expanded', 'false');
+    }
+  });
+  $('set-sound').addEventListener('change', (e) => {
+    alertPrefs.sound = e.target.checked;
+    saveAlertPrefs();
+    renderAlertSettings();
+    if (alertPrefs.sound) beep(); // what it will sound like (and unlocks audio on this gesture)
+  });
+  $('set-notify').addEventListener('change', async (e) => {
+    if (!e.target.checked) {
+      alertPrefs.notify = false;
+      saveAlertPrefs();
+      renderAlertSettings();
+      return;
+    }
+    if (!('Notification' in window)) {
+      renderAlertSettings('此浏览器不支持桌面通知。');
+      return;
+    }
+    const perm = Notification.permission === 'default' ? await Notification.requestPermission() : Notification.permission;
+    alertPrefs.notify = perm === 'granted';
+    saveAlertPrefs();
+    renderAlertSettings(perm === 'granted' ? '已开启：紧急会话会弹出桌面通知。' : '浏览器未允许通知：请在地址栏的网站设置中允许。');
+  });
+  // Browsers start audio only after a user gesture: the first click anywhere unlocks it.
+  document.addEventListener('pointerdown', () => {
+    const AC = window.AudioContext || window.webkitAudioContext;
+    if (!AC || audio) return;
+    try { audio = new AC(); } catch { /* no audio */ }
+  }, { once: true });
+  renderAlertSettings();
+}
+
+let faviconKey = '';
+/** The tab icon: the 话 logo, with a red badge counting urgent conversations (amber: waiting). */
+function renderFavicon(urgent, waiting) {
+  const key = `${urgent}/${waiting}`;
+  if (key === faviconKey) return;
+  faviconKey = key;
+  const cv = document.createElement('canvas');
+  cv.width = cv.height = 32;
+  const g = cv.getContext('2d');
+  if (!g) return;
+  g.fillStyle = '#0f766e';
+  g.beginPath();
+  g.roundRect ? g.roundRect(0, 0, 32, 32, 7) : g.rect(0, 0, 32, 32);
+  g.fill();
+  g.fillStyle = '#fff';
+  g.font = 'bold 20px sans-serif';
+  g.textAlign = 'center';
+  g.textBaseline = 'middle';
+  g.fillText('话', 16, 17);
+  const n = urgent || waiting;
+  if (n) {
+    g.fillStyle = urgent ? '#d92d20' : '#dc6803';
+    g.beginPath();
+    g.arc(23, 9, 9, 0, Math.PI * 2);
+    g.fill();
+    g.fillStyle = '#fff';
+    g.font = 'bold 12px sans-serif';
+    g.fillText(n > 9 ? '9+' : String(n), 23, 10);
+  }
+  const link = $('favicon');
+  link.href = cv.toDataURL('image/png');
+  link.dataset.badge = urgent ? `urgent:${urgent}` : waiting ? `waiting:${waiting}` : '';
+}
+
+// ---------------------------------------------------------------------------------------------
 // Toast, connection banner
 
 let toastTimer = 0;
@@ -763,10 +982,35 @@ function setConn(kind, text) {
   el.textContent = text;
 }
 
-function offline(detail) {
+function offline(detail, title = '连接已断开') {
   $('offline').hidden = false;
+  $('offline-title').textContent = title;
   $('offline-detail').textContent = detail;
   document.body.classList.add('is-offline');
+}
+
+/**
+ * The token was refused (expired, or rotated by a restart): nothing this page does can work any
+ * more. Stop the clocks (they would count waits the page no longer sees), grey the composer, and
+ * offer the two ways out: paste a new token, or reload.
+ */
+function lockOut(detail) {
+  state.locked = true;
+  state.online = false;
+  clearInterval(timerHandle);
+  clearTimeout(draftTimer);
+  state.pendingDraft = null;
+  resolveDraftWaiters();
+  document.body.classList.add('is-locked');
+  $('reply').disabled = true;
+  $('sla').hidden = true;
+  for (const el of document.querySelectorAll('.wait[data-since]')) {
+    if (el.dataset.since) el.textContent = '—';
+  }
+  setConn('down', '未授权');
+  offline(detail, '令牌无效或已过期');
+  $('reauth').hidden = false;
+  renderGuard();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -777,9 +1021,19 @@ function init() {
   $('top-agent').textContent = `客服 ${AGENT}`;
   renderList();
   renderGuard();
+  initAlertSettings();
+  $('reauth').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const t = $('new-token').value.trim();
+    if (!t) return;
+    // The token lives in the page URL only (see the top): open this page again with the new one.
+    const u = new URL(location.href);
+    u.searchParams.set('token', t);
+    location.replace(u.href);
+  });
+  $('reload').addEventListener('click', () => location.reload());
   if (!hs) {
-    setConn('down', '未授权');
-    offline('链接缺少 token：请使用 huashu serve 启动时打印的控制台链接打开本页。');
+    lockOut('链接缺少令牌：粘贴 huashu serve 打印的令牌，或用它打印的控制台链接打开本页。');
     return;
   }
 
@@ -802,8 +1056,12 @@ function init() {
     state.pendingDraft = null;
     resolveDraftWaiters();
     if (!willReconnect) {
-      setConn('down', code === 4401 ? '未授权' : '已断开');
-      offline(code === 4401 ? '令牌无效或已过期：请使用 huashu serve 打印的最新控制台链接重新打开。' : '连接已关闭。');
+      if (code === 4401) {
+        lockOut('服务可能已重启并更换了令牌。粘贴新的令牌继续，或重新加载页面。');
+        return;
+      }
+      setConn('down', '已断开');
+      offline('连接已关闭。');
       return;
     }
     setConn('wait', '重连中');
@@ -814,7 +1072,12 @@ function init() {
     else if (e.code === 'rate_limited') toast('操作太频繁，请稍候');
   });
   hs.on('conversations', (m) => {
-    for (const it of m.items ?? []) applySummary(it);
+    for (const it of m.items ?? []) {
+      applySummary(it);
+      // Urgent before this page opened (or while it was offline): in the list, no new beep.
+      const c = state.convs.get(it.conversation ?? it.id);
+      if (c) c.urgentAlerted = c.urgent;
+    }
     changed(null, { list: true });
     if (!state.selected) {
       const want = params.get('conversation');
@@ -823,7 +1086,13 @@ function init() {
   });
   hs.on('conversation', (m) => {
     applySummary(m);
-    changed(state.convs.get(m.conversation ?? m.id), { list: true, insight: true });
+    const c = state.convs.get(m.conversation ?? m.id);
+    if (c) {
+      // A live summary that turns a conversation urgent: once per wait (an answer re-arms it).
+      if (c.urgent && !c.urgentAlerted) notifyUrgent(c);
+      c.urgentAlerted = c.urgent;
+    }
+    changed(c, { list: true, insight: true });
   });
   hs.on('analysis', onAnalysis);
   hs.on('suggestions', onSuggestions);

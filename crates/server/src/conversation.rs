@@ -145,9 +145,20 @@ impl Shared {
                 let same_wait = inner.waiting.is_some();
                 summary.urgent = (same_wait && summary.urgent) || u.urgent;
                 summary.threat = summary.threat || u.threat;
-                summary.escalation = (same_wait && summary.escalation)
-                    || u.intents.iter().any(|i| i.id == "escalation")
-                    || state.escalation_risk() >= huashu_engine::ESCALATION_RISK;
+                summary.escalation_reasons = crate::escalation::reasons_after(
+                    &summary.escalation_reasons,
+                    same_wait,
+                    crate::escalation::TurnSignals {
+                        asked: u.intents.iter().any(|i| i.id == "escalation"),
+                        // Sticky, like the flag: a threat earlier in the chat still weighs.
+                        threat: summary.threat,
+                        risk: state.escalation_risk(),
+                        rising_turns: state.risk_rising_turns(),
+                    },
+                );
+                // A summary stored before reasons existed may have the flag without them.
+                summary.escalation =
+                    (same_wait && summary.escalation) || !summary.escalation_reasons.is_empty();
                 if t.customer.is_some() {
                     summary.customer = t.customer.clone();
                 }

@@ -13,6 +13,7 @@ mod connection;
 mod conversation;
 mod db;
 mod error;
+mod escalation;
 mod http;
 mod metrics;
 mod outbox;

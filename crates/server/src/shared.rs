@@ -77,6 +77,8 @@ pub(crate) struct Summary {
     /// A customer turn of the current wait asked for escalation (an `escalation` intent), or the
     /// conversation's escalation risk reached `ESCALATION_RISK`. Reset when a new wait starts.
     pub(crate) escalation: bool,
+    /// Why `escalation` is up (empty exactly when it is not): see `escalation.rs`.
+    pub(crate) escalation_reasons: Vec<crate::escalation::EscalationReason>,
     /// Server time (ms) since when the customer waits for an answer.
     pub(crate) waiting_since: Option<i64>,
     /// `ok`, `warn` or `breach`.

@@ -1152,20 +1152,29 @@ async fn summaries_flag_escalation_and_clear_urgent_once_answered() {
     w.expect_type("ack").await;
     let calm = s.expect_type("conversation").await;
     assert_eq!(calm["escalation"], false);
+    assert_eq!(calm["escalation_reasons"], json!([]));
     w.send(turn("c-1", "m-2", "customer", "叫你们经理出来"));
     w.expect_type("ack").await;
     let esc = s.expect_type("conversation").await;
     assert_eq!(esc["escalation"], true);
+    // The summary says why: the customer asked for a manager (the console names that cause).
+    assert_eq!(esc["escalation_reasons"][0], json!({"kind":"asked_human"}));
     // Still the same wait: the flag stays.
     w.send(turn("c-1", "m-3", "customer", "在吗"));
     w.expect_type("ack").await;
-    assert_eq!(s.expect_type("conversation").await["escalation"], true);
+    let kept = s.expect_type("conversation").await;
+    assert_eq!(kept["escalation"], true);
+    assert_eq!(kept["escalation_reasons"][0], json!({"kind":"asked_human"}));
     // The stored snapshot carries it too.
     let mut s2 = h.connect();
     s2.hello("supervisor", "super-a-token").await;
     s2.send(json!({"type":"watch"}));
     let list = s2.expect_type("conversations").await;
     assert_eq!(list["items"][0]["escalation"], true);
+    assert_eq!(
+        list["items"][0]["escalation_reasons"][0],
+        json!({"kind":"asked_human"})
+    );
 
     // Urgent until an agent answers.
     w.send(turn("c-2", "m-1", "customer", "孩子用了过敏了，起疹子"));
@@ -1204,6 +1213,15 @@ async fn a_high_escalation_risk_flags_the_summary_without_an_escalation_intent()
         (sm["intent"].as_str(), sm["escalation"].as_bool()),
         (Some("complaint"), Some(true))
     );
+    // Nobody asked for a human: the reasons name the threat and the risk, not a request.
+    let kinds: Vec<&str> = sm["escalation_reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .filter_map(|r| r["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["complaint_threat", "risk"], "{sm}");
+    assert!(sm["escalation_reasons"][1]["risk"].as_f64() >= Some(0.6));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -135,6 +135,8 @@ pub struct ConversationState {
     complaint: bool,
     stage: ComplaintStage,
     risk: f32,
+    /// Consecutive customer turns that raised the risk (0 when the latest one did not).
+    risk_rising_turns: u32,
     pub(crate) shown: VecDeque<Mark>,
     pub(crate) dismissed: VecDeque<Mark>,
     pub(crate) used: VecDeque<Mark>,
@@ -215,6 +217,12 @@ impl ConversationState {
     /// Probability-like score in [0, 1] that the chat ends in an escalation or complaint.
     pub fn escalation_risk(&self) -> f32 {
         self.risk
+    }
+
+    /// How many customer turns in a row raised the escalation risk, up to the latest one (0 when
+    /// the latest customer turn did not raise it): the "rising over N turns" of an alert.
+    pub fn risk_rising_turns(&self) -> u32 {
+        self.risk_rising_turns
     }
 
     /// Direction of the customer's anger over the last turns.
@@ -361,7 +369,13 @@ impl ConversationState {
             };
         }
 
+        let before = self.risk;
         self.risk = self.compute_risk(u, anger);
+        self.risk_rising_turns = if self.risk > before + 0.005 {
+            self.risk_rising_turns.saturating_add(1)
+        } else {
+            0
+        };
     }
 
     /// Records an agent turn.

@@ -578,6 +578,8 @@ fn escalation_risk_rises_and_brings_an_escalation_script() {
             st.escalation_risk()
         );
         last = st.escalation_risk();
+        // Every turn raised the risk: the run counts them all (the alert's "over N turns").
+        assert_eq!(st.risk_rising_turns(), i as u32 + 1);
     }
     assert_eq!(st.trend(), Trend::Rising);
     assert!(st.escalation_risk() >= crate::ESCALATION_RISK);
@@ -590,6 +592,7 @@ fn escalation_risk_rises_and_brings_an_escalation_script() {
     let before = st.escalation_risk();
     st.observe_customer(&calm.u, Some(310_000));
     assert!(st.escalation_risk() < before && st.escalation_risk() > 0.0);
+    assert_eq!(st.risk_rising_turns(), 0, "a calming turn ends the run");
 }
 
 #[test]
