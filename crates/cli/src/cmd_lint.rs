@@ -48,11 +48,12 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
             .map(|e| e.examples.len())
             .sum::<usize>();
     eprintln!(
-        "{}: {} rules, {} intents, {} examples, {} scripts, {} FAQ entries, hash {}: {} problem(s)",
+        "{}: {} rules, {} intents, {} examples, {} corpus lines, {} scripts, {} FAQ entries, hash {}: {} problem(s)",
         book.meta.name,
         book.rules.len(),
         book.intents.len(),
         examples,
+        book.corpus.len(),
         book.scripts.len(),
         book.faq.len(),
         book.meta.hash,

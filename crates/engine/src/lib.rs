@@ -13,7 +13,10 @@ mod output;
 
 pub use diff::{Change, DiffReport, TranscriptLine, diff};
 pub use engine::{Engine, EngineError};
-pub use eval::{EvalReport, LabelledLine, Miss, Prf, evaluate};
+pub use eval::{
+    ContextTurn, EvalOptions, EvalReport, Figures, LabelledLine, Miss, Prf, Rows, evaluate,
+    evaluate_with,
+};
 pub use followup::FollowUp;
 pub use huashu_suggest::{ConversationState, ESCALATION_RISK, FeedbackAction};
 pub use lint::lint;

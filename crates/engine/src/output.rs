@@ -58,6 +58,9 @@ pub struct AnalyzeLine {
     pub entities: Vec<Entity>,
     pub guard: Vec<GuardHit>,
     pub suggestions: Vec<SuggestionItem>,
+    /// Additive to the fixed contract: `false` when the customer turn's intent is a low-confidence
+    /// guess; `null` for agent turns.
+    pub confident: Option<bool>,
 }
 
 impl From<CustomerAnalysis> for AnalyzeLine {
@@ -71,6 +74,7 @@ impl From<CustomerAnalysis> for AnalyzeLine {
             entities: u.entities,
             guard: Vec::new(),
             suggestions: a.suggestions,
+            confident: Some(u.confident),
         }
     }
 }
@@ -85,6 +89,7 @@ impl From<AgentAnalysis> for AnalyzeLine {
             entities: Vec::new(),
             guard: a.guard,
             suggestions: Vec::new(),
+            confident: None,
         }
     }
 }

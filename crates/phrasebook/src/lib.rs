@@ -8,6 +8,7 @@
 //! non-empty phrases). Checks that need compiled matchers (valid regexes, scripts tripping the
 //! guard) live in `huashu-engine`'s lint, which reports through the same [`Origin`].
 
+mod corpus;
 mod csv;
 mod load;
 mod model;

@@ -12,24 +12,11 @@ use toml::Spanned;
 use crate::model::*;
 use crate::{Error, Problem, Problems};
 
-/// Loads every `*.toml` file of `dir` (sorted by name) as one book.
+/// Loads every `*.toml` file of `dir` (sorted by name) as one book, with its training corpus:
+/// every `*.tsv` of the folder named by `[book] corpus` (relative to `dir`), or of `dir/corpus`
+/// when the key is absent and that folder exists.
 pub fn load_dir(dir: &Path) -> Result<Phrasebook, Error> {
-    let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
-        path: dir.display().to_string(),
-        source,
-    })?;
-    let mut files = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|source| Error::Io {
-            path: dir.display().to_string(),
-            source,
-        })?;
-        let path = entry.path();
-        if path.extension().and_then(|e| e.to_str()) == Some("toml") && path.is_file() {
-            files.push(path);
-        }
-    }
-    files.sort();
+    let files = files_with_extension(dir, "toml")?;
     if files.is_empty() {
         return Err(Error::Io {
             path: dir.display().to_string(),
@@ -38,15 +25,32 @@ pub fn load_dir(dir: &Path) -> Result<Phrasebook, Error> {
     }
     let mut sources = Vec::with_capacity(files.len());
     for path in &files {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        sources.push((name, text));
+        sources.push((name, read(path)?));
+    }
+    // The corpus folder is named inside the book; syntax errors surface in `parse_str` below.
+    let key = sources.iter().find_map(|(_, text)| {
+        toml::from_str::<CorpusKey>(text)
+            .ok()
+            .and_then(|k| k.book)
+            .and_then(|b| b.corpus)
+    });
+    let (folder, required) = match &key {
+        Some(k) => (k.trim_end_matches('/').to_string(), true),
+        None => ("corpus".to_string(), false),
+    };
+    let corpus_dir = dir.join(&folder);
+    if required || corpus_dir.is_dir() {
+        for path in files_with_extension(&corpus_dir, "tsv")? {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            sources.push((format!("{folder}/{name}"), read(&path)?));
+        }
     }
     let refs: Vec<(&str, &str)> = sources
         .iter()
@@ -55,15 +59,56 @@ pub fn load_dir(dir: &Path) -> Result<Phrasebook, Error> {
     parse_str(&refs)
 }
 
-/// Parses a book from `(file name, contents)` pairs, as if they were the files of a directory.
+fn read(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// The regular files of `dir` ending in `.ext`, sorted by name.
+fn files_with_extension(dir: &Path, ext: &str) -> Result<Vec<std::path::PathBuf>, Error> {
+    let io = |source| Error::Io {
+        path: dir.display().to_string(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if path.extension().and_then(|e| e.to_str()) == Some(ext) && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Just `[book] corpus`, read leniently before the real parse.
+#[derive(Deserialize)]
+struct CorpusKey {
+    book: Option<CorpusKeyBook>,
+}
+
+#[derive(Deserialize)]
+struct CorpusKeyBook {
+    corpus: Option<String>,
+}
+
+/// Parses a book from `(file name, contents)` pairs, as if they were the files of a directory:
+/// names ending in `.tsv` are corpus files (`corpus/a.tsv`), all others TOML.
 pub fn parse_str(files: &[(&str, &str)]) -> Result<Phrasebook, Error> {
     let mut hasher = Sha256::new();
     let mut raws = Vec::with_capacity(files.len());
+    let mut corpus_files = Vec::new();
     for (name, text) in files {
         hasher.update(name.as_bytes());
         hasher.update([0]);
         hasher.update(text.as_bytes());
         hasher.update([0]);
+        if name.ends_with(".tsv") {
+            corpus_files.push((*name, *text));
+            continue;
+        }
         let raw: RawFile = toml::from_str(text).map_err(|e| Error::Syntax {
             file: (*name).to_string(),
             line: e.span().map(|s| line_of(text, s.start)).unwrap_or(0),
@@ -78,6 +123,10 @@ pub fn parse_str(files: &[(&str, &str)]) -> Result<Phrasebook, Error> {
     for (name, text, raw) in raws {
         b.file(name, text, raw);
     }
+    for (name, text) in corpus_files {
+        crate::corpus::parse_file(name, text, &mut b.book.corpus, &mut b.problems);
+    }
+    crate::corpus::check_duplicates(&b.book.corpus, &mut b.problems);
     b.finish(hash)
 }
 
@@ -118,6 +167,9 @@ struct RawBook {
     version: String,
     #[serde(default)]
     description: String,
+    /// The training-corpus folder, relative to the book directory.
+    #[serde(default)]
+    corpus: Option<String>,
 }
 
 /// A list of strings (weight 1.0 each) or a table of string → weight.
@@ -317,6 +369,7 @@ impl Builder {
             self.book.meta.name = book.name;
             self.book.meta.version = book.version;
             self.book.meta.description = book.description;
+            self.book.meta.corpus = book.corpus;
             self.meta_seen = Some(origin);
         }
         if let Some(slots) = raw.slots {

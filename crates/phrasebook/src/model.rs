@@ -130,6 +130,10 @@ pub struct BookMeta {
     /// SHA-256 (hex, first 16 chars) over the book's files in name order: changes whenever a
     /// QA lead changes anything, so figures can be compared between versions.
     pub hash: String,
+    /// `[book] corpus`: the training-corpus folder as written, relative to the book (another
+    /// book's corpus can be shared: `"../default/corpus"`). `None`: the book's own `corpus/`
+    /// folder, when there is one.
+    pub corpus: Option<String>,
 }
 
 /// `[[rule]]`: one forbidden-phrase rule for agent text.
@@ -241,6 +245,20 @@ pub struct FaqEntry {
     pub origin: Origin,
 }
 
+/// One labelled customer line of the book's training corpus (`corpus/*.tsv`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorpusLine {
+    /// One or more of [`INTENTS`], primary first.
+    pub intents: Vec<String>,
+    /// One of [`EMOTIONS`].
+    pub emotion: String,
+    pub text: String,
+    /// The agent's previous line, for a reply that only makes sense after it (是的).
+    pub context: Option<String>,
+    /// File (relative to the book directory) and 1-based line.
+    pub origin: Origin,
+}
+
 /// A compiled-from-nothing, validated book: the input of every engine crate.
 #[derive(Debug, Clone, Default)]
 pub struct Phrasebook {
@@ -255,6 +273,8 @@ pub struct Phrasebook {
     pub style: StyleDef,
     pub scripts: Vec<Script>,
     pub faq: Vec<FaqEntry>,
+    /// Labelled customer lines the models train on, besides the intents' and emotions' examples.
+    pub corpus: Vec<CorpusLine>,
 }
 
 impl serde::Serialize for Style {

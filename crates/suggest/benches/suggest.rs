@@ -127,6 +127,7 @@ fn understanding(
         }],
         threat: false,
         repeat_ask: false,
+        confident: true,
     }
 }
 

@@ -203,6 +203,7 @@ fn turn(
             entities: Vec::new(),
             threat: false,
             repeat_ask: false,
+            confident: true,
         },
         text: "",
     }

@@ -32,6 +32,7 @@ fn understanding(
         entities: Vec::new(),
         threat: false,
         repeat_ask: false,
+        confident: true,
     }
 }
 

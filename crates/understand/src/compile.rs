@@ -179,6 +179,23 @@ pub(crate) fn models(book: &Phrasebook, norm: Normalizer, t: &Tuning) -> Models 
         }
     }
     let mut emotions = Vec::new();
+    // The corpus: every line teaches its primary intent and its emotion; a further intent is a
+    // weaker lesson (the line is mostly about its primary).
+    for line in &book.corpus {
+        for (rank, id) in line.intents.iter().enumerate() {
+            if let Some(class) = index_of(INTENTS, id).map(usize::from) {
+                let w = if rank == 0 {
+                    1.0
+                } else {
+                    t.corpus_secondary_weight
+                };
+                add(&mut vocab, &mut intents, &line.text, class, w);
+            }
+        }
+        if let Some(class) = index_of(EMOTIONS, &line.emotion).map(usize::from) {
+            add(&mut vocab, &mut emotions, &line.text, class, 1.0);
+        }
+    }
     for def in &book.emotions {
         let Some(class) = index_of(EMOTIONS, &def.label).map(usize::from) else {
             continue;

@@ -13,6 +13,8 @@ pub struct Tuning {
     pub l2: f32,
     /// Sample weight of a keyword/lexicon word used as a training example (0 = not used).
     pub keyword_example_weight: f32,
+    /// Sample weight of a corpus line's further intents (its primary weighs 1).
+    pub corpus_secondary_weight: f32,
     /// Minimum score of the primary intent (below it: `other`, unless the model is decisive).
     pub primary: f32,
     /// A primary intent below `primary` still wins if its model probability is at least this and
@@ -36,6 +38,7 @@ impl Default for Tuning {
             learning_rate: 1.0,
             l2: 1e-4,
             keyword_example_weight: 0.8,
+            corpus_secondary_weight: 0.3,
             primary: 0.3,
             decisive: 0.2,
             secondary: 0.6,

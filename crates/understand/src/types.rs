@@ -77,6 +77,9 @@ pub struct Understanding {
     pub threat: bool,
     /// The customer says they already asked (第三次问了, 说了多少遍).
     pub repeat_ask: bool,
+    /// `false` when the intent is a guess ("not sure"): the scores were too flat to choose, so the
+    /// intent is shown with low confidence and does not drive suggestions.
+    pub confident: bool,
 }
 
 impl Understanding {

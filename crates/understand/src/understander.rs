@@ -283,6 +283,7 @@ impl Understander {
             entities,
             threat,
             repeat_ask,
+            confident: true,
         }
     }
 
