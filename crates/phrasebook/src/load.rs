@@ -157,6 +157,10 @@ struct RawFile {
     script: Vec<Spanned<RawScript>>,
     #[serde(default)]
     faq: Vec<Spanned<RawFaq>>,
+    #[serde(default)]
+    product: Vec<Spanned<RawProduct>>,
+    #[serde(default)]
+    category: Vec<Spanned<RawCategory>>,
 }
 
 #[derive(Deserialize)]
@@ -302,6 +306,47 @@ struct RawFaq {
     intent: Option<String>,
     #[serde(default)]
     source: String,
+    /// Category names or ids, or "all" (the default when absent).
+    #[serde(default)]
+    categories: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProduct {
+    sku: String,
+    title: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    category: String,
+    #[serde(default)]
+    attributes: toml::Table,
+    #[serde(default)]
+    faq: Vec<RawProductFaq>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProductFaq {
+    /// Defaults to the entry's position (`<sku>.faq1`, …).
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    questions: Vec<String>,
+    #[serde(default)]
+    answer: String,
+    #[serde(default)]
+    intent: Option<String>,
+    #[serde(default)]
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCategory {
+    id: String,
+    #[serde(default)]
+    words: Vec<String>,
 }
 
 #[derive(Default)]
@@ -418,6 +463,102 @@ impl Builder {
         for f in raw.faq {
             let origin = at(f.span().start);
             self.faq(f.into_inner(), origin);
+        }
+        for p in raw.product {
+            let origin = at(p.span().start);
+            self.product(p.into_inner(), origin);
+        }
+        for c in raw.category {
+            let origin = at(c.span().start);
+            self.category(c.into_inner(), origin);
+        }
+    }
+
+    fn parse_category(&mut self, origin: &Origin, id: &str, name: &str) -> Option<ProductCategory> {
+        let c = ProductCategory::parse(name);
+        if c.is_none() {
+            let names: Vec<&str> = ProductCategory::ALL.iter().map(|c| c.name()).collect();
+            self.problem(
+                origin,
+                Some(id),
+                format!(
+                    "unknown product category {name:?} (expected one of {})",
+                    names.join(", ")
+                ),
+            );
+        }
+        c
+    }
+
+    fn product(&mut self, p: RawProduct, origin: Origin) {
+        self.unique("product", &p.sku, &origin);
+        if p.title.trim().is_empty() {
+            self.problem(&origin, Some(&p.sku), "product title is empty");
+        }
+        self.non_empty_list(&origin, &p.sku, "aliases", &p.aliases);
+        let category = self.parse_category(&origin, &p.sku, &p.category);
+        let mut attributes = Vec::with_capacity(p.attributes.len());
+        for (k, v) in p.attributes {
+            match v {
+                toml::Value::String(v) => attributes.push((k, v)),
+                toml::Value::Integer(i) => attributes.push((k, i.to_string())),
+                toml::Value::Float(f) => attributes.push((k, f.to_string())),
+                toml::Value::Boolean(b) => {
+                    attributes.push((k, if b { "是" } else { "否" }.to_string()))
+                }
+                _ => self.problem(
+                    &origin,
+                    Some(&p.sku),
+                    format!("attribute {k:?} must be a string or a number"),
+                ),
+            }
+        }
+        for (n, f) in p.faq.into_iter().enumerate() {
+            let id = match &f.id {
+                Some(id) => format!("{}.{id}", p.sku),
+                None => format!("{}.faq{}", p.sku, n + 1),
+            };
+            self.faq(
+                RawFaq {
+                    id,
+                    questions: f.questions,
+                    answer: f.answer,
+                    intent: f.intent.or_else(|| Some("product_inquiry".to_string())),
+                    source: if f.source.is_empty() {
+                        format!("商品目录 {}", p.sku)
+                    } else {
+                        f.source
+                    },
+                    categories: category
+                        .map(|c| vec![c.name().to_string()])
+                        .unwrap_or_default(),
+                },
+                origin.clone(),
+            );
+            if let Some(last) = self.book.faq.last_mut() {
+                last.product = Some(p.sku.clone());
+            }
+        }
+        if let Some(category) = category {
+            self.book.products.push(Product {
+                sku: p.sku,
+                title: p.title,
+                aliases: p.aliases,
+                category,
+                attributes,
+                origin,
+            });
+        }
+    }
+
+    fn category(&mut self, c: RawCategory, origin: Origin) {
+        self.non_empty_list(&origin, &c.id, "words", &c.words);
+        if let Some(category) = self.parse_category(&origin, &c.id, &c.id) {
+            self.book.category_words.push(CategoryWords {
+                category,
+                words: c.words,
+                origin,
+            });
         }
     }
 
@@ -608,12 +749,35 @@ impl Builder {
         {
             self.problem(&origin, Some(&f.id), format!("unknown intent {intent:?}"));
         }
+        let mut categories = Vec::new();
+        let all = f
+            .categories
+            .iter()
+            .any(|c| matches!(c.trim(), "all" | "通用" | "全部"));
+        if all && f.categories.len() > 1 {
+            self.problem(
+                &origin,
+                Some(&f.id),
+                "categories: \"all\" cannot be combined with named categories",
+            );
+        }
+        if !all {
+            for c in &f.categories {
+                if let Some(c) = self.parse_category(&origin, &f.id, c)
+                    && !categories.contains(&c)
+                {
+                    categories.push(c);
+                }
+            }
+        }
         self.book.faq.push(FaqEntry {
             id: f.id,
             questions: f.questions,
             answer: f.answer,
             intent: f.intent,
             source: f.source,
+            categories,
+            product: None,
             origin,
         });
     }
@@ -763,6 +927,116 @@ mod tests {
         assert!(p.iter().any(|m| m.contains("[s2] unknown intent")), "{p:?}");
         assert!(p.iter().any(|m| m.contains("[s2] unknown stage")), "{p:?}");
         assert!(p.iter().any(|m| m.contains("[s2] unclosed")), "{p:?}");
+    }
+
+    const CATALOG: &str = r#"
+[[product]]
+sku = "mug-1"
+title = "手绘陶瓷马克杯"
+aliases = ["马克杯"]
+category = "家居餐具"
+attributes = { "材质" = "陶瓷", "容量" = "350ml", "可机洗" = true }
+[[product.faq]]
+questions = ["能用洗碗机吗"]
+answer = "可以放洗碗机。"
+[[product.faq]]
+id = "microwave"
+questions = ["能进微波炉吗"]
+answer = "可以。"
+
+[[category]]
+id = "home"
+words = ["杯子", "碗"]
+
+[[faq]]
+id = "faq.ship"
+questions = ["多久发货"]
+answer = "48小时内。"
+categories = ["all"]
+
+[[faq]]
+id = "faq.wash"
+questions = ["怎么洗"]
+answer = "冷水手洗。"
+categories = ["服装鞋包", "baby_toys"]
+"#;
+
+    #[test]
+    fn catalogue_products_faq_and_categories_load() {
+        let book = parse_str(&[("book.toml", BOOK), ("catalog.toml", CATALOG)]).unwrap();
+        assert_eq!(book.products.len(), 1);
+        let p = &book.products[0];
+        assert_eq!(p.category, ProductCategory::Home);
+        assert_eq!(p.origin.line, 2);
+        assert!(
+            p.attributes
+                .contains(&("可机洗".to_string(), "是".to_string()))
+        );
+        let ids: Vec<(&str, Option<&str>, Vec<ProductCategory>)> = book
+            .faq
+            .iter()
+            .map(|f| (f.id.as_str(), f.product.as_deref(), f.categories.clone()))
+            .collect();
+        assert_eq!(
+            ids,
+            vec![
+                ("faq.ship", None, vec![]),
+                (
+                    "faq.wash",
+                    None,
+                    vec![ProductCategory::Apparel, ProductCategory::BabyToys]
+                ),
+                ("mug-1.faq1", Some("mug-1"), vec![ProductCategory::Home]),
+                (
+                    "mug-1.microwave",
+                    Some("mug-1"),
+                    vec![ProductCategory::Home]
+                ),
+            ]
+        );
+        assert_eq!(book.category_words[0].category, ProductCategory::Home);
+    }
+
+    #[test]
+    fn catalogue_problems_name_file_line_and_sku() {
+        const CASES: &[(&str, &str)] = &[
+            (
+                "[[product]]\nsku = \"a\"\ntitle = \"杯\"\ncategory = \"家具\"\n",
+                "c.toml:1: [a] unknown product category \"家具\"",
+            ),
+            (
+                "[[product]]\nsku = \"a\"\ntitle = \"杯\"\ncategory = \"home\"\n[[product]]\nsku = \"a\"\ntitle = \"碗\"\ncategory = \"home\"\n",
+                "c.toml:5: [a] duplicate product id (first defined at c.toml:1)",
+            ),
+            (
+                "[[product]]\nsku = \"a\"\ntitle = \"杯\"\ncategory = \"home\"\n[[product.faq]]\nanswer = \"可以\"\n",
+                "c.toml:1: [a.faq1] faq has no questions",
+            ),
+            (
+                "[[product]]\nsku = \"a\"\ntitle = \"杯\"\ncategory = \"home\"\n[[product.faq]]\nquestions = [\"能洗吗\"]\n",
+                "c.toml:1: [a.faq1] answer is empty",
+            ),
+            (
+                "[[product]]\nsku = \"a\"\ntitle = \" \"\ncategory = \"home\"\n",
+                "c.toml:1: [a] product title is empty",
+            ),
+            (
+                "[[faq]]\nid = \"f\"\nquestions = [\"q\"]\nanswer = \"a\"\ncategories = [\"all\", \"home\"]\n",
+                "c.toml:1: [f] categories: \"all\" cannot be combined",
+            ),
+            (
+                "[[faq]]\nid = \"f\"\nquestions = [\"q\"]\nanswer = \"a\"\ncategories = [\"衣服\"]\n",
+                "c.toml:1: [f] unknown product category \"衣服\"",
+            ),
+            (
+                "[[category]]\nid = \"toys\"\nwords = [\"积木\"]\n",
+                "c.toml:1: [toys] unknown product category \"toys\"",
+            ),
+        ];
+        for (text, want) in CASES {
+            let p = problems(&[("book.toml", BOOK), ("c.toml", text)]);
+            assert!(p.iter().any(|m| m.starts_with(want)), "{text}: {p:?}");
+        }
     }
 
     #[test]

@@ -231,6 +231,14 @@ pub struct Script {
     pub origin: Origin,
 }
 
+impl Script {
+    /// The product categories named among the script's tags (`tags = ["info", "服装鞋包"]`):
+    /// such a script fits only conversations about those categories (or about no known one).
+    pub fn categories(&self) -> impl Iterator<Item = ProductCategory> + '_ {
+        self.tags.iter().filter_map(|t| ProductCategory::parse(t))
+    }
+}
+
 /// `[[faq]]`: a repeated question and the answer the shop gives.
 #[derive(Debug, Clone)]
 pub struct FaqEntry {
@@ -242,6 +250,104 @@ pub struct FaqEntry {
     pub intent: Option<String>,
     /// Where the answer comes from (policy name, page), shown to the agent.
     pub source: String,
+    /// Product categories the answer applies to; empty means every category (`"all"`).
+    pub categories: Vec<ProductCategory>,
+    /// The catalogue product (sku) this answer is about, for per-product FAQ (`[[product.faq]]`).
+    pub product: Option<String>,
+    pub origin: Origin,
+}
+
+/// The merchandise categories of a general store (fixed ids; the TOML may use either the id or
+/// the Chinese name). FAQ answers and scripts are tagged with the categories they fit, so that a
+/// mug question never gets clothing washing advice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProductCategory {
+    /// 服装鞋包: clothing, shoes, bags.
+    Apparel,
+    /// 家居餐具: home goods, tableware, kitchenware.
+    Home,
+    /// 数码家电: electronics, accessories, appliances.
+    Digital,
+    /// 食品生鲜: food and fresh produce.
+    Food,
+    /// 美妆个护: cosmetics, skincare, personal care.
+    Beauty,
+    /// 母婴玩具: baby products and toys.
+    BabyToys,
+}
+
+impl ProductCategory {
+    pub const ALL: [ProductCategory; 6] = [
+        ProductCategory::Apparel,
+        ProductCategory::Home,
+        ProductCategory::Digital,
+        ProductCategory::Food,
+        ProductCategory::Beauty,
+        ProductCategory::BabyToys,
+    ];
+
+    /// Stable id (reports, JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductCategory::Apparel => "apparel",
+            ProductCategory::Home => "home",
+            ProductCategory::Digital => "digital",
+            ProductCategory::Food => "food",
+            ProductCategory::Beauty => "beauty",
+            ProductCategory::BabyToys => "baby_toys",
+        }
+    }
+
+    /// The Chinese name QA leads write and agents read.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProductCategory::Apparel => "服装鞋包",
+            ProductCategory::Home => "家居餐具",
+            ProductCategory::Digital => "数码家电",
+            ProductCategory::Food => "食品生鲜",
+            ProductCategory::Beauty => "美妆个护",
+            ProductCategory::BabyToys => "母婴玩具",
+        }
+    }
+
+    /// Parses an id or a Chinese name.
+    pub fn parse(s: &str) -> Option<ProductCategory> {
+        let s = s.trim();
+        ProductCategory::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s || c.name() == s)
+    }
+
+    /// Bit of this category in a category mask (`u8`).
+    pub fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+impl fmt::Display for ProductCategory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `[[product]]` (usually in `catalog.toml`): one catalogue product of the shop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Product {
+    pub sku: String,
+    pub title: String,
+    /// Other names customers use for it (马克杯, 杯子); matched like the title.
+    pub aliases: Vec<String>,
+    pub category: ProductCategory,
+    /// Attribute → value (材质 = 陶瓷), in file order; shown to the agent.
+    pub attributes: Vec<(String, String)>,
+    pub origin: Origin,
+}
+
+/// `[[category]]`: words that name a category without naming a product (杯子, 碗 → 家居餐具).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryWords {
+    pub category: ProductCategory,
+    pub words: Vec<String>,
     pub origin: Origin,
 }
 
@@ -272,9 +378,14 @@ pub struct Phrasebook {
     pub urgent: UrgentDef,
     pub style: StyleDef,
     pub scripts: Vec<Script>,
+    /// Shop FAQ and the per-product FAQ of the catalogue (those carry `product`).
     pub faq: Vec<FaqEntry>,
     /// Labelled customer lines the models train on, besides the intents' and emotions' examples.
     pub corpus: Vec<CorpusLine>,
+    /// The shop's catalogue (`[[product]]`).
+    pub products: Vec<Product>,
+    /// Category words (`[[category]]`).
+    pub category_words: Vec<CategoryWords>,
 }
 
 impl serde::Serialize for Style {

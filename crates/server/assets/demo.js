@@ -12,7 +12,29 @@ const TOKEN = params.get('token');
 const SHOP = params.get('shop') || 'default';
 const $ = (id) => document.getElementById(id);
 
-/** One-click sample customers: each sends a few scripted turns. */
+/**
+ * The demo shop's products: the skus of `phrasebooks/default/catalog_demo.toml`. Every customer
+ * turn carries the sku of the product being viewed (as a shop's chat widget opened from a
+ * product page would), so FAQ answers and scripts fit that product.
+ */
+const PRODUCTS = [
+  { sku: 'demo-mug', icon: '☕', tab: '马克杯', name: '手绘陶瓷马克杯 · 350ml 礼盒装', price: '59.00', was: '89.00' },
+  { sku: 'demo-case', icon: '📱', tab: '手机壳', name: '磨砂防摔手机壳 · iPhone 15 / 15 Pro', price: '39.00', was: '59.00' },
+  { sku: 'demo-blocks', icon: '🧱', tab: '积木', name: '大颗粒益智积木 · 120 粒', price: '129.00', was: '169.00' },
+  { sku: 'demo-cream', icon: '🧴', tab: '面霜', name: '积雪草修护面霜 · 50g', price: '168.00', was: '218.00' },
+];
+let product = PRODUCTS[0];
+
+function showProduct(p) {
+  product = p;
+  $('product-img').textContent = p.icon;
+  $('product-name').textContent = p.name;
+  $('product-price').replaceChildren(`¥ ${p.price} `, h('s', {}, `¥ ${p.was}`));
+  $('product').dataset.sku = p.sku;
+  for (const b of document.querySelectorAll('.product-tab')) b.setAttribute('aria-selected', String(b.dataset.sku === p.sku));
+}
+
+/** One-click sample customers: each sends a few scripted turns (about `product` when given). */
 const SAMPLES = [
   { key: 'angry', label: '愤怒的破损投诉', customer: '王女士', turns: [
     '你们这什么破质量！杯子收到就碎了！',
@@ -33,6 +55,14 @@ const SAMPLES = [
     '主播刚才说的那款马克杯还有货吗？',
     '直播间的优惠券怎么领？还能再便宜点吗',
     '送人的话有礼盒包装吗？',
+  ] },
+  { key: 'mug', label: '商品咨询：马克杯', customer: '周女士', product: 'demo-mug', turns: [
+    '這個杯子可以用洗碗機洗嗎',
+    '那能放微波炉加热吗？',
+  ] },
+  { key: 'toy', label: '商品咨询：积木', customer: '孙先生', product: 'demo-blocks', turns: [
+    '这个积木两岁能玩吗',
+    '脏了怎么洗？能用开水烫吗',
   ] },
   { key: 'urgent', label: '紧急安全问题', customer: '赵女士', turns: [
     '急！孩子把杯子礼盒里的小零件吞下去了！',
@@ -104,7 +134,7 @@ async function sendAsCustomer(text) {
   const id = newId('m');
   bubble(id, 'customer', text, widget.ready ? 'sending' : 'queued');
   try {
-    await widget.sendTurn({ conversation, id, role: 'customer', text, customer });
+    await widget.sendTurn({ conversation, id, role: 'customer', text, customer, product: product.sku });
     bubble(id, 'customer', text, 'sent');
   } catch (err) {
     bubble(id, 'customer', text, 'failed');
@@ -115,6 +145,7 @@ async function sendAsCustomer(text) {
 async function runSample(sample) {
   const gen = ++running;
   for (const b of document.querySelectorAll('.sample')) b.classList.toggle('active', b.dataset.sample === sample.key);
+  if (sample.product) showProduct(PRODUCTS.find((p) => p.sku === sample.product) ?? product);
   newConversation(sample.customer);
   for (const [i, text] of sample.turns.entries()) {
     if (gen !== running) return;
@@ -128,6 +159,9 @@ let widget = null;
 let viewer = null;
 
 function init() {
+  $('product-tabs').replaceChildren(...PRODUCTS.map((p) =>
+    h('button', { type: 'button', class: 'product-tab', role: 'tab', dataset: { sku: p.sku }, onclick: () => showProduct(p) }, p.tab)));
+  showProduct(product);
   $('sample-buttons').replaceChildren(...SAMPLES.map((sp) =>
     h('button', { type: 'button', class: `sample sample-${sp.key}`, dataset: { sample: sp.key }, onclick: () => runSample(sp) }, sp.label)));
   if (!TOKEN) {

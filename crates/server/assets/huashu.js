@@ -67,6 +67,8 @@
  * @property {string} [customer] Customer's name (fills the `{称呼}` slot).
  * @property {string} [agent] Agent turns: id of the agent who sent it (≤ 128 bytes), stored with
  *   the turn so the QA figures credit it to that agent.
+ * @property {string} [product] Customer turns: sku of the catalogue product the customer is
+ *   looking at (the product page the chat was opened from), so answers fit that product.
  */
 
 /**
@@ -385,6 +387,7 @@ export class Huashu {
     msg.at = turn.at ?? Date.now();
     if (turn.customer) msg.customer = turn.customer;
     if (turn.agent) msg.agent = turn.agent;
+    if (turn.product) msg.product = turn.product;
     return this._enqueue(msg);
   }
 

@@ -202,6 +202,7 @@ mod tests {
             at: None,
             customer: None,
             agent: None,
+            product: None,
         };
         shared
             .accept_turn(&session, input, Instant::now())

@@ -449,6 +449,7 @@ where
                     at: t.at,
                     customer: t.customer,
                     agent: t.agent,
+                    product: t.product,
                 };
                 self.turn(&session, input, received)
                     .await
@@ -465,6 +466,7 @@ where
                     at: t.at,
                     customer: None,
                     agent: session.agent.clone(),
+                    product: None,
                 };
                 self.turn(&session, input, received)
                     .await

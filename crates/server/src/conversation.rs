@@ -25,6 +25,9 @@ pub(crate) struct TurnInput {
     pub(crate) customer: Option<String>,
     /// Agent turns: the agent who sent it (stored with the turn; ignored for customer turns).
     pub(crate) agent: Option<String>,
+    /// Customer turns: the catalogue product (sku) the customer is looking at, when the widget
+    /// knows it. Kept in the conversation state (not stored: lost on a restart).
+    pub(crate) product: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +89,9 @@ impl Shared {
         let mut follow_up = None;
         match t.speaker {
             Speaker::Customer => {
+                if let Some(sku) = t.product.as_deref().filter(|s| s.len() <= 128) {
+                    state.set_product(Some(sku));
+                }
                 let a = engine.customer_turn(&mut state, &t.text, Some(at));
                 #[derive(Serialize)]
                 struct Analysis<'a, U: Serialize> {

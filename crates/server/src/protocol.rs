@@ -158,6 +158,9 @@ pub struct Turn {
     pub customer: Option<String>,
     /// Agent turns: the id of the agent who sent it (stored for per-agent analytics).
     pub agent: Option<String>,
+    /// Customer turns: sku of the catalogue product the customer is looking at (the product
+    /// page the chat was opened from); FAQ answers and scripts then fit that product.
+    pub product: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -96,6 +96,8 @@ fn book() -> Phrasebook {
             answer: format!("{{称呼}}，关于{}：第{i}条答案。", w(0)),
             intent: Some(INTENTS[1 + i % 5].to_string()),
             source: "政策".into(),
+            categories: Vec::new(),
+            product: None,
             origin: Default::default(),
         });
     }

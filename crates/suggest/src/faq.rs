@@ -128,6 +128,8 @@ mod tests {
             answer: "a".into(),
             intent: None,
             source: String::new(),
+            categories: Vec::new(),
+            product: None,
             origin: Default::default(),
         }
     }

@@ -9,8 +9,9 @@
 //!
 //! Module map: `state` (per-conversation memory), `rank` (compiled scripts and the scorer, see
 //! its docs for the formula), `slots` (pre-split templates; never a raw `{slot}`), `faq`
-//! (FAQ matching), `lexical` (the char-bigram index FAQ matching and script relevance share).
+//! (FAQ matching), `catalog` (which product or category a conversation is about), `lexical` (the char-bigram index FAQ matching and script relevance share).
 
+mod catalog;
 mod faq;
 mod lexical;
 mod rank;
@@ -22,6 +23,7 @@ mod tests;
 
 use serde::Serialize;
 
+pub use catalog::PRODUCT_SLOT;
 pub use rank::{ESCALATION_RISK, MAX_SUGGESTIONS, MIN_SUGGESTIONS, Suggester};
 pub use state::{
     ComplaintStage, ConversationState, EmotionPoint, RepeatedAsk, StateSummary, Trend, carrier_name,

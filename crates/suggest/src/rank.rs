@@ -25,15 +25,19 @@
 //!                              earlier −2; used −3;
 //!                              stage successor of a recently used script +1.5;
 //!                              dismissed: excluded for 5 turns, −8 after
-//! FAQ answer score = 6 + 10·match (match in [0.42, 1]; +1 on rational or empathy-first turns),
-//! with the same history terms.
+//! FAQ answer score = 6 + 10·match·fit (match·fit ≥ 0.42; +1 on rational or empathy-first turns),
+//! with the same history terms; fit (see `faq_fit`) is 1.3 for the conversation's product's own
+//! answers, 1.15 for its category's, 1 for general ones, 0.9 for category answers while the
+//! category is unknown and 0 for another product's or another category's.
+//! Scripts tagged with product categories are skipped when the conversation is about another.
 //! ```
 
-use huashu_phrasebook::{INTENTS, Phrasebook, STAGES, Style};
+use huashu_phrasebook::{INTENTS, Phrasebook, ProductCategory, STAGES, Style};
 use huashu_understand::Understanding;
 
 use huashu_normalize::Normalizer;
 
+use crate::catalog::{Catalog, Subject};
 use crate::faq::FaqIndex;
 use crate::lexical::{BigramIndex, TurnGrams, with_acc};
 use crate::slots::{SlotTable, Template};
@@ -52,6 +56,9 @@ const DISMISS_TURNS: u32 = 5;
 const LEX_WEIGHT: f32 = 3.0;
 /// Penalty of a script shown in the last two turns, by the position it was shown at.
 const RECENT_PENALTY: [f32; 5] = [6.0, 4.5, 3.5, 3.0, 2.5];
+/// FAQ match multiplier of the product's own answers and of its category's answers.
+const PRODUCT_FIT: f32 = 1.3;
+const CATEGORY_FIT: f32 = 1.15;
 /// Risk from which an escalation script is offered unasked.
 pub const ESCALATION_RISK: f32 = 0.6;
 
@@ -105,6 +112,8 @@ struct Compiled {
     flags: u16,
     priority: i32,
     tpl: Template,
+    /// Product categories the script is tagged with (mask; 0 = fits every category).
+    categories: u8,
     out_intent: String,
     out_stage: String,
     tags: Vec<String>,
@@ -124,6 +133,10 @@ struct CompiledFaq {
     id: String,
     hash: u64,
     intent: Option<u8>,
+    /// Categories the answer is written for (mask; 0 = all).
+    categories: u8,
+    /// Catalogue index of the product a per-product answer is about.
+    product: Option<u32>,
     tpl: Template,
     source: String,
 }
@@ -143,6 +156,7 @@ pub struct Suggester {
     faq_index: FaqIndex,
     /// Bigrams of every script text (document = script index): relevance to the turn's words.
     lex: BigramIndex,
+    catalog: Catalog,
     norm: Normalizer,
 }
 
@@ -174,6 +188,8 @@ struct Ctx<'a> {
     anxious: bool,
     stage: Option<ComplaintStage>,
     escalate: bool,
+    /// What the conversation is about (catalogue product and/or category).
+    subject: Subject,
     available: u64,
     /// (intent, successor stage mask) of recently used scripts.
     used_next: [(u8, u8); 4],
@@ -245,19 +261,34 @@ impl Suggester {
                 flags,
                 priority: s.priority,
                 tpl,
+                categories: category_mask(s.categories()),
                 out_intent: s.intent.clone(),
                 out_stage: s.stage.clone(),
                 tags: s.tags.clone(),
             });
         }
 
+        let norm = Normalizer::new();
+        let catalog = Catalog::new(&norm, book);
         let mut faq = Vec::with_capacity(book.faq.len());
         for f in &book.faq {
+            let product = match &f.product {
+                None => None,
+                Some(sku) => match catalog.index_of(sku) {
+                    Some(i) => Some(i),
+                    None => {
+                        problems.push(format!("{}: [{}] unknown product {sku:?}", f.origin, f.id));
+                        continue;
+                    }
+                },
+            };
             match Template::compile(&f.answer, &mut slots) {
                 Ok(tpl) => faq.push(CompiledFaq {
                     id: f.id.clone(),
                     hash: id_hash(&f.id),
                     intent: f.intent.as_deref().and_then(intent_index).map(|i| i as u8),
+                    categories: category_mask(f.categories.iter().copied()),
+                    product,
                     tpl,
                     source: f.source.clone(),
                 }),
@@ -296,7 +327,6 @@ impl Suggester {
             .collect();
         by_hash.sort_unstable();
 
-        let norm = Normalizer::new();
         let faq_index = FaqIndex::new(&norm, &book.faq);
         let stripped: Vec<String> = book.scripts.iter().map(|s| strip_slots(&s.text)).collect();
         let lex = BigramIndex::new(
@@ -317,6 +347,7 @@ impl Suggester {
             faq,
             faq_index,
             lex,
+            catalog,
             norm,
         })
     }
@@ -334,6 +365,7 @@ impl Suggester {
         text: &str,
         state: &mut ConversationState,
     ) -> Vec<Suggestion> {
+        self.catalog.observe(&self.norm, text, state);
         let ranked = self.rank(u, text, state);
         let mut out = Vec::with_capacity(ranked.len());
         for c in ranked {
@@ -444,20 +476,25 @@ impl Suggester {
             && !self.faq_index.is_empty()
             && u.intents.iter().any(|i| FAQ_INTENTS.contains(&i.id))
         {
-            let turn_intents = |e: usize| match self.faq.get(e).and_then(|f| f.intent) {
-                None => 1.0,
-                Some(fi) => {
-                    if u.intents
-                        .iter()
-                        .any(|i| intent_index(i.id) == Some(usize::from(fi)))
+            // Intent agreement × fit with the conversation's product and category.
+            let weight = |e: usize| {
+                let Some(f) = self.faq.get(e) else {
+                    return 0.0;
+                };
+                let intent = match f.intent {
+                    Some(fi)
+                        if !u
+                            .intents
+                            .iter()
+                            .any(|i| intent_index(i.id) == Some(usize::from(fi))) =>
                     {
-                        1.0
-                    } else {
                         0.85
                     }
-                }
+                    _ => 1.0,
+                };
+                intent * faq_fit(f, ctx.subject)
             };
-            let hits = self.faq_index.search(grams, turn_intents);
+            let hits = self.faq_index.search(grams, weight);
             let best = hits[0].map_or(0.0, |h| h.score);
             for hit in hits.into_iter().flatten() {
                 if hit.score < 0.8 * best {
@@ -592,6 +629,7 @@ impl Suggester {
             anxious: label == "anxiety" && intensity >= 0.5,
             stage: state.in_complaint().then(|| state.stage()),
             escalate,
+            subject: self.catalog.subject(state),
             available: self.slots.available(&state.slots),
             used_next,
             used_n,
@@ -611,6 +649,13 @@ impl Suggester {
             return;
         }
         if c.style.is_some_and(|st| st != ctx.style) {
+            return;
+        }
+        // Written for other categories than the one this conversation is about.
+        if c.categories != 0
+            && let Some(cat) = ctx.subject.category
+            && c.categories & cat.bit() == 0
+        {
             return;
         }
         let Some(history) = history(ctx, c.hash) else {
@@ -705,6 +750,30 @@ impl Suggester {
             |a, b| self.id_of(a).cmp(self.id_of(b)),
         );
     }
+}
+
+/// How well an FAQ answer fits what the conversation is about (multiplies its match score):
+/// the product's own answers first (and never another product's), then answers for its
+/// category, then general ones; answers written for other categories are dropped, and
+/// category-specific answers step back a little while the category is unknown.
+fn faq_fit(f: &CompiledFaq, subject: Subject) -> f32 {
+    match (f.product, subject.category) {
+        (Some(p), _) => {
+            if subject.product == Some(p) {
+                PRODUCT_FIT
+            } else {
+                0.0
+            }
+        }
+        (None, _) if f.categories == 0 => 1.0,
+        (None, None) => 0.9,
+        (None, Some(c)) if f.categories & c.bit() != 0 => CATEGORY_FIT,
+        (None, Some(_)) => 0.0,
+    }
+}
+
+fn category_mask(categories: impl Iterator<Item = ProductCategory>) -> u8 {
+    categories.fold(0, |m, c| m | c.bit())
 }
 
 /// History term of an item: `None` when dismissed recently (never shown again soon).

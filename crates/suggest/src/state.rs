@@ -140,6 +140,11 @@ pub struct ConversationState {
     pub(crate) shown: VecDeque<Mark>,
     pub(crate) dismissed: VecDeque<Mark>,
     pub(crate) used: VecDeque<Mark>,
+    /// Sku of the catalogue product the conversation is about (named in a turn, or set by the
+    /// integrator); see `catalog.rs`.
+    pub(crate) product: Option<String>,
+    /// Category named without a product (杯子 → 家居餐具), when no product is known.
+    pub(crate) category: Option<huashu_phrasebook::ProductCategory>,
 }
 
 /// Words of an agent apology (moves the complaint to the solution stage).
@@ -276,6 +281,23 @@ impl ConversationState {
         } else {
             self.slots.insert(name.to_string(), v);
         }
+    }
+
+    /// Sets the catalogue product the customer is looking at (the product page a chat was opened
+    /// from); `None` or an empty sku forgets it. A later turn naming another product wins.
+    pub fn set_product(&mut self, sku: Option<&str>) {
+        self.product = sku
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+        if self.product.is_some() {
+            self.category = None;
+        }
+    }
+
+    /// Sku of the product the conversation is about, when one is known.
+    pub fn product(&self) -> Option<&str> {
+        self.product.as_deref()
     }
 
     /// Records a customer turn (call before `Suggester::suggest`).
