@@ -144,6 +144,7 @@ fn inquiry() -> Understanding {
         entities: Vec::new(),
         threat: false,
         repeat_ask: false,
+        confident: true,
     }
 }
 
