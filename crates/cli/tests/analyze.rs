@@ -40,6 +40,7 @@ const KEYS: &[&str] = &[
     "intents",
     "emotion",
     "urgent",
+    "urgent_kind",
     "style",
     "entities",
     "guard",

@@ -117,6 +117,26 @@ impl Engine {
         }
     }
 
+    /// Ranks suggestions again for the conversation's latest customer turn without counting a
+    /// new turn: after the agent used or dismissed a suggestion, the list they see is refreshed
+    /// (the used one steps back through the conversation's history, a dismissed one is gone).
+    pub fn resuggest(
+        &self,
+        conv: &mut ConversationState,
+        last_customer_text: &str,
+    ) -> Vec<SuggestionItem> {
+        let understanding = self.understander.analyze(last_customer_text);
+        let turn = conv.turns();
+        self.suggester
+            .suggest(&understanding, last_customer_text, conv)
+            .into_iter()
+            .map(|s| SuggestionItem {
+                id: format!("{turn}:{}", s.script),
+                suggestion: s,
+            })
+            .collect()
+    }
+
     /// Checks a sent agent turn and records it in the conversation.
     pub fn agent_turn(
         &self,

@@ -2,9 +2,15 @@
 //!
 //! Shape checks (unique ids, known categories, slots, intents, stages) happen while loading; this
 //! adds: everything compiles (regexes, automaton, model), no script and no rewrite trips a
-//! block/warn rule, every intent has examples to train on.
+//! block/warn rule, every intent has examples to train on; and the safety and truthfulness
+//! rules of issue 10: a book that detects urgency has a first-action script for every urgent
+//! kind, a script that offers compensation, keep-using, coupons, promotions or reviews carries
+//! the tag safety mode filters on, and no script or FAQ answer states an order status, a
+//! shipping time or an action taken unless the fact comes from a data slot.
 
-use huashu_phrasebook::{Phrasebook, Problem, Severity, slots_in};
+use huashu_phrasebook::{
+    Origin, Phrasebook, Problem, SafetyStep, Severity, UNSAFE_IN_SAFETY_TAGS, UrgentKind, slots_in,
+};
 
 use crate::{Engine, EngineError};
 
@@ -65,6 +71,7 @@ pub fn lint(book: &Phrasebook) -> Vec<Problem> {
             }
         }
     }
+    safety_rules(book, &mut problems);
     for i in &book.intents {
         if i.examples.is_empty() && i.keywords.is_empty() && i.patterns.is_empty() {
             problems.push(Problem {
@@ -76,6 +83,146 @@ pub fn lint(book: &Phrasebook) -> Vec<Problem> {
         }
     }
     problems
+}
+
+/// Words that show a script offers what safety mode must never offer, per tag of
+/// [`UNSAFE_IN_SAFETY_TAGS`]. Matched on the raw text at lint time only; at run time the
+/// suggester filters on the tags.
+const UNSAFE_MARKERS: &[(&str, &[&str])] = &[
+    (
+        "compensation",
+        &["补偿", "赔偿", "心意", "红包", "返现", "补贴"],
+    ),
+    (
+        "keep_using",
+        &["继续使用", "继续用", "照常使用", "正常使用", "不影响使用"],
+    ),
+    ("coupon", &["优惠券", "领券", "代金券", "无门槛"]),
+    (
+        "promotion",
+        &[
+            "优惠", "满减", "折扣", "秒杀", "特价", "福利", "赠品", "加购",
+        ],
+    ),
+    ("review_request", &["好评", "评价", "五星", "晒单", "评分"]),
+];
+
+/// Phrases that state an order's status, a shipping time or an action already taken. A text
+/// holding one must take the fact from a data slot ([`DATA_SLOTS`]) or say it as an offer or a
+/// condition (我这就帮您备注…, 我帮您查一下是否已发货).
+pub const CLAIM_MARKERS: &[&str] = &[
+    "还未发货",
+    "还没发货",
+    "已发货",
+    "已经发货",
+    "已签收",
+    "已经签收",
+    "已揽收",
+    "已退款",
+    "已经退款",
+    "已帮您",
+    "已为您",
+    "已经帮您",
+    "已经为您",
+    "已同步",
+    "已标记",
+    "已备注",
+    "已登记",
+    "已加急",
+    "已上报",
+    "已升级",
+    "已记录",
+    "已经记录",
+    "已处理",
+    "已经处理",
+    "已办理",
+    "已经办理",
+    "已安排",
+    "已提交",
+    "已联系",
+    "已核实",
+    "处理好了",
+    "办理好了",
+];
+
+/// Slots filled from the shop's order data (empty defaults: a script using one shows only
+/// when the lookup filled it).
+pub const DATA_SLOTS: &[&str] = &["订单状态", "物流状态", "发货时间"];
+
+fn problem_at(origin: &Origin, id: &str, message: String) -> Problem {
+    Problem {
+        origin: origin.clone(),
+        id: Some(id.to_string()),
+        message,
+    }
+}
+
+/// The claim marker in `text` when it uses no data slot.
+fn unbacked_claim(text: &str) -> Option<&'static str> {
+    let backed = slots_in(text).is_ok_and(|slots| slots.iter().any(|s| DATA_SLOTS.contains(s)));
+    if backed {
+        return None;
+    }
+    CLAIM_MARKERS.iter().copied().find(|m| text.contains(m))
+}
+
+fn safety_rules(book: &Phrasebook, problems: &mut Vec<Problem>) {
+    let u = &book.urgent;
+    let detects = !u.words.is_empty() || !u.patterns.is_empty() || !u.groups.is_empty();
+    if detects {
+        for kind in UrgentKind::ALL {
+            let has_first = book
+                .scripts
+                .iter()
+                .any(|s| s.urgent_kind == Some(kind) && s.safety == Some(SafetyStep::FirstAction));
+            if !has_first {
+                problems.push(problem_at(
+                    &u.origin,
+                    kind.as_str(),
+                    format!(
+                        "urgent kind {kind} ({}) has no first-action script (urgent_kind = \"{kind}\", safety = \"first_action\")",
+                        kind.name()
+                    ),
+                ));
+            }
+        }
+    }
+    for s in &book.scripts {
+        for (tag, markers) in UNSAFE_MARKERS {
+            debug_assert!(UNSAFE_IN_SAFETY_TAGS.contains(tag));
+            if s.tags.iter().any(|t| t == tag) {
+                continue;
+            }
+            if let Some(m) = markers.iter().find(|m| s.text.contains(*m)) {
+                problems.push(problem_at(
+                    &s.origin,
+                    &s.id,
+                    format!(
+                        "script text offers {m:?}: tag it {tag:?} so that safety mode never suggests it"
+                    ),
+                ));
+            }
+        }
+        if let Some(m) = unbacked_claim(&s.text) {
+            problems.push(problem_at(
+                &s.origin,
+                &s.id,
+                format!(
+                    "script states {m:?} as done or known without a data slot ({}): say it as an offer or a condition",
+                    DATA_SLOTS.iter().map(|d| format!("{{{d}}}")).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
+    for f in &book.faq {
+        if let Some(m) = unbacked_claim(&f.answer) {
+            problems.push(problem_at(
+                &f.origin,
+                &f.id,
+                format!("FAQ answer states {m:?} as done or known without a data slot"),
+            ));
+        }
+    }
 }
 
 /// The script text with each slot replaced by its default, or a neutral sample when it has none,
@@ -93,4 +240,135 @@ fn with_sample_slots(book: &Phrasebook, text: &str) -> String {
         out = out.replace(&format!("{{{slot}}}"), value);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOOK: &str = "[book]\nname = \"t\"\n[slots]\n\"称呼\" = \"亲\"\n\"订单状态\" = \"\"\n";
+
+    fn first_actions() -> String {
+        UrgentKind::ALL
+            .iter()
+            .map(|k| {
+                format!(
+                    "[[script]]\nid = \"safety.{k}\"\nintent = \"quality_issue\"\nstage = \"solve\"\nurgent_kind = \"{k}\"\nsafety = \"first_action\"\ntags = [\"safety\"]\ntext = \"{{称呼}}，请先停止使用，注意安全。\"\n"
+                )
+            })
+            .collect()
+    }
+
+    fn problems(extra: &str, with_first_actions: bool) -> Vec<String> {
+        let urgent = "[urgent]\nwords = [\"送医\"]\n";
+        let scripts = if with_first_actions {
+            format!("{}{extra}", first_actions())
+        } else {
+            extra.to_string()
+        };
+        let book = huashu_phrasebook::parse_str(&[
+            ("book.toml", BOOK),
+            ("urgent.toml", urgent),
+            ("scripts.toml", &scripts),
+        ])
+        .expect("test book parses");
+        lint(&book).iter().map(|p| p.to_string()).collect()
+    }
+
+    fn script(id: &str, tags: &str, text: &str) -> String {
+        format!(
+            "[[script]]\nid = \"{id}\"\nintent = \"shipping\"\nstage = \"solve\"\ntags = [{tags}]\ntext = \"{text}\"\n"
+        )
+    }
+
+    /// (script id, tags, text, expected problem fragment or "" for clean)
+    const CASES: &[(&str, &str, &str, &str)] = &[
+        (
+            "claim.status",
+            "",
+            "{称呼}，订单还未发货，可以修改地址。",
+            "\"还未发货\"",
+        ),
+        (
+            "claim.action",
+            "",
+            "{称呼}，我已帮您备注优先发货。",
+            "\"已帮您\"",
+        ),
+        (
+            "claim.escalated",
+            "",
+            "{称呼}，已同步给主管。",
+            "\"已同步\"",
+        ),
+        (
+            "claim.slot",
+            "",
+            "{称呼}，订单当前状态：{订单状态}，已发货的订单无法改地址。",
+            "",
+        ),
+        (
+            "offer.wording",
+            "",
+            "{称呼}，我这就帮您备注，并帮您查一下是否已经出库。",
+            "",
+        ),
+        (
+            "comp.untagged",
+            "",
+            "{称呼}，我们可以给您一些补偿。",
+            "tag it \"compensation\"",
+        ),
+        (
+            "comp.tagged",
+            "\"compensation\"",
+            "{称呼}，我们可以给您一些补偿。",
+            "",
+        ),
+        (
+            "keep.untagged",
+            "\"compensation\"",
+            "{称呼}，补偿您，商品您继续使用。",
+            "tag it \"keep_using\"",
+        ),
+        (
+            "review.untagged",
+            "",
+            "{称呼}，满意的话麻烦给个好评。",
+            "tag it \"review_request\"",
+        ),
+    ];
+
+    #[test]
+    fn lint_catches_unbacked_claims_and_untagged_offers() {
+        for &(id, tags, text, want) in CASES {
+            let p = problems(&script(id, tags, text), true);
+            let mine: Vec<&String> = p
+                .iter()
+                .filter(|m| m.contains(&format!("[{id}]")))
+                .collect();
+            if want.is_empty() {
+                assert!(mine.is_empty(), "{id}: {mine:?}");
+            } else {
+                assert!(
+                    mine.iter().any(|m| m.contains(want)),
+                    "{id}: want {want}, got {p:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn lint_wants_a_first_action_for_every_kind() {
+        let p = problems("", false);
+        for k in UrgentKind::ALL {
+            assert!(
+                p.iter()
+                    .any(|m| m.contains(&format!("[{k}] urgent kind {k}"))),
+                "{k}: {p:?}"
+            );
+        }
+        let p = problems("", true);
+        assert!(p.iter().all(|m| !m.contains("first-action")), "{p:?}");
+    }
 }

@@ -17,7 +17,18 @@ const RULE_HEADER: &[&str] = &[
     "rewrite", "note",
 ];
 const SCRIPT_HEADER: &[&str] = &[
-    "id", "intent", "stage", "emotions", "style", "urgent", "tags", "priority", "text",
+    "id",
+    "intent",
+    "stage",
+    "emotions",
+    "style",
+    "urgent",
+    "tags",
+    "priority",
+    "text",
+    "title",
+    "urgent_kind",
+    "safety",
 ];
 
 fn write_csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
@@ -76,6 +87,9 @@ pub fn scripts_to_csv(scripts: &[Script]) -> String {
                 lines(&s.tags),
                 s.priority.to_string(),
                 s.text.clone(),
+                s.title.clone(),
+                s.urgent_kind.map(|k| k.as_str()).unwrap_or("").to_string(),
+                s.safety.map(|k| k.as_str()).unwrap_or("").to_string(),
             ]
         }),
     )
@@ -249,6 +263,9 @@ pub fn scripts_from_csv(
             tags: rows.list(row, "tags"),
             text: rows.get(row, "text").to_string(),
             priority,
+            title: rows.get(row, "title").trim().to_string(),
+            urgent_kind: rows.opt(row, "urgent_kind"),
+            safety: rows.opt(row, "safety"),
         };
         b.script(
             raw,
@@ -298,6 +315,12 @@ struct ScriptOut<'a> {
     style: Option<&'a str>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     urgent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    urgent_kind: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    safety: Option<&'a str>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    title: &'a str,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     tags: &'a [String],
     #[serde(skip_serializing_if = "is_zero")]
@@ -356,6 +379,9 @@ pub fn scripts_to_toml(scripts: &[Script]) -> String {
                 emotions: &s.emotions,
                 style: s.style.map(|x| x.as_str()),
                 urgent: s.urgent,
+                urgent_kind: s.urgent_kind.map(UrgentKind::as_str),
+                safety: s.safety.map(SafetyStep::as_str),
+                title: &s.title,
                 tags: &s.tags,
                 priority: s.priority,
                 text: &s.text,

@@ -266,6 +266,18 @@ struct RawUrgent {
     patterns: Vec<String>,
     #[serde(default)]
     allow: Vec<String>,
+    #[serde(default)]
+    group: Vec<Spanned<RawUrgentGroup>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUrgentGroup {
+    kind: String,
+    #[serde(default)]
+    words: Vec<String>,
+    #[serde(default)]
+    patterns: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -290,6 +302,12 @@ pub(crate) struct RawScript {
     #[serde(default)]
     pub(crate) urgent: bool,
     #[serde(default)]
+    pub(crate) urgent_kind: Option<String>,
+    #[serde(default)]
+    pub(crate) safety: Option<String>,
+    #[serde(default)]
+    pub(crate) title: String,
+    #[serde(default)]
     pub(crate) tags: Vec<String>,
     pub(crate) text: String,
     #[serde(default)]
@@ -306,6 +324,8 @@ struct RawFaq {
     intent: Option<String>,
     #[serde(default)]
     source: String,
+    #[serde(default)]
+    title: String,
     /// Category names or ids, or "all" (the default when absent).
     #[serde(default)]
     categories: Vec<String>,
@@ -442,10 +462,36 @@ impl Builder {
             let origin = at(u.span().start);
             let u = u.into_inner();
             self.non_empty_list(&origin, "urgent", "words", &u.words);
+            let mut groups = Vec::with_capacity(u.group.len());
+            for g in u.group {
+                let g_origin = at(g.span().start);
+                let g = g.into_inner();
+                let Some(kind) = UrgentKind::parse(g.kind.trim()) else {
+                    self.problem(
+                        &g_origin,
+                        Some("urgent"),
+                        format!(
+                            "unknown urgent kind {:?} (expected one of {})",
+                            g.kind,
+                            UrgentKind::ALL.map(UrgentKind::as_str).join(", ")
+                        ),
+                    );
+                    continue;
+                };
+                self.non_empty_list(&g_origin, kind.as_str(), "words", &g.words);
+                self.non_empty_list(&g_origin, kind.as_str(), "patterns", &g.patterns);
+                groups.push(UrgentGroup {
+                    kind,
+                    words: g.words,
+                    patterns: g.patterns,
+                    origin: g_origin,
+                });
+            }
             let dst = &mut self.book.urgent;
             dst.words.extend(u.words);
             dst.patterns.extend(u.patterns);
             dst.allow.extend(u.allow);
+            dst.groups.extend(groups);
             dst.origin = origin;
         }
         if let Some(s) = raw.style {
@@ -532,6 +578,7 @@ impl Builder {
                     categories: category
                         .map(|c| vec![c.name().to_string()])
                         .unwrap_or_default(),
+                    title: String::new(),
                 },
                 origin.clone(),
             );
@@ -721,13 +768,58 @@ impl Builder {
         if s.text.trim().is_empty() {
             self.problem(&origin, Some(&s.id), "text is empty");
         }
+        let urgent_kind = s.urgent_kind.as_deref().and_then(|k| {
+            let kind = UrgentKind::parse(k);
+            if kind.is_none() {
+                self.problem(
+                    &origin,
+                    Some(&s.id),
+                    format!(
+                        "unknown urgent_kind {k:?} (expected one of {})",
+                        UrgentKind::ALL.map(UrgentKind::as_str).join(", ")
+                    ),
+                );
+            }
+            kind
+        });
+        let safety = s.safety.as_deref().and_then(|x| {
+            let step = SafetyStep::parse(x);
+            if step.is_none() {
+                self.problem(
+                    &origin,
+                    Some(&s.id),
+                    format!(
+                        "unknown safety step {x:?} (expected first_action, escalation or follow_up)"
+                    ),
+                );
+            }
+            step
+        });
+        let urgent = s.urgent || urgent_kind.is_some() || safety.is_some();
+        if urgent
+            && let Some(t) = s
+                .tags
+                .iter()
+                .find(|t| UNSAFE_IN_SAFETY_TAGS.contains(&t.as_str()))
+        {
+            self.problem(
+                &origin,
+                Some(&s.id),
+                format!(
+                    "a safety script cannot carry the tag {t:?} (never offered in safety mode)"
+                ),
+            );
+        }
         self.book.scripts.push(Script {
             id: s.id,
             intent: s.intent,
             stage: s.stage,
             emotions: s.emotions,
             style,
-            urgent: s.urgent,
+            urgent,
+            urgent_kind,
+            safety,
+            title: s.title.trim().to_string(),
             tags: s.tags,
             text: s.text,
             priority: s.priority,
@@ -776,6 +868,7 @@ impl Builder {
             answer: f.answer,
             intent: f.intent,
             source: f.source,
+            title: f.title.trim().to_string(),
             categories,
             product: None,
             origin,

@@ -60,6 +60,171 @@ pub const STAGES: &[&str] = &[
     "follow_up",
 ];
 
+/// What kind of safety incident an urgent turn reports (fixed ids of SPEC.md "Additions"). Each
+/// kind has its own first action (seed 004: safety first), so the book groups its urgent
+/// triggers and its safety scripts by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum UrgentKind {
+    /// Swallowed object, choking (误食、噎住、窒息).
+    SwallowChoke,
+    /// Allergy, skin reaction (过敏、红肿、起疹).
+    Allergy,
+    /// Burn, scald (烫伤、烧伤).
+    Burn,
+    /// Electric shock, leakage (触电、漏电).
+    Electric,
+    /// Smoke, fire, explosion, battery swelling (冒烟、起火、爆炸、鼓包).
+    Fire,
+    /// Gas leak (燃气泄漏、煤气味).
+    Gas,
+    /// Food poisoning, foreign body in food (食物中毒、吃出异物).
+    Food,
+    /// Injury, fall, cut (受伤、摔倒、割伤).
+    Injury,
+    /// A pet harmed (宠物误食、中毒、受伤).
+    Pet,
+    /// Any other safety or serious-loss case (就医, 诈骗/盗刷…).
+    Other,
+}
+
+impl UrgentKind {
+    /// Every kind, in the order a turn that names several picks one: the most specific first
+    /// (a pet that swallowed a part is a pet case; 去医院 alone is `other`).
+    pub const ALL: [UrgentKind; 10] = [
+        UrgentKind::Pet,
+        UrgentKind::SwallowChoke,
+        UrgentKind::Gas,
+        UrgentKind::Fire,
+        UrgentKind::Electric,
+        UrgentKind::Allergy,
+        UrgentKind::Food,
+        UrgentKind::Burn,
+        UrgentKind::Injury,
+        UrgentKind::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UrgentKind::SwallowChoke => "swallow_choke",
+            UrgentKind::Allergy => "allergy",
+            UrgentKind::Burn => "burn",
+            UrgentKind::Electric => "electric",
+            UrgentKind::Fire => "fire",
+            UrgentKind::Gas => "gas",
+            UrgentKind::Food => "food",
+            UrgentKind::Injury => "injury",
+            UrgentKind::Pet => "pet",
+            UrgentKind::Other => "other",
+        }
+    }
+
+    /// The zh-CN label agents see.
+    pub fn name(self) -> &'static str {
+        match self {
+            UrgentKind::SwallowChoke => "误食/窒息",
+            UrgentKind::Allergy => "过敏/皮肤反应",
+            UrgentKind::Burn => "烫伤/烧伤",
+            UrgentKind::Electric => "触电/漏电",
+            UrgentKind::Fire => "冒烟/起火/爆炸",
+            UrgentKind::Gas => "燃气泄漏",
+            UrgentKind::Food => "食品安全",
+            UrgentKind::Injury => "人身受伤",
+            UrgentKind::Pet => "宠物受害",
+            UrgentKind::Other => "其他紧急情况",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<UrgentKind> {
+        UrgentKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Position in [`UrgentKind::ALL`]: lower is more specific.
+    pub fn specificity(self) -> usize {
+        UrgentKind::ALL
+            .iter()
+            .position(|k| *k == self)
+            .unwrap_or(UrgentKind::ALL.len())
+    }
+}
+
+impl fmt::Display for UrgentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for UrgentKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UrgentKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        UrgentKind::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown urgent kind {s:?}")))
+    }
+}
+
+/// Where a safety script sits in a safety playbook: what is said first, then the escalation
+/// (专人、主管、赔付流程 without promises), then the follow-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SafetyStep {
+    FirstAction,
+    Escalation,
+    FollowUp,
+}
+
+impl SafetyStep {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SafetyStep::FirstAction => "first_action",
+            SafetyStep::Escalation => "escalation",
+            SafetyStep::FollowUp => "follow_up",
+        }
+    }
+    pub fn parse(s: &str) -> Option<SafetyStep> {
+        match s {
+            "first_action" => Some(SafetyStep::FirstAction),
+            "escalation" => Some(SafetyStep::Escalation),
+            "follow_up" => Some(SafetyStep::FollowUp),
+            _ => None,
+        }
+    }
+}
+
+/// Script tags that must never be suggested while a conversation is in safety mode: offering
+/// compensation, asking to keep using the product, coupons, promotions, review requests. The
+/// suggester filters on these tags; `huashu lint` checks that scripts saying such things carry
+/// them.
+pub const UNSAFE_IN_SAFETY_TAGS: &[&str] = &[
+    "compensation",
+    "keep_using",
+    "coupon",
+    "promotion",
+    "review_request",
+];
+
+/// zh-CN names of [`STAGES`], same order (titles derived from intent + stage).
+pub const STAGE_NAMES: &[&str] = &["问候", "安抚", "澄清", "解决", "推荐", "结束", "跟进"];
+
+/// zh-CN names of [`INTENTS`], same order.
+pub const INTENT_NAMES: &[&str] = &[
+    "问候",
+    "商品咨询",
+    "价格优惠",
+    "订单操作",
+    "物流配送",
+    "退换退款",
+    "质量问题",
+    "投诉威胁",
+    "要求升级",
+    "服务态度",
+    "致谢结束",
+    "其他",
+];
+
 /// How bad a forbidden hit is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -193,13 +358,25 @@ pub struct Modifiers {
     pub diminishers: Vec<(String, f32)>,
 }
 
-/// `[urgent]`: safety and serious-loss triggers (seed 004: safety first).
+/// `[urgent]`: safety and serious-loss triggers (seed 004: safety first). Triggers listed
+/// directly under `[urgent]` are of kind `other`; `[[urgent.group]]` tables give a kind.
 #[derive(Debug, Clone, Default)]
 pub struct UrgentDef {
     pub words: Vec<String>,
     pub patterns: Vec<String>,
     /// Benign contexts that contain a trigger (防过敏, 不会漏电吧? is still a question…).
     pub allow: Vec<String>,
+    /// Triggers grouped by the kind of incident they report.
+    pub groups: Vec<UrgentGroup>,
+    pub origin: Origin,
+}
+
+/// `[[urgent.group]]`: the triggers of one [`UrgentKind`].
+#[derive(Debug, Clone)]
+pub struct UrgentGroup {
+    pub kind: UrgentKind,
+    pub words: Vec<String>,
+    pub patterns: Vec<String>,
     pub origin: Origin,
 }
 
@@ -221,8 +398,14 @@ pub struct Script {
     pub emotions: Vec<String>,
     /// Style filter: `None` means any style.
     pub style: Option<Style>,
-    /// Only for urgent (safety) turns.
+    /// Only for urgent (safety) turns and conversations in safety mode.
     pub urgent: bool,
+    /// The incident kind this safety script is for (implies `urgent`); `None` fits any kind.
+    pub urgent_kind: Option<UrgentKind>,
+    /// Its place in the safety playbook (implies `urgent`).
+    pub safety: Option<SafetyStep>,
+    /// Short zh-CN label shown to the agent above the text (empty: derived from intent + stage).
+    pub title: String,
     pub tags: Vec<String>,
     /// Text with `{slot}` placeholders, every slot declared in `[slots]`.
     pub text: String,
@@ -250,6 +433,8 @@ pub struct FaqEntry {
     pub intent: Option<String>,
     /// Where the answer comes from (policy name, page), shown to the agent.
     pub source: String,
+    /// Short zh-CN label shown to the agent (empty: the first question).
+    pub title: String,
     /// Product categories the answer applies to; empty means every category (`"all"`).
     pub categories: Vec<ProductCategory>,
     /// The catalogue product (sku) this answer is about, for per-product FAQ (`[[product.faq]]`).

@@ -77,6 +77,9 @@ fn book() -> Phrasebook {
                 _ => None,
             },
             urgent: i % 37 == 0,
+            urgent_kind: None,
+            safety: None,
+            title: String::new(),
             tags: TAGS[i % TAGS.len()].iter().map(|t| t.to_string()).collect(),
             text: format!("{{称呼}}，这是第{i}条话术，{slot}为您处理。"),
             priority: (i % 3) as i32,
@@ -87,6 +90,7 @@ fn book() -> Phrasebook {
         let w = |k: usize| WORDS[(i + k) % WORDS.len()];
         b.faq.push(FaqEntry {
             id: format!("faq{i:02}"),
+            title: String::new(),
             questions: vec![
                 format!("{}怎么算", w(0)),
                 format!("请问{}和{}有吗", w(1), w(2)),
@@ -119,6 +123,7 @@ fn understanding(
             intensity,
         },
         urgent: false,
+        urgent_kind: None,
         style: Style::Rational,
         entities: vec![Entity {
             kind: "order_id",

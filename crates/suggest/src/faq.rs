@@ -130,6 +130,7 @@ mod tests {
             source: String::new(),
             categories: Vec::new(),
             product: None,
+            title: String::new(),
             origin: Default::default(),
         }
     }

@@ -188,3 +188,64 @@ impl BigramIndex {
         mass
     }
 }
+
+/// Jaccard similarity of char bigrams from which two suggestions count as the same sentence
+/// (an FAQ answer and a script that say the same thing with a word or two changed).
+pub(crate) const NEAR_DUPLICATE: f32 = 0.6;
+
+/// The distinct bigrams of normalised `text`, sorted (for the near-duplicate check).
+pub(crate) fn text_bigrams(norm: &Normalizer, text: &str) -> Vec<u64> {
+    let t = norm.normalize_phrase(text);
+    let mut grams = [0u64; 1024];
+    let n = bigrams_into(&t, &mut grams);
+    grams[..n].to_vec()
+}
+
+/// Jaccard similarity of two sorted, distinct bigram lists (1.0 for two empty texts).
+pub(crate) fn jaccard(a: &[u64], b: &[u64]) -> f32 {
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    let (mut i, mut j, mut both) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                both += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    both as f32 / (a.len() + b.len() - both) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn near_duplicates_by_bigram_jaccard() {
+        let norm = Normalizer::new();
+        // (a, b, near-duplicate?)
+        const CASES: &[(&str, &str, bool)] = &[
+            (
+                "亲，现货订单48小时内发货，节假日顺延。",
+                "亲，现货订单48小时内发货，节假日会顺延哦。",
+                true,
+            ),
+            ("亲，请提供一下订单号。", "亲，请提供一下订单号。", true),
+            (
+                "亲，现货订单48小时内发货。",
+                "亲，麻烦您提供一下订单号，我帮您查询。",
+                false,
+            ),
+            ("", "", true),
+        ];
+        for &(a, b, want) in CASES {
+            let j = jaccard(&text_bigrams(&norm, a), &text_bigrams(&norm, b));
+            assert_eq!(j >= NEAR_DUPLICATE, want, "{a} / {b}: {j}");
+        }
+    }
+}

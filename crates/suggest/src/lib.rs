@@ -9,7 +9,9 @@
 //!
 //! Module map: `state` (per-conversation memory), `rank` (compiled scripts and the scorer, see
 //! its docs for the formula), `slots` (pre-split templates; never a raw `{slot}`), `faq`
-//! (FAQ matching), `catalog` (which product or category a conversation is about), `lexical` (the char-bigram index FAQ matching and script relevance share).
+//! (FAQ matching), `catalog` (which product or category a conversation is about), `lexical` (the
+//! char-bigram index FAQ matching and script relevance share, and the near-duplicate check of
+//! the returned list).
 
 mod catalog;
 mod faq;
@@ -37,11 +39,19 @@ pub struct Suggestion {
     pub intent: String,
     pub stage: String,
     pub tags: Vec<String>,
+    /// zh-CN label shown above the text (the book's `title`, else intent · stage names; for an
+    /// FAQ answer its title or first question). Never an internal id.
+    pub title: String,
     /// Slot-filled text; never contains a raw `{slot}`.
     pub text: String,
-    /// Where an FAQ answer comes from ("faq:<id> · <source>"); absent for scripts.
+    /// Where an FAQ answer comes from (the entry's `source`, e.g. 运费政策); absent for scripts
+    /// and for FAQ entries without one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The safety-playbook step of a safety script (`first_action`, `escalation`,
+    /// `follow_up`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub safety: Option<&'static str>,
 }
 
 /// What the agent did with a suggestion.

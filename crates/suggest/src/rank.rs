@@ -11,7 +11,10 @@
 //! ```text
 //! score = relevance            10 primary intent · 4..8 secondary (by intent score)
 //!                              · 6 pulled in as safety/escalation · 2 generic · 0 fallback
-//!       + safety               +100 urgent/safety script on an urgent turn (seed 004)
+//!       + safety               +100 urgent/safety script on an urgent turn or in safety mode
+//!                              (seed 004); in safety mode also +20 a script of the incident's
+//!                              kind, +200 its first action until one was used, then
+//!                              escalation +25 / follow-up +4 (before: escalation +4)
 //!       + style (seed 003)     empathy-first turn: empathy/apology/soothe +4, solution +1
 //!                              rational turn: solution +4, pure soothing −1
 //!                              anxious turn: solution +1, empathy +1
@@ -31,15 +34,23 @@
 //! category is unknown and 0 for another product's or another category's.
 //! Scripts tagged with product categories are skipped when the conversation is about another.
 //! ```
+//!
+//! Safety mode filters before scoring: scripts tagged with one of `UNSAFE_IN_SAFETY_TAGS`
+//! (compensation, keep-using, coupons, promotions, review requests) and safety scripts of another
+//! kind are never candidates, and no FAQ answer is offered. The returned list never holds two
+//! near-duplicates (char-bigram Jaccard ≥ 0.6): the lower one gives way to the next candidate.
 
-use huashu_phrasebook::{INTENTS, Phrasebook, ProductCategory, STAGES, Style};
+use huashu_phrasebook::{
+    INTENT_NAMES, INTENTS, Phrasebook, ProductCategory, STAGE_NAMES, STAGES, SafetyStep, Style,
+    UNSAFE_IN_SAFETY_TAGS, UrgentKind,
+};
 use huashu_understand::Understanding;
 
 use huashu_normalize::Normalizer;
 
 use crate::catalog::{Catalog, Subject};
 use crate::faq::FaqIndex;
-use crate::lexical::{BigramIndex, TurnGrams, with_acc};
+use crate::lexical::{BigramIndex, NEAR_DUPLICATE, TurnGrams, jaccard, text_bigrams, with_acc};
 use crate::slots::{SlotTable, Template};
 use crate::state::{ComplaintStage, ConversationState, id_hash, intent_index};
 use crate::{Error, Suggestion};
@@ -68,6 +79,8 @@ const SOLUTION: u16 = 1 << 2;
 const SAFETY: u16 = 1 << 3;
 const ESCALATION: u16 = 1 << 4;
 const GENERIC: u16 = 1 << 5;
+/// Never offered in safety mode (one of `UNSAFE_IN_SAFETY_TAGS`).
+const UNSAFE: u16 = 1 << 6;
 
 const S_GREET: u8 = 0;
 const S_SOOTHE: u8 = 1;
@@ -109,6 +122,8 @@ struct Compiled {
     emotions: u8,
     style: Option<Style>,
     urgent: bool,
+    kind: Option<UrgentKind>,
+    step: Option<SafetyStep>,
     flags: u16,
     priority: i32,
     tpl: Template,
@@ -117,6 +132,7 @@ struct Compiled {
     out_intent: String,
     out_stage: String,
     tags: Vec<String>,
+    title: String,
 }
 
 impl Compiled {
@@ -139,6 +155,7 @@ struct CompiledFaq {
     product: Option<u32>,
     tpl: Template,
     source: String,
+    title: String,
 }
 
 /// Compiled scripts and FAQ of one phrasebook: shared read-only (`Send + Sync`).
@@ -183,6 +200,10 @@ struct Ctx<'a> {
     emotion_bit: u8,
     style: Style,
     urgent: bool,
+    /// The incident kind while the conversation is in safety mode.
+    safety: Option<UrgentKind>,
+    /// A first-action script of that kind was already used by the agent.
+    first_done: bool,
     empathy_first: bool,
     rational_first: bool,
     anxious: bool,
@@ -234,6 +255,7 @@ impl Suggester {
                     "safety" => SAFETY,
                     "escalation" | "escalate" | "handoff" => ESCALATION,
                     "generic" => GENERIC,
+                    t if UNSAFE_IN_SAFETY_TAGS.contains(&t) => UNSAFE,
                     _ => 0,
                 };
             }
@@ -250,6 +272,25 @@ impl Suggester {
                 .iter()
                 .position(|x| *x == s.stage)
                 .map_or(S_UNKNOWN, |i| i as u8);
+            let title = if !s.title.is_empty() {
+                s.title.clone()
+            } else if let Some(kind) = s.urgent_kind {
+                format!("{} · {}", kind.name(), step_name(s.safety))
+            } else {
+                let intent_name = book
+                    .intents
+                    .iter()
+                    .find(|d| d.id == s.intent && !d.name.trim().is_empty())
+                    .map_or(INTENT_NAMES.get(intent).copied().unwrap_or("其他"), |d| {
+                        d.name.trim()
+                    });
+                let stage_name = STAGE_NAMES.get(usize::from(stage)).copied().unwrap_or("");
+                if stage_name.is_empty() {
+                    intent_name.to_string()
+                } else {
+                    format!("{intent_name} · {stage_name}")
+                }
+            };
             scripts.push(Compiled {
                 id: s.id.clone(),
                 hash: id_hash(&s.id),
@@ -258,6 +299,8 @@ impl Suggester {
                 emotions,
                 style: s.style,
                 urgent: s.urgent,
+                kind: s.urgent_kind,
+                step: s.safety,
                 flags,
                 priority: s.priority,
                 tpl,
@@ -265,6 +308,7 @@ impl Suggester {
                 out_intent: s.intent.clone(),
                 out_stage: s.stage.clone(),
                 tags: s.tags.clone(),
+                title,
             });
         }
 
@@ -290,7 +334,14 @@ impl Suggester {
                     categories: category_mask(f.categories.iter().copied()),
                     product,
                     tpl,
-                    source: f.source.clone(),
+                    source: f.source.trim().to_string(),
+                    title: if f.title.is_empty() {
+                        f.questions
+                            .first()
+                            .map_or_else(String::new, |q| q.trim().to_string())
+                    } else {
+                        f.title.clone()
+                    },
                 }),
                 Err(msg) => problems.push(format!("{}: [{}] answer: {msg}", f.origin, f.id)),
             }
@@ -366,54 +417,72 @@ impl Suggester {
         state: &mut ConversationState,
     ) -> Vec<Suggestion> {
         self.catalog.observe(&self.norm, text, state);
-        let ranked = self.rank(u, text, state);
-        let mut out = Vec::with_capacity(ranked.len());
-        for c in ranked {
-            match c.item {
+        let (ranked, keep) = self.rank(u, text, state);
+        let mut out: Vec<Suggestion> = Vec::with_capacity(keep);
+        let mut seen: Vec<Vec<u64>> = Vec::with_capacity(keep);
+        for (n, c) in ranked.into_iter().enumerate() {
+            // The first `keep` are the list; the rest only stand in for near-duplicates, up to
+            // the minimum.
+            if out.len() >= MAX_SUGGESTIONS || (n >= keep && out.len() >= MIN_SUGGESTIONS) {
+                break;
+            }
+            let (hash, suggestion) = match c.item {
                 Item::Script(i) => {
                     let s = &self.scripts[i as usize];
                     let Some(text) = s.tpl.fill(&self.slots, &state.slots) else {
                         continue;
                     };
-                    state.record_shown(s.hash, out.len());
-                    out.push(Suggestion {
-                        script: s.id.clone(),
-                        intent: s.out_intent.clone(),
-                        stage: s.out_stage.clone(),
-                        tags: s.tags.clone(),
-                        text,
-                        source: None,
-                    });
+                    (
+                        s.hash,
+                        Suggestion {
+                            script: s.id.clone(),
+                            intent: s.out_intent.clone(),
+                            stage: s.out_stage.clone(),
+                            tags: s.tags.clone(),
+                            title: s.title.clone(),
+                            text,
+                            source: None,
+                            safety: s.step.map(SafetyStep::as_str),
+                        },
+                    )
                 }
                 Item::Faq(i) => {
                     let f = &self.faq[i as usize];
                     let Some(text) = f.tpl.fill(&self.slots, &state.slots) else {
                         continue;
                     };
-                    state.record_shown(f.hash, out.len());
                     let intent = f
                         .intent
                         .map_or(u.primary_intent(), |i| INTENTS[usize::from(i)]);
-                    out.push(Suggestion {
-                        script: f.id.clone(),
-                        intent: intent.to_string(),
-                        stage: "solve".to_string(),
-                        tags: vec!["faq".to_string()],
-                        text,
-                        source: Some(if f.source.is_empty() {
-                            format!("faq:{}", f.id)
-                        } else {
-                            format!("faq:{} · {}", f.id, f.source)
-                        }),
-                    });
+                    (
+                        f.hash,
+                        Suggestion {
+                            script: f.id.clone(),
+                            intent: intent.to_string(),
+                            stage: "solve".to_string(),
+                            tags: vec!["faq".to_string()],
+                            title: f.title.clone(),
+                            text,
+                            source: (!f.source.is_empty()).then(|| f.source.clone()),
+                            safety: None,
+                        },
+                    )
                 }
+            };
+            let grams = text_bigrams(&self.norm, &suggestion.text);
+            if seen.iter().any(|g| jaccard(g, &grams) >= NEAR_DUPLICATE) {
+                continue;
             }
+            seen.push(grams);
+            state.record_shown(hash, out.len());
+            out.push(suggestion);
         }
         out
     }
 
-    /// The ranked candidates to return, best first (at most [`MAX_SUGGESTIONS`]).
-    fn rank(&self, u: &Understanding, text: &str, state: &ConversationState) -> Vec<Cand> {
+    /// The ranked candidates, best first: the first `keep` (at most [`MAX_SUGGESTIONS`]) are
+    /// the list, the rest stand-ins for near-duplicates.
+    fn rank(&self, u: &Understanding, text: &str, state: &ConversationState) -> (Vec<Cand>, usize) {
         let grams = TurnGrams::new(&self.norm, text);
         with_acc(self.scripts.len(), |lex| {
             let lex_mass = self.lex.accumulate(grams.as_slice(), lex);
@@ -422,7 +491,7 @@ impl Suggester {
         })
     }
 
-    fn rank_in(&self, u: &Understanding, grams: &[u64], ctx: &Ctx<'_>) -> Vec<Cand> {
+    fn rank_in(&self, u: &Understanding, grams: &[u64], ctx: &Ctx<'_>) -> (Vec<Cand>, usize) {
         let state = ctx.state;
         let mut top = TopK::default();
 
@@ -547,7 +616,13 @@ impl Suggester {
             }
             out.push(*esc);
         }
-        out
+        let keep = out.len();
+        for c in ranked {
+            if !out.iter().any(|o| o.item == c.item) {
+                out.push(*c);
+            }
+        }
+        (out, keep)
     }
 
     /// The score `id` would get this turn (white-box tests of the formula).
@@ -563,6 +638,14 @@ impl Suggester {
         let mut top = TopK::default();
         self.consider(&ctx, s, 10.0, &mut top);
         top.items[..top.len].first().map(|c| c.score)
+    }
+
+    fn script_by_hash(&self, hash: u64) -> Option<&Compiled> {
+        let p = self.by_hash.partition_point(|(h, _)| *h < hash);
+        match self.by_hash.get(p) {
+            Some(&(h, i)) if h == hash => self.scripts.get(i as usize),
+            _ => None,
+        }
     }
 
     fn is_escalation(&self, item: Item) -> bool {
@@ -598,6 +681,14 @@ impl Suggester {
             || state.escalation_risk() >= ESCALATION_RISK;
 
         let turn = state.turns();
+        let safety = state.safety().or(u.urgent_kind);
+        let first_done = safety.is_some_and(|kind| {
+            state.used.iter().any(|m| {
+                self.script_by_hash(m.id).is_some_and(|s| {
+                    s.step == Some(SafetyStep::FirstAction) && s.kind.is_none_or(|k| k == kind)
+                })
+            })
+        });
         let mut used_next = [(0u8, 0u8); 4];
         let mut used_n = 0;
         for m in state.used.iter().rev() {
@@ -623,7 +714,9 @@ impl Suggester {
             turn,
             emotion_bit: emotion_index(label).map_or(0, |i| 1 << i),
             style: u.style,
-            urgent: u.urgent,
+            urgent: u.urgent || safety.is_some(),
+            safety,
+            first_done,
             empathy_first,
             rational_first,
             anxious: label == "anxiety" && intensity >= 0.5,
@@ -643,6 +736,11 @@ impl Suggester {
         };
         // Filters.
         if c.urgent && !ctx.urgent {
+            return;
+        }
+        if let Some(kind) = ctx.safety
+            && (c.flags & UNSAFE != 0 || c.kind.is_some_and(|k| k != kind))
+        {
             return;
         }
         if c.emotions != 0 && c.emotions & ctx.emotion_bit == 0 {
@@ -675,6 +773,18 @@ impl Suggester {
         let solution = c.solution();
         if ctx.urgent && c.flags & SAFETY != 0 {
             score += 100.0;
+        }
+        if let Some(kind) = ctx.safety {
+            if c.kind == Some(kind) {
+                score += 20.0;
+            }
+            score += match (c.step, ctx.first_done) {
+                (Some(SafetyStep::FirstAction), false) if c.kind == Some(kind) => 200.0,
+                (Some(SafetyStep::Escalation), true) => 25.0,
+                (Some(SafetyStep::FollowUp), true) => 4.0,
+                (Some(SafetyStep::Escalation), false) => 4.0,
+                _ => 0.0,
+            };
         }
         if ctx.empathy_first {
             if empathic {
@@ -873,4 +983,14 @@ fn strip_slots(text: &str) -> String {
         }
     }
     out
+}
+
+/// zh-CN name of a safety-playbook step (derived titles).
+fn step_name(step: Option<SafetyStep>) -> &'static str {
+    match step {
+        Some(SafetyStep::FirstAction) => "第一步",
+        Some(SafetyStep::Escalation) => "升级处理",
+        Some(SafetyStep::FollowUp) => "跟进",
+        None => "安全处理",
+    }
 }

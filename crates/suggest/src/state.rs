@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use huashu_phrasebook::INTENTS;
+use huashu_phrasebook::{INTENTS, UrgentKind};
 use huashu_understand::Understanding;
 use serde::Serialize;
 
@@ -102,6 +102,8 @@ pub struct StateSummary {
     pub waiting_ms: Option<i64>,
     /// Names of the slots known from the conversation (订单号, 物流单号, …).
     pub known_slots: Vec<String>,
+    /// The incident kind while the conversation is in safety mode.
+    pub safety: Option<UrgentKind>,
 }
 
 /// A script shown to the agent at a customer turn.
@@ -137,6 +139,9 @@ pub struct ConversationState {
     risk: f32,
     /// Consecutive customer turns that raised the risk (0 when the latest one did not).
     risk_rising_turns: u32,
+    /// Safety mode (seed 004): set by the first urgent customer turn, kept through every later
+    /// turn (urgent or not) until an agent resolves it; holds the most specific kind seen.
+    safety: Option<UrgentKind>,
     pub(crate) shown: VecDeque<Mark>,
     pub(crate) dismissed: VecDeque<Mark>,
     pub(crate) used: VecDeque<Mark>,
@@ -212,6 +217,22 @@ impl ConversationState {
     /// Where the complaint flow is (meaningful when [`Self::in_complaint`]).
     pub fn stage(&self) -> ComplaintStage {
         self.stage
+    }
+
+    /// The incident kind while the conversation is in safety mode, `None` otherwise.
+    pub fn safety(&self) -> Option<UrgentKind> {
+        self.safety
+    }
+
+    /// Ends safety mode (an agent resolved the incident); returns whether it was on.
+    pub fn resolve_safety(&mut self) -> bool {
+        self.safety.take().is_some()
+    }
+
+    /// Sets safety mode as recorded elsewhere (a server restoring a conversation from storage,
+    /// where the stored fact wins over what replaying masked turns re-derives).
+    pub fn restore_safety(&mut self, kind: Option<UrgentKind>) {
+        self.safety = kind;
     }
 
     /// Whether a complaint flow is under way.
@@ -303,6 +324,15 @@ impl ConversationState {
     /// Records a customer turn (call before `Suggester::suggest`).
     pub fn observe_customer(&mut self, u: &Understanding, at_ms: Option<i64>) {
         self.turns = self.turns.saturating_add(1);
+
+        // Safety mode: entered on the first urgent turn, never left by a calm one.
+        if let Some(k) = u.urgent_kind
+            && self
+                .safety
+                .is_none_or(|cur| k.specificity() < cur.specificity())
+        {
+            self.safety = Some(k);
+        }
 
         // Waiting: the customer writes again while still unanswered.
         if let Some(at) = at_ms {
@@ -474,6 +504,7 @@ impl ConversationState {
             repeat_ask_turns: self.repeat_ask_turns,
             waiting_ms: now_ms.and_then(|now| self.waiting_ms(now)),
             known_slots: self.slots.keys().cloned().collect(),
+            safety: self.safety,
         }
     }
 

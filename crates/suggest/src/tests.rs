@@ -175,6 +175,14 @@ fn suggester() -> Suggester {
     Suggester::new(&book()).expect("test book compiles")
 }
 
+fn book_faq(id: &str) -> huashu_phrasebook::FaqEntry {
+    book()
+        .faq
+        .into_iter()
+        .find(|f| f.id == id)
+        .unwrap_or_else(|| panic!("no faq {id}"))
+}
+
 /// A turn as the understander would describe it.
 #[derive(Clone)]
 struct Turn {
@@ -199,6 +207,7 @@ fn turn(
                 intensity,
             },
             urgent: false,
+            urgent_kind: None,
             style,
             entities: Vec::new(),
             threat: false,
@@ -496,10 +505,13 @@ fn faq_answers_product_and_policy_questions() {
                     .unwrap_or_else(|| panic!("{text}: no faq in {:?}", ids(&out)));
                 assert_eq!(f.script, id);
                 assert_eq!(f.stage, "solve");
+                // Agents see the policy name and a Chinese title, never the internal id.
+                let entry = book_faq(id);
+                assert_eq!(f.source.as_deref(), Some(entry.source.as_str()));
                 assert!(
-                    f.source
-                        .as_deref()
-                        .is_some_and(|s| s.starts_with(&format!("faq:{id} · ")))
+                    !f.title.is_empty() && !f.title.contains("faq"),
+                    "{}",
+                    f.title
                 );
                 assert!(!f.text.contains('{'));
             }

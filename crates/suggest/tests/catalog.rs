@@ -140,6 +140,7 @@ fn inquiry() -> Understanding {
             intensity: 0.0,
         },
         urgent: false,
+        urgent_kind: None,
         style: Style::Rational,
         entities: Vec::new(),
         threat: false,

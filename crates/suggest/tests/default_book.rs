@@ -28,6 +28,7 @@ fn understanding(
             intensity,
         },
         urgent: false,
+        urgent_kind: None,
         style,
         entities: Vec::new(),
         threat: false,

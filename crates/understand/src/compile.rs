@@ -87,11 +87,19 @@ pub(crate) fn lexicon(book: &Phrasebook, norm: Normalizer) -> Result<(Lexicon, u
     }
 
     let u = &book.urgent;
-    u.words.iter().for_each(|w| lx.word(w, Tag::Urgent));
+    let other = huashu_phrasebook::UrgentKind::Other;
+    u.words.iter().for_each(|w| lx.word(w, Tag::Urgent(other)));
     u.allow.iter().for_each(|w| lx.word(w, Tag::UrgentAllow));
     for p in &u.patterns {
-        lx.pattern(p, Tag::UrgentPattern, &u.origin, "urgent");
+        lx.pattern(p, Tag::UrgentPattern(other), &u.origin, "urgent");
         n_patterns += 1;
+    }
+    for g in &u.groups {
+        g.words.iter().for_each(|w| lx.word(w, Tag::Urgent(g.kind)));
+        for p in &g.patterns {
+            lx.pattern(p, Tag::UrgentPattern(g.kind), &g.origin, g.kind.as_str());
+            n_patterns += 1;
+        }
     }
     for (w, weight) in &book.style.rational {
         let weight = *weight;

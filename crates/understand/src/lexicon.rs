@@ -34,9 +34,10 @@ pub(crate) enum Tag {
     Negator,
     Intensifier(f32),
     Diminisher(f32),
-    Urgent,
+    /// An urgent trigger word of one incident kind.
+    Urgent(huashu_phrasebook::UrgentKind),
     /// An urgent pattern's match: context + trigger, the trigger usually at its end.
-    UrgentPattern,
+    UrgentPattern(huashu_phrasebook::UrgentKind),
     UrgentAllow,
     Style {
         emotional: bool,
@@ -128,7 +129,7 @@ impl LexiconBuilder {
     /// Whether matches of patterns with `tag` need positions: urgent patterns do, so that allow
     /// contexts, negation and the hypothetical-question rule apply to them as to words.
     fn located(tag: Tag) -> bool {
-        tag == Tag::UrgentPattern
+        matches!(tag, Tag::UrgentPattern(_))
     }
 
     pub(crate) fn build(self) -> Result<Lexicon, Error> {

@@ -98,7 +98,7 @@ impl Turn<'_> {
         self.near_before(word).iter().any(|h| {
             h.tag == Tag::Negator
                 && self.reaches_over(h, word, NEGATION_WINDOW, NEG_VERBS)
-                && !self.contained(h, |t| *t != Tag::UrgentPattern)
+                && !self.contained(h, |t| !matches!(t, Tag::UrgentPattern(_)))
         })
     }
 

@@ -70,6 +70,8 @@ pub struct Understanding {
     pub intents: Vec<IntentScore>,
     pub emotion: Emotion,
     pub urgent: bool,
+    /// What kind of incident makes the turn urgent; `Some` exactly when `urgent`.
+    pub urgent_kind: Option<huashu_phrasebook::UrgentKind>,
     pub style: Style,
     /// Sorted by `start`, never overlapping.
     pub entities: Vec<Entity>,

@@ -240,7 +240,8 @@ impl Understander {
             &mut intents,
         );
 
-        let urgent = urgent::urgent(&turn);
+        let urgent_kind = urgent::urgent(&turn);
+        let urgent = urgent_kind.is_some();
         let cues = emotion_cues(&intents);
         let (emotion, ev) = emotion::score(
             &turn,
@@ -279,6 +280,7 @@ impl Understander {
             intents,
             emotion,
             urgent,
+            urgent_kind,
             style,
             entities,
             threat,

@@ -10,7 +10,11 @@
 //!   while 用了一次就漏电了吗 and 孩子误食了零件 are.
 //!
 //! Urgent pattern matches are hits like words (see `lexicon`). Any surviving hit makes the turn
-//! urgent.
+//! urgent. Every trigger belongs to an incident kind (`[[urgent.group]]` of the book); the turn
+//! takes the most specific kind among its surviving hits (`UrgentKind::ALL` order), so
+//! 孩子吞了珠子 现在在去医院 is `swallow_choke`, not the `other` of 去医院.
+
+use huashu_phrasebook::UrgentKind;
 
 use crate::builtin::{FILLER, Hypo};
 use crate::lexicon::{Hit, Tag};
@@ -19,19 +23,38 @@ use crate::turn::Turn;
 /// How far (normalised bytes, ~6 CJK chars) a hypothetical marker reaches.
 const HYPOTHETICAL_REACH: u32 = 18;
 
-pub(crate) fn urgent(turn: &Turn<'_>) -> bool {
-    if turn.loose.contains(&Tag::UrgentPattern) {
-        return true;
+/// The kind of the turn's urgency, `None` when it is not urgent.
+pub(crate) fn urgent(turn: &Turn<'_>) -> Option<UrgentKind> {
+    let mut best: Option<UrgentKind> = None;
+    let keep = |best: &mut Option<UrgentKind>, k: UrgentKind| {
+        if best.is_none_or(|b| k.specificity() < b.specificity()) {
+            *best = Some(k);
+        }
+    };
+    for t in turn.loose {
+        if let Tag::UrgentPattern(k) = t {
+            keep(&mut best, *k);
+        }
     }
-    turn.hits
-        .iter()
-        .any(|h| matches!(h.tag, Tag::Urgent | Tag::UrgentPattern) && !suppressed(turn, h))
+    for h in turn.hits {
+        let (Tag::Urgent(k) | Tag::UrgentPattern(k)) = h.tag else {
+            continue;
+        };
+        // Cheap check first: a hit cannot improve on a more specific kind already found.
+        if best.is_some_and(|b| b.specificity() <= k.specificity()) {
+            continue;
+        }
+        if !suppressed(turn, h) {
+            keep(&mut best, k);
+        }
+    }
+    best
 }
 
 fn suppressed(turn: &Turn<'_>, h: &Hit) -> bool {
     // A word must lie inside the allow context (防过敏); a pattern match spans context and
     // trigger, so the context must cover its end, where the trigger is (用了会不会过敏).
-    let pattern = h.tag == Tag::UrgentPattern;
+    let pattern = matches!(h.tag, Tag::UrgentPattern(_));
     let allowed = turn
         .starting_in(h.start.saturating_sub(crate::turn::LOOK_BACK), h.end)
         .iter()
@@ -54,7 +77,7 @@ fn negated_inside(turn: &Turn<'_>, h: &Hit) -> bool {
     turn.starting_in(h.start, h.end).iter().any(|n| {
         if n.tag != Tag::Negator
             || n.end >= h.end
-            || turn.contained(n, |t| *t != Tag::UrgentPattern)
+            || turn.contained(n, |t| !matches!(t, Tag::UrgentPattern(_)))
         {
             return false;
         }
@@ -79,7 +102,7 @@ fn negated_inside(turn: &Turn<'_>, h: &Hit) -> bool {
 /// marker is part of a condition (吃了会不会拉肚子); after a supposition (万一…了) only
 /// 已经/刚才… count.
 pub(crate) fn hypothetical(turn: &Turn<'_>, h: &Hit) -> bool {
-    let pattern = h.tag == Tag::UrgentPattern;
+    let pattern = matches!(h.tag, Tag::UrgentPattern(_));
     // The trigger: a word is all trigger; a pattern's trigger ends the match.
     let anchor = if pattern {
         h.end.saturating_sub(3).max(h.start)
