@@ -31,6 +31,9 @@ const SCRIPT_HEADER: &[&str] = &[
     "safety",
 ];
 
+/// Script columns added after the first release: an older CSV without them still imports.
+const SCRIPT_OPTIONAL: &[&str] = &["title", "urgent_kind", "safety"];
+
 fn write_csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
     let mut w = csv::WriterBuilder::new()
         .quote_style(csv::QuoteStyle::Necessary)
