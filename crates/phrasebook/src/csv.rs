@@ -125,7 +125,7 @@ fn read_csv<'a>(file: &'a str, text: &str, want: &[&str]) -> Result<Rows<'a>, Pr
             Ok(rec) if header.is_empty() => {
                 header = rec.iter().map(|h| h.trim().to_string()).collect();
                 for w in want {
-                    if !header.iter().any(|h| h == w) {
+                    if !header.iter().any(|h| h == w) && !SCRIPT_OPTIONAL.contains(w) {
                         problems.push(problem(file, line, None, format!("missing column {w:?}")));
                     }
                 }

@@ -420,6 +420,7 @@ impl Suggester {
         let (ranked, keep) = self.rank(u, text, state);
         let mut out: Vec<Suggestion> = Vec::with_capacity(keep);
         let mut seen: Vec<Vec<u64>> = Vec::with_capacity(keep);
+        let mut hashes: Vec<u64> = Vec::with_capacity(keep);
         for (n, c) in ranked.into_iter().enumerate() {
             // The first `keep` are the list; the rest only stand in for near-duplicates, up to
             // the minimum.
@@ -470,12 +471,26 @@ impl Suggester {
                 }
             };
             let grams = text_bigrams(&self.norm, &suggestion.text);
-            if seen.iter().any(|g| jaccard(g, &grams) >= NEAR_DUPLICATE) {
+            let faq = matches!(c.item, Item::Faq(_));
+            if let Some(dup) = seen
+                .iter()
+                .position(|g| jaccard(g, &grams) >= NEAR_DUPLICATE)
+            {
+                // The same sentence twice: the FAQ answer (the shop's policy text, with its
+                // source) takes the place of the script that says the same.
+                if faq && !out[dup].tags.iter().any(|t| t == "faq") {
+                    out[dup] = suggestion;
+                    hashes[dup] = hash;
+                    seen[dup] = grams;
+                }
                 continue;
             }
             seen.push(grams);
-            state.record_shown(hash, out.len());
+            hashes.push(hash);
             out.push(suggestion);
+        }
+        for (rank, hash) in hashes.into_iter().enumerate() {
+            state.record_shown(hash, rank);
         }
         out
     }
