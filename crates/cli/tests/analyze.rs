@@ -86,6 +86,16 @@ fn output_has_the_fixed_shape_in_order() {
     assert!(hit["rewrite"].as_str().is_some_and(|r| !r.is_empty()));
     assert!(out[1]["emotion"].is_null());
     assert_eq!(out[2]["guard"], serde_json::json!([]));
+    // Additive: agent lines carry the whole text rewritten (null when clean); customer lines not.
+    let rewritten = out[1]["rewritten"]
+        .as_str()
+        .expect("agent line with a hit: rewritten");
+    assert!(
+        !rewritten.contains('告') && !rewritten.is_empty(),
+        "{rewritten}"
+    );
+    assert!(out[2]["rewritten"].is_null() && out[2].get("rewritten").is_some());
+    assert!(customer.get("rewritten").is_none());
 }
 
 #[test]

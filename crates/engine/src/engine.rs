@@ -8,7 +8,8 @@ use huashu_suggest::{ConversationState, Suggester};
 use huashu_understand::Understander;
 
 use crate::followup;
-use crate::output::{AgentAnalysis, CustomerAnalysis, GuardHit, SuggestionItem};
+use crate::output::{AgentAnalysis, CustomerAnalysis, DraftCheck, GuardHit, SuggestionItem};
+use crate::rewrite;
 
 /// Why a book could not be turned into an engine.
 #[derive(Debug, thiserror::Error)]
@@ -145,8 +146,10 @@ impl Engine {
         at_ms: Option<i64>,
     ) -> AgentAnalysis {
         conv.observe_agent(text, at_ms);
+        let DraftCheck { hits, rewritten } = self.review_draft(text);
         AgentAnalysis {
-            guard: self.check_draft(text),
+            guard: hits,
+            rewritten,
             follow_up: followup::find(text),
         }
     }
@@ -154,6 +157,21 @@ impl Engine {
     /// Checks an unsent draft: the forbidden hits, with spans in `text`.
     pub fn check_draft(&self, text: &str) -> Vec<GuardHit> {
         let hits = self.guard.check(text);
+        self.guard_hits(text, hits)
+    }
+
+    /// Checks a draft and, when it has a block/warn hit, rewrites the whole of it (see
+    /// `rewrite.rs`): what the draft `guard` reply and the `guard` event carry.
+    pub fn review_draft(&self, text: &str) -> DraftCheck {
+        let hits = self.guard.check(text);
+        let rewritten = rewrite::rewrite(&self.guard, text, &hits);
+        DraftCheck {
+            hits: self.guard_hits(text, hits),
+            rewritten,
+        }
+    }
+
+    fn guard_hits(&self, text: &str, hits: Vec<huashu_guard::Hit>) -> Vec<GuardHit> {
         if hits.is_empty() {
             return Vec::new();
         }

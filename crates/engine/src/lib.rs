@@ -10,6 +10,7 @@ mod eval;
 mod followup;
 mod lint;
 mod output;
+mod rewrite;
 
 pub use diff::{Change, DiffReport, TranscriptLine, diff};
 pub use engine::{Engine, EngineError};
@@ -20,4 +21,6 @@ pub use eval::{
 pub use followup::FollowUp;
 pub use huashu_suggest::{ConversationState, ESCALATION_RISK, FeedbackAction};
 pub use lint::lint;
-pub use output::{AgentAnalysis, AnalyzeLine, CustomerAnalysis, GuardHit, SuggestionItem};
+pub use output::{
+    AgentAnalysis, AnalyzeLine, CustomerAnalysis, DraftCheck, GuardHit, SuggestionItem,
+};

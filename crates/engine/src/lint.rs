@@ -2,17 +2,60 @@
 //!
 //! Shape checks (unique ids, known categories, slots, intents, stages) happen while loading; this
 //! adds: everything compiles (regexes, automaton, model), no script and no rewrite trips a
-//! block/warn rule, every intent has examples to train on; and the safety and truthfulness
+//! block/warn rule, every intent has examples to train on, every rule's rewrite is a finished,
+//! standard-phrase sentence that promises nothing (the engine pastes it into the agent's draft as
+//! it stands: see `rewrite.rs`); and the safety and truthfulness
 //! rules of issue 10: a book that detects urgency has a first-action script for every urgent
 //! kind, a script that offers compensation, keep-using, coupons, promotions or reviews carries
 //! the tag safety mode filters on, and no script or FAQ answer states an order status, a
 //! shipping time or an action taken unless the fact comes from a data slot.
 
+use std::sync::LazyLock;
+
 use huashu_phrasebook::{
     Origin, Phrasebook, Problem, SafetyStep, Severity, UNSAFE_IN_SAFETY_TAGS, UrgentKind, slots_in,
 };
+use regex::Regex;
 
-use crate::{Engine, EngineError};
+use crate::{Engine, EngineError, followup};
+
+/// Placeholders an agent would have to fill in ("麻烦您先……", "XX先生", "{订单号}").
+static PLACEHOLDER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"……|…|\.\.\.|[xX]{2}|[{}｛｝]|_{2,}|＿").expect("static regex"));
+
+/// Claims of something already done ("已为您备注", "已经帮您加急").
+static CLAIM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"已经?(为|帮|给|替)(您|你)|已经?(记录|备注|登记|提交|转交|转给|同步|标记|加急|申请|安排|处理好|退款|补发)",
+    )
+    .expect("static regex")
+});
+
+/// What is wrong with a rule's rewrite as a sentence to paste into a draft, if anything.
+fn rewrite_problem(rewrite: &str) -> Option<String> {
+    if rewrite.trim().is_empty() {
+        return Some("rewrite is empty".into());
+    }
+    if let Some(m) = PLACEHOLDER.find(rewrite) {
+        return Some(format!(
+            "rewrite holds the placeholder {:?}: it is pasted into drafts as it stands",
+            m.as_str()
+        ));
+    }
+    if let Some(f) = followup::find(rewrite) {
+        return Some(format!(
+            "rewrite promises a follow-up ({:?}) the agent's draft did not make",
+            f.text
+        ));
+    }
+    if let Some(m) = CLAIM.find(rewrite) {
+        return Some(format!(
+            "rewrite claims something was done ({:?}) that nobody checked",
+            m.as_str()
+        ));
+    }
+    None
+}
 
 /// All problems of `book`; empty when it is fit to publish.
 pub fn lint(book: &Phrasebook) -> Vec<Problem> {
@@ -44,6 +87,13 @@ pub fn lint(book: &Phrasebook) -> Vec<Problem> {
         }
     }
     for r in &book.rules {
+        if let Some(message) = rewrite_problem(&r.rewrite) {
+            problems.push(Problem {
+                origin: r.origin.clone(),
+                id: Some(r.id.clone()),
+                message,
+            });
+        }
         for hit in engine.check_draft(&r.rewrite) {
             if hit.severity != Severity::Hint.as_str() {
                 problems.push(Problem {
@@ -370,5 +420,35 @@ mod tests {
         }
         let p = problems("", true);
         assert!(p.iter().all(|m| !m.contains("first-action")), "{p:?}");
+    }
+
+    /// (rewrite, whether lint objects).
+    const REWRITE_CASES: &[(&str, bool)] = &[
+        ("非常抱歉给您带来不便，我们一定尽力为您解决。", false),
+        (
+            "这个问题我需要进一步核实，麻烦您稍等，我确认后会尽快回复您。",
+            false,
+        ),
+        ("这款的具体信息我直接为您整理好：……，随时问我。", true),
+        ("麻烦您先...，您看可以吗？", true),
+        ("XX先生您好，请稍等。", true),
+        ("您好，{称呼}", true),
+        ("我们会尽全力为您解决，24小时内答复您。", true),
+        ("请您放心，我们会尽快（24小时内）答复您。", true),
+        ("已为您备注优先发货。", true),
+        ("我已经加急处理了。", true),
+        ("", true),
+    ];
+
+    #[test]
+    fn rewrites_with_placeholders_promises_or_claims_are_flagged() {
+        for &(rewrite, flagged) in REWRITE_CASES {
+            assert_eq!(
+                rewrite_problem(rewrite).is_some(),
+                flagged,
+                "{rewrite:?}: {:?}",
+                rewrite_problem(rewrite)
+            );
+        }
     }
 }

@@ -21,6 +21,14 @@ pub struct GuardHit {
     pub rewrite: String,
 }
 
+/// The guard's answer for one draft or sent agent turn.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DraftCheck {
+    pub hits: Vec<GuardHit>,
+    /// The whole text rewritten, clean when checked again; `None` when no hit is block or warn.
+    pub rewritten: Option<String>,
+}
+
 /// One suggestion with its per-turn id.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SuggestionItem {
@@ -41,6 +49,8 @@ pub struct CustomerAnalysis {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AgentAnalysis {
     pub guard: Vec<GuardHit>,
+    /// The whole turn rewritten (see [`DraftCheck::rewritten`]).
+    pub rewritten: Option<String>,
     /// A follow-up the agent promised ("24小时内答复您"), when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub follow_up: Option<FollowUp>,
@@ -63,6 +73,10 @@ pub struct AnalyzeLine {
     /// Additive to the fixed contract: `false` when the customer turn's intent is a low-confidence
     /// guess; `null` for agent turns.
     pub confident: Option<bool>,
+    /// Agent lines only (additive to the fixed shape): the whole text rewritten, or `null` when
+    /// no hit is block or warn. Absent from customer lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rewritten: Option<Option<String>>,
 }
 
 impl From<CustomerAnalysis> for AnalyzeLine {
@@ -78,6 +92,7 @@ impl From<CustomerAnalysis> for AnalyzeLine {
             guard: Vec::new(),
             suggestions: a.suggestions,
             confident: Some(u.confident),
+            rewritten: None,
         }
     }
 }
@@ -94,6 +109,7 @@ impl From<AgentAnalysis> for AnalyzeLine {
             guard: a.guard,
             suggestions: Vec::new(),
             confident: None,
+            rewritten: Some(a.rewritten),
         }
     }
 }

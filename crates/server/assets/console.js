@@ -649,7 +649,7 @@ function onDraftGuard(ev) {
   const p = state.pendingDraft;
   if (!p || ev.draft !== p.draft) return; // a stale answer: a newer draft is on its way
   state.pendingDraft = null;
-  state.checked = { text: p.text, hits: ev.hits ?? [] };
+  state.checked = { text: p.text, hits: ev.hits ?? [], rewritten: ev.rewritten ?? null };
   if ($('reply').value !== p.text) scheduleDraft(0);
   resolveDraftWaiters();
   renderGuard();
@@ -737,14 +737,24 @@ function renderGuard() {
   else [gs.textContent, gs.className] = ['✓ 未发现服务忌语', 'guard-state gs-ok'];
 }
 
+/** One-click rewrite: the engine's whole-draft `rewritten` when it belongs to the text in the
+ *  composer (it replaces every flagged clause and is clean when checked again); otherwise, for a
+ *  server without it, the hit's own rewrite in place of its span. */
 function applyRewrite(hit) {
   const reply = $('reply');
   const text = reply.value;
-  const a = cpToUtf16(text, hit.start);
-  const b = cpToUtf16(text, hit.end);
-  if (text.slice(a, b) !== hit.text) return;
-  reply.value = text.slice(0, a) + hit.rewrite + text.slice(b);
-  const caret = a + hit.rewrite.length;
+  let next, caret;
+  if (state.checked.rewritten && state.checked.text === text) {
+    next = state.checked.rewritten;
+    caret = next.length;
+  } else {
+    const a = cpToUtf16(text, hit.start);
+    const b = cpToUtf16(text, hit.end);
+    if (text.slice(a, b) !== hit.text) return;
+    next = text.slice(0, a) + hit.rewrite + text.slice(b);
+    caret = a + hit.rewrite.length;
+  }
+  reply.value = next;
   reply.focus();
   reply.setSelectionRange(caret, caret);
   onReplyInput(0);

@@ -506,19 +506,22 @@ where
                         .await
                         .map_err(Reply::Client)
                 };
-                let hits = checked.await.map_err(|e| e.with_ref(r))?;
+                let check = checked.await.map_err(|e| e.with_ref(r))?;
                 #[derive(Serialize)]
                 struct Guard<'a> {
                     r#type: &'static str,
                     conversation: &'a str,
                     draft: &'a str,
                     hits: &'a [huashu_engine::GuardHit],
+                    /// The whole draft rewritten, `null` without a block/warn hit.
+                    rewritten: Option<&'a str>,
                 }
                 self.send_json(&Guard {
                     r#type: "guard",
                     conversation: &d.conversation,
                     draft: &d.draft,
-                    hits: &hits,
+                    hits: &check.hits,
+                    rewritten: check.rewritten.as_deref(),
                 })
                 .await?;
                 self.shared.metrics.draft_guard.observe(received.elapsed());

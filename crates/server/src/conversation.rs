@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
-use huashu_engine::{AnalyzeLine, ConversationState, FeedbackAction, GuardHit};
+use huashu_engine::{AnalyzeLine, ConversationState, DraftCheck, FeedbackAction, GuardHit};
 use huashu_store::{DraftWrite, FeedbackWrite, NewEvent, TurnWrite, Write};
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -185,6 +185,8 @@ impl Shared {
                     text: &'a str,
                     at: i64,
                     hits: &'a [GuardHit],
+                    /// The whole turn rewritten, `null` without a block/warn hit.
+                    rewritten: Option<&'a str>,
                     #[serde(skip_serializing_if = "Option::is_none")]
                     follow_up: Option<&'a huashu_engine::FollowUp>,
                 }
@@ -201,6 +203,7 @@ impl Shared {
                         text: &t.text,
                         at,
                         hits: &a.guard,
+                        rewritten: a.rewritten.as_deref(),
                         follow_up: a.follow_up.as_ref(),
                     }),
                 });
@@ -391,12 +394,13 @@ impl Shared {
         conversation: &str,
         draft: &str,
         text: &str,
-    ) -> Result<Vec<GuardHit>, ClientError> {
+    ) -> Result<DraftCheck, ClientError> {
         self.check_owner(session, conversation).await?;
-        let hits = self.engine().check_draft(text);
+        let check = self.engine().review_draft(text);
+        let hits = &check.hits;
         self.metrics.drafts.fetch_add(1, Relaxed);
         if !hits.is_empty() {
-            for h in &hits {
+            for h in hits {
                 self.metrics.guard_hit(&h.category);
             }
             let write = Write::Draft(DraftWrite {
@@ -412,7 +416,7 @@ impl Shared {
                 tokio::spawn(async move { shared.db.write_detached(write).await });
             }
         }
-        Ok(hits)
+        Ok(check)
     }
 
     /// `POST /api/analyze`: one turn analysed without storing anything. With a conversation id
