@@ -38,9 +38,14 @@ pub struct ServeArgs {
     /// Extra browser origin allowed to open WebSockets (repeatable), e.g. https://shop.example.
     #[arg(long, value_name = "ORIGIN")]
     allow_origin: Vec<String>,
-    /// Most simultaneous connections.
-    #[arg(long, value_name = "N", default_value_t = 30_000)]
-    max_connections: usize,
+    /// Most simultaneous connections (default: the file-descriptor limit, raised to its hard
+    /// maximum at start, less 96 kept for the process's own files and for answering refusals).
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
+    /// Most simultaneous connections from one IP address (0: no limit; loopback peers are
+    /// not counted, see docs/SECURITY.md).
+    #[arg(long, value_name = "N", default_value_t = 1_000)]
+    max_per_ip: usize,
     /// Messages per second allowed per connection (token bucket; burst is twice this).
     #[arg(long, value_name = "N", default_value_t = 50.0)]
     rate: f64,
@@ -50,19 +55,79 @@ pub struct ServeArgs {
     /// fsync every commit (survives power loss; the default survives process crashes).
     #[arg(long)]
     sync_full: bool,
-    /// Seconds a connection has to send its HTTP request and `hello`.
+    /// Seconds a connection has to send its HTTP request head, and then its `hello`.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     hello_timeout: u64,
+    /// Seconds an HTTP request has to send its declared body after the head.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    body_timeout: u64,
+}
+
+/// File descriptors kept out of the connection limit: the database (writer and readers with
+/// their WAL and shm files), the listener, the runtime's epoll and signal pipes, stdio (64),
+/// plus the sockets being answered 503 / 1013 past the limit (`Limits::refusal_slots`, 32).
+const FD_RESERVE: u64 = 96;
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit and returns the resulting soft limit
+/// (`None` when unlimited or unknown).
+#[cfg(unix)]
+fn raise_fd_limit() -> Option<u64> {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let now = getrlimit(Resource::Nofile);
+    if let (Some(cur), Some(max)) = (now.current, now.maximum)
+        && cur < max
+    {
+        let raised = Rlimit {
+            current: Some(max),
+            maximum: Some(max),
+        };
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => tracing::info!(from = cur, to = max, "raised the open-file limit"),
+            Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+        }
+    }
+    getrlimit(Resource::Nofile).current
+}
+
+#[cfg(not(unix))]
+fn raise_fd_limit() -> Option<u64> {
+    None
+}
+
+/// The connection limit for a file-descriptor limit: what is left after `FD_RESERVE`.
+fn max_connections_for(fd_limit: Option<u64>) -> usize {
+    match fd_limit {
+        Some(n) => usize::try_from(n.saturating_sub(FD_RESERVE).max(1)).unwrap_or(usize::MAX),
+        None => huashu_server::Limits::default().max_connections,
+    }
+}
+
+/// The log subscriber: `RUST_LOG` (default `info`) filters, and on top of it the WebSocket
+/// libraries never log below `info` whatever `RUST_LOG` says (at debug/trace they print every
+/// frame, tokens and customer text included). A second filter rather than extra directives,
+/// because a more specific `RUST_LOG` directive (`tungstenite::protocol=trace`) would win.
+fn log_subscriber(rust_log: Option<&str>) -> impl tracing::Subscriber + Send + Sync {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let env = tracing_subscriber::EnvFilter::try_new(rust_log.unwrap_or("info"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let quiet_ws = tracing_subscriber::filter::filter_fn(|meta| {
+        let t = meta.target();
+        let ws = t.starts_with("tungstenite") || t.starts_with("tokio_tungstenite");
+        !ws || *meta.level() <= tracing::Level::INFO
+    });
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(env)
+        .with_filter(quiet_ws);
+    tracing_subscriber::registry().with(fmt)
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    // `try_init` also bridges the `log` crate (tungstenite logs through it) into tracing.
+    let _ = tracing_subscriber::util::SubscriberInitExt::try_init(log_subscriber(
+        std::env::var("RUST_LOG").ok().as_deref(),
+    ));
     if args.sla_breach_ms <= args.sla_warn_ms {
         bail!("--sla-breach-ms must be greater than --sla-warn-ms");
     }
@@ -99,13 +164,35 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Durability::Normal
     };
     config.allowed_origins = args.allow_origin.clone();
-    config.limits.max_connections = args.max_connections;
+    let fd_limit = raise_fd_limit();
+    let safe = max_connections_for(fd_limit);
+    config.limits.max_connections = match args.max_connections {
+        Some(n) if n > safe => {
+            tracing::warn!(
+                requested = n,
+                safe,
+                ?fd_limit,
+                "--max-connections is above what the file limit allows; using the safe limit"
+            );
+            safe
+        }
+        Some(n) => n,
+        None => safe,
+    };
+    tracing::info!(
+        max_connections = config.limits.max_connections,
+        ?fd_limit,
+        "connection limit"
+    );
+    config.limits.max_per_ip = args.max_per_ip;
+    config.limits.body_timeout = Duration::from_secs(args.body_timeout);
     config.limits.max_text = args.max_text;
     config.limits.rate = RateLimit {
         per_sec: args.rate,
         burst: args.rate * 2.0,
     };
     config.limits.hello_timeout = Duration::from_secs(args.hello_timeout);
+    config.limits.head_timeout = Duration::from_secs(args.hello_timeout);
     config.sla.warn = Duration::from_millis(args.sla_warn_ms);
     config.sla.breach = Duration::from_millis(args.sla_breach_ms);
     config.reload_on_sighup = true;
@@ -153,4 +240,65 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
     tracing::info!("shutdown requested");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_limit_leaves_the_reserve_free() {
+        const CASES: &[(Option<u64>, usize)] = &[
+            (Some(20_000), 19_904),
+            (Some(1_024), 928),
+            (Some(50), 1),
+            (None, 10_000),
+        ];
+        for &(fds, want) in CASES {
+            assert_eq!(max_connections_for(fds), want, "{fds:?}");
+        }
+    }
+
+    #[test]
+    fn websocket_libraries_never_log_below_info() {
+        use tracing::Level;
+        const CASES: &[Option<&str>] = &[
+            None,
+            Some("trace"),
+            Some("tungstenite=trace,tokio_tungstenite=trace"),
+            Some("debug,tungstenite::protocol=trace"),
+        ];
+        for rust_log in CASES {
+            let subscriber = log_subscriber(*rust_log);
+            tracing::subscriber::with_default(subscriber, || {
+                assert!(
+                    !tracing::enabled!(target: "tungstenite::protocol", Level::TRACE),
+                    "{rust_log:?}"
+                );
+                assert!(
+                    !tracing::enabled!(target: "tungstenite::protocol", Level::DEBUG),
+                    "{rust_log:?}"
+                );
+                assert!(
+                    !tracing::enabled!(target: "tokio_tungstenite", Level::TRACE),
+                    "{rust_log:?}"
+                );
+                assert!(
+                    !tracing::enabled!(target: "tokio_tungstenite::compat", Level::DEBUG),
+                    "{rust_log:?}"
+                );
+                assert!(
+                    tracing::enabled!(target: "tungstenite", Level::WARN),
+                    "{rust_log:?}"
+                );
+            });
+        }
+        let subscriber = log_subscriber(Some("trace"));
+        tracing::subscriber::with_default(subscriber, || {
+            assert!(
+                tracing::enabled!(target: "huashu_server", Level::TRACE),
+                "own code still traces"
+            );
+        });
+    }
 }

@@ -34,6 +34,30 @@ const SCRIPT_HEADER: &[&str] = &[
 /// Script columns added after the first release: an older CSV without them still imports.
 const SCRIPT_OPTIONAL: &[&str] = &["title", "urgent_kind", "safety"];
 
+/// First characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection"):
+/// `=HYPERLINK(…)` from a phrasebook would run in the QA lead's Excel.
+const FORMULA_START: &[char] = &['=', '+', '-', '@', '\t', '\r'];
+
+/// Defuses a cell the OWASP way: a leading `'` makes spreadsheets show it as text. A cell that
+/// already starts with `'` gets one too, so `import` can strip exactly one and the round trip
+/// is lossless.
+fn defuse(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(FORMULA_START) || cell.starts_with('\'') {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+/// Undoes `defuse`: one leading `'` before a formula character or another `'` is removed (a
+/// spreadsheet that saved the cell may also have dropped it already, which reads the same).
+fn restore(cell: String) -> String {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_START) || rest.starts_with('\'') => rest.to_string(),
+        _ => cell,
+    }
+}
+
 fn write_csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
     let mut w = csv::WriterBuilder::new()
         .quote_style(csv::QuoteStyle::Necessary)
@@ -41,7 +65,7 @@ fn write_csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String
     // Writing into a Vec cannot fail; errors would only come from the writer.
     let _ = w.write_record(header);
     for row in rows {
-        let _ = w.write_record(&row);
+        let _ = w.write_record(row.iter().map(|c| defuse(c).into_owned()));
     }
     let bytes = w.into_inner().unwrap_or_default();
     format!("{BOM}{}", String::from_utf8_lossy(&bytes))
@@ -139,7 +163,12 @@ fn read_csv<'a>(file: &'a str, text: &str, want: &[&str]) -> Result<Rows<'a>, Pr
                 if rec.iter().all(|c| c.trim().is_empty()) {
                     continue;
                 }
-                rows.push((line, rec.iter().map(|c| c.replace("\r\n", "\n")).collect()));
+                rows.push((
+                    line,
+                    rec.iter()
+                        .map(|c| restore(c.replace("\r\n", "\n")))
+                        .collect(),
+                ));
             }
         }
     }
@@ -392,4 +421,37 @@ pub fn scripts_to_toml(scripts: &[Script]) -> String {
             .collect(),
     };
     format!("{GENERATED}{}", toml::to_string(&file).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (cell, as exported)
+    const CELLS: &[(&str, &str)] = &[
+        (
+            "=HYPERLINK(\"http://evil.example/\",\"您好\")",
+            "'=HYPERLINK(\"http://evil.example/\",\"您好\")",
+        ),
+        ("+1", "'+1"),
+        ("-1+2", "'-1+2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("'quoted", "''quoted"),
+        ("'=x", "''=x"),
+        ("您好=亲", "您好=亲"),
+        ("", ""),
+    ];
+
+    #[test]
+    fn formula_cells_are_defused_on_export_and_restored_on_import() {
+        for (cell, exported) in CELLS {
+            assert_eq!(defuse(cell), *exported, "{cell:?}");
+            assert_eq!(restore(exported.to_string()), *cell, "{exported:?}");
+        }
+        // A spreadsheet that dropped the quote when saving reads the same.
+        assert_eq!(restore("=1+1".into()), "=1+1");
+        assert_eq!(restore("'plain".into()), "'plain");
+    }
 }

@@ -105,3 +105,34 @@ fn scripts_csv_checks_slots() {
         "{err}"
     );
 }
+
+#[test]
+fn formula_injection_is_defused_on_export_and_the_round_trip_holds() {
+    let book = shipped().remove(0);
+    let mut rules = book.rules.clone();
+    rules[0].rewrite = "=HYPERLINK(\"http://evil.example/\",\"您好\")".into();
+    rules[0].note = "@cmd".into();
+    rules[0].phrases.insert(0, "-2+3".into());
+    let mut scripts = book.scripts.clone();
+    scripts[0].text = "+1 您好".into();
+    let rules_csv = rules_to_csv(&rules);
+    let scripts_csv = scripts_to_csv(&scripts);
+    for csv in [&rules_csv, &scripts_csv] {
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+        for rec in r.records() {
+            for cell in rec.expect("CSV").iter() {
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "live formula cell {cell:?}"
+                );
+            }
+        }
+    }
+    let back = rules_from_csv("forbidden.csv", &rules_csv).expect("rules import");
+    assert_eq!(strip_rules(back), strip_rules(rules));
+    let back = scripts_from_csv("scripts.csv", &scripts_csv, &book.slots).expect("scripts");
+    assert_eq!(strip_scripts(back), strip_scripts(scripts));
+}

@@ -29,10 +29,30 @@ pub struct Limits {
     /// Longest ids (conversation, turn, draft, suggestion) in bytes.
     pub max_id: usize,
     pub rate: RateLimit,
-    /// Open TCP connections (HTTP + WebSocket) before new ones are refused.
+    /// Open TCP connections (HTTP + WebSocket) before new ones are refused (503 for HTTP,
+    /// `overloaded` + 1013 for WebSocket). `huashu serve` derives it from `RLIMIT_NOFILE`.
     pub max_connections: usize,
-    /// Time to send the HTTP request and then the `hello`.
+    /// Connections past `max_connections` that are still answered (503 / 1013) within
+    /// `refusal_timeout`; beyond that a new socket is closed at once, so a flood can never
+    /// exhaust the process's file descriptors.
+    pub refusal_slots: usize,
+    /// Time a refused connection gets to send its request head before it is just closed.
+    pub refusal_timeout: Duration,
+    /// Open connections from one IP address (0: no limit). See `per_ip_exempt_loopback`.
+    pub max_per_ip: usize,
+    /// Loopback peers are not counted per IP: behind a reverse proxy on the same host every
+    /// client arrives from 127.0.0.1, and the total limit still applies.
+    pub per_ip_exempt_loopback: bool,
+    /// Time to send the whole HTTP request head.
+    pub head_timeout: Duration,
+    /// Time to send a declared HTTP body (`Content-Length`), counted from the end of the head.
+    pub body_timeout: Duration,
+    /// Largest HTTP request body; a bigger `Content-Length` is refused (413) before reading.
+    pub max_body: usize,
+    /// Time to send the `hello` after the WebSocket upgrade.
     pub hello_timeout: Duration,
+    /// Time given to the best-effort close frame (after the outbound queue was dropped).
+    pub close_timeout: Duration,
     /// Frames waiting for one connection before it counts as a slow consumer (closed 4008).
     pub outbound_queue: usize,
     /// WebSocket ping interval; a peer silent for two intervals is dropped.
@@ -56,8 +76,16 @@ impl Default for Limits {
                 per_sec: 50.0,
                 burst: 100.0,
             },
-            max_connections: 30_000,
+            max_connections: 10_000,
+            refusal_slots: 32,
+            refusal_timeout: Duration::from_secs(1),
+            max_per_ip: 1_000,
+            per_ip_exempt_loopback: true,
+            head_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            max_body: 64 * 1024,
             hello_timeout: Duration::from_secs(10),
+            close_timeout: Duration::from_secs(3),
             outbound_queue: 1024,
             heartbeat: Duration::from_secs(30),
             write_timeout: Duration::from_secs(10),

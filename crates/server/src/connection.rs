@@ -19,6 +19,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
+use crate::admission::Refusal;
 use crate::auth::Role;
 use crate::conversation::TurnInput;
 use crate::outbox::{Inbox, Outbox, outbox};
@@ -52,13 +53,14 @@ struct Conn<Si> {
 }
 
 /// Serves one connection until it closes, the client misbehaves fatally, or `shutdown` fires.
-/// `overloaded`: the server is at its connection limit; the client is told so and closed.
+/// `refused`: the admission refused the connection (server or address at its limit); the
+/// client is told so and closed with 1013.
 pub(crate) async fn serve<St, Si>(
     shared: Arc<Shared>,
     mut stream: St,
     sink: Si,
     mut shutdown: watch::Receiver<bool>,
-    overloaded: bool,
+    refused: Option<Refusal>,
 ) where
     St: Stream<Item = Result<Message, WsError>> + Unpin,
     Si: Sink<Message, Error = WsError> + Unpin,
@@ -77,9 +79,8 @@ pub(crate) async fn serve<St, Si>(
         watching: false,
     };
     shared.metrics.connection_opened(None);
-    let stop = if overloaded {
-        shared.metrics.refused_connections.fetch_add(1, Relaxed);
-        let e = ClientError::new(ErrorCode::Overloaded, "too many connections, retry later");
+    let stop = if let Some(why) = refused {
+        let e = ClientError::new(ErrorCode::Overloaded, why.message());
         match conn.error(e).await {
             Ok(()) => Stop::Close(1013, "overloaded"),
             Err(s) => s,
@@ -91,6 +92,9 @@ pub(crate) async fn serve<St, Si>(
         }
     };
     if let Stop::Close(code, reason) = stop {
+        // Whatever is still queued for this connection is dropped first: the close frame must
+        // not wait behind up to `outbound_queue` pushed frames (a kicked slow consumer).
+        drop(inbox);
         conn.close(&mut stream, code, reason).await;
     }
     conn.cleanup().await;
@@ -112,9 +116,52 @@ where
         self.send_text(to_json(v)).await
     }
 
+    /// A frame the WebSocket layer refused: RFC 6455 says how the connection ends. Invalid
+    /// UTF-8 in a text frame is 1007, a frame over the hard limit 1009, any other protocol
+    /// violation (RSV bits, reserved opcodes, control frames over 125 bytes or fragmented, a
+    /// stray continuation) 1002; each with an error frame first, then the close frame.
+    async fn read_failed(&mut self, e: WsError) -> Stop {
+        use tokio_tungstenite::tungstenite::error::ProtocolError;
+        let (code, close, reason, message) = match e {
+            WsError::Utf8(_) => (
+                ErrorCode::BadFrame,
+                1007,
+                "invalid UTF-8",
+                "text frame is not valid UTF-8",
+            ),
+            WsError::Capacity(_) => (
+                ErrorCode::TooLarge,
+                1009,
+                "too large",
+                "frame over the hard size limit",
+            ),
+            WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake)
+            | WsError::ConnectionClosed
+            | WsError::AlreadyClosed
+            | WsError::Io(_) => return Stop::Gone,
+            WsError::Protocol(_) => (
+                ErrorCode::BadFrame,
+                1002,
+                "protocol error",
+                "WebSocket protocol violation",
+            ),
+            _ => return Stop::Gone,
+        };
+        self.shared
+            .metrics
+            .protocol_violations
+            .fetch_add(1, Relaxed);
+        tracing::debug!(conn = self.conn_id, close, "WebSocket frame refused");
+        match self.error(ClientError::new(code, message)).await {
+            Ok(()) => Stop::Close(close, reason),
+            Err(stop) => stop,
+        }
+    }
+
     async fn error(&mut self, e: ClientError) -> Result<(), Stop> {
         self.shared.metrics.error(e.code);
-        tracing::debug!(conn = self.conn_id, code = e.code.as_str(), message = %e.message, "client error");
+        // Not the message: serde's messages quote the client's input (customer text, tokens).
+        tracing::debug!(conn = self.conn_id, code = e.code.as_str(), "client error");
         self.send_text(e.frame()).await
     }
 
@@ -128,12 +175,7 @@ where
             code: CloseCode::from(code),
             reason: Utf8Bytes::from_static(reason),
         };
-        let limit = self
-            .shared
-            .config
-            .limits
-            .write_timeout
-            .min(std::time::Duration::from_secs(2));
+        let limit = self.shared.config.limits.close_timeout;
         if tokio::time::timeout(limit, self.sink.send(Message::Close(Some(frame))))
             .await
             .is_ok_and(|r| r.is_ok())
@@ -187,7 +229,8 @@ where
                         self.error(unauthorized("send hello first")).await?;
                         return Err(Stop::Close(close::UNAUTHORIZED, "unauthorized"));
                     }
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Err(Stop::Gone),
+                    Some(Err(e)) => return Err(self.read_failed(e).await),
+                    Some(Ok(Message::Close(_))) | None => return Err(Stop::Gone),
                     Some(Ok(_)) => {}
                 }
             }
@@ -286,11 +329,8 @@ where
                     last_seen = tokio::time::Instant::now();
                     match msg {
                         Some(Ok(m)) => self.on_message(m).await,
-                        Some(Err(WsError::Capacity(_))) => {
-                            let e = ClientError::new(ErrorCode::TooLarge, "frame over the hard size limit");
-                            self.error(e).await.and(Err(Stop::Close(1009, "too large")))
-                        }
-                        Some(Err(_)) | None => Err(Stop::Gone),
+                        Some(Err(e)) => Err(self.read_failed(e).await),
+                        None => Err(Stop::Gone),
                     }
                 }
                 _ = heartbeat.tick() => {
@@ -343,17 +383,22 @@ where
     async fn on_message(&mut self, m: Message) -> Result<(), Stop> {
         match m {
             Message::Text(t) => {
+                // Every data frame costs a token, oversized ones included: refusing them costs
+                // the server a write too.
+                if !self.bucket.allow() {
+                    let e =
+                        ClientError::new(ErrorCode::RateLimited, "too many messages; slow down");
+                    // Tell the client which message was dropped (small frames only).
+                    let r = (t.len() <= self.shared.config.limits.max_frame)
+                        .then(|| peek_ref(&t))
+                        .flatten();
+                    return self.error(e.with_ref(r)).await;
+                }
                 let limits = &self.shared.config.limits;
                 if t.len() > limits.max_frame {
                     let max = limits.max_frame;
                     let e =
                         ClientError::new(ErrorCode::TooLarge, format!("frame over {max} bytes"));
-                    return self.error(e.with_ref(peek_ref(&t))).await;
-                }
-                if !self.bucket.allow() {
-                    let e =
-                        ClientError::new(ErrorCode::RateLimited, "too many messages; slow down");
-                    // Tell the client which message was dropped.
                     return self.error(e.with_ref(peek_ref(&t))).await;
                 }
                 match protocol::parse(&t) {
@@ -369,6 +414,11 @@ where
                 }
             }
             Message::Binary(_) => {
+                if !self.bucket.allow() {
+                    let e =
+                        ClientError::new(ErrorCode::RateLimited, "too many messages; slow down");
+                    return self.error(e).await;
+                }
                 self.error(ClientError::new(
                     ErrorCode::BinaryUnsupported,
                     "binary frames are not supported; send JSON text",

@@ -12,13 +12,16 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use futures_util::StreamExt;
 use serde::Deserialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role as WsRole, WebSocketConfig};
 
+use crate::admission::Refusal;
 use crate::protocol::{ClientError, ErrorCode, Speaker, to_json};
 use crate::shared::Shared;
 
@@ -150,6 +153,7 @@ fn reason(status: u16) -> &'static str {
         408 => "Request Timeout",
         413 => "Payload Too Large",
         422 => "Unprocessable Entity",
+        411 => "Length Required",
         426 => "Upgrade Required",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
@@ -172,8 +176,70 @@ async fn write_response(tcp: &mut TcpStream, r: Response) {
     let _ = tcp.shutdown().await;
 }
 
-/// Reads the request head: `Ok((head, bytes after it))`, or the response to send instead.
-async fn read_head(tcp: &mut TcpStream) -> Result<(Head, Vec<u8>), Option<Response>> {
+/// Parses a request head from the bytes read so far: `Ok(None)` while it is incomplete,
+/// `Ok(Some((head, len)))` once complete (`len` bytes of `buf` are the head), or the response to
+/// send instead. Pure, so the fuzz target drives it with arbitrary bytes.
+fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Response> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    let len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => return Ok(None),
+        Ok(httparse::Status::Partial) => {
+            return Err(Response::text(431, "request head too large\n"));
+        }
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(Response::text(431, "too many headers\n"));
+        }
+        Err(_) => return Err(Response::text(400, "bad request\n")),
+    };
+    if len > MAX_HEAD {
+        return Err(Response::text(431, "request head too large\n"));
+    }
+    let mut head = Head {
+        method: req.method.unwrap_or("").to_string(),
+        ..Head::default()
+    };
+    let target = req.path.unwrap_or("/");
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    head.path = path.to_string();
+    head.query = query.to_string();
+    for h in req.headers.iter() {
+        let value = String::from_utf8_lossy(h.value).trim().to_string();
+        match h.name.to_ascii_lowercase().as_str() {
+            "host" => head.host = Some(value),
+            "origin" => head.origin = Some(value),
+            "authorization" => head.authorization = Some(value),
+            "upgrade" => head.upgrade_websocket = value.eq_ignore_ascii_case("websocket"),
+            "connection" => {
+                head.connection_upgrade = value
+                    .split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+            }
+            "sec-websocket-key" => head.ws_key = Some(value),
+            "sec-websocket-version" => head.ws_version = Some(value),
+            "content-length" => {
+                // Request smuggling guard: one Content-Length, plain decimal digits.
+                let parsed = (!value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| value.parse::<usize>().ok())
+                    .flatten();
+                match (head.content_length, parsed) {
+                    (None, Some(n)) => head.content_length = Some(n),
+                    _ => return Err(Response::text(400, "bad Content-Length\n")),
+                }
+            }
+            "transfer-encoding" => {
+                return Err(Response::text(411, "chunked bodies are not supported\n"));
+            }
+            _ => {}
+        }
+    }
+    Ok(Some((head, len)))
+}
+
+/// Reads the request head: `Ok((head, bytes after it))`, or the response to send instead
+/// (`None`: the peer went away). The caller bounds it with the head deadline.
+async fn read_head<R: AsyncRead + Unpin>(tcp: &mut R) -> Result<(Head, Vec<u8>), Option<Response>> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
     loop {
@@ -182,46 +248,8 @@ async fn read_head(tcp: &mut TcpStream) -> Result<(Head, Vec<u8>), Option<Respon
             return Err(None);
         }
         buf.extend_from_slice(&chunk[..n]);
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut req = httparse::Request::new(&mut headers);
-        match req.parse(&buf) {
-            Ok(httparse::Status::Complete(len)) => {
-                let mut head = Head {
-                    method: req.method.unwrap_or("").to_string(),
-                    ..Head::default()
-                };
-                let target = req.path.unwrap_or("/");
-                let (path, query) = target.split_once('?').unwrap_or((target, ""));
-                head.path = path.to_string();
-                head.query = query.to_string();
-                for h in req.headers.iter() {
-                    let value = String::from_utf8_lossy(h.value).trim().to_string();
-                    match h.name.to_ascii_lowercase().as_str() {
-                        "host" => head.host = Some(value),
-                        "origin" => head.origin = Some(value),
-                        "authorization" => head.authorization = Some(value),
-                        "upgrade" => {
-                            head.upgrade_websocket = value.eq_ignore_ascii_case("websocket")
-                        }
-                        "connection" => {
-                            head.connection_upgrade = value
-                                .split(',')
-                                .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
-                        }
-                        "sec-websocket-key" => head.ws_key = Some(value),
-                        "sec-websocket-version" => head.ws_version = Some(value),
-                        "content-length" => head.content_length = value.parse().ok(),
-                        _ => {}
-                    }
-                }
-                let rest = buf[len..].to_vec();
-                return Ok((head, rest));
-            }
-            Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => continue,
-            Ok(httparse::Status::Partial) => {
-                return Err(Some(Response::text(431, "request head too large\n")));
-            }
-            Err(_) => return Err(Some(Response::text(400, "bad request\n"))),
+        if let Some((head, len)) = parse_head(&buf).map_err(Some)? {
+            return Ok((head, buf[len..].to_vec()));
         }
     }
 }
@@ -235,19 +263,49 @@ pub(crate) async fn handle(
 ) {
     let _ = tcp.set_nodelay(true);
     let limits = shared.config.limits.clone();
-    let head = tokio::time::timeout(limits.hello_timeout, read_head(&mut tcp)).await;
+    let head = tokio::time::timeout(limits.head_timeout, read_head(&mut tcp)).await;
     let (head, rest) = match head {
         Ok(Ok(h)) => h,
         Ok(Err(Some(r))) => return write_response(&mut tcp, r).await,
         Ok(Err(None)) => return,
-        Err(_) => return write_response(&mut tcp, Response::text(408, "request timeout\n")).await,
+        Err(_) => {
+            shared.metrics.http_timeouts.fetch_add(1, Relaxed);
+            return write_response(&mut tcp, Response::text(408, "request timeout\n")).await;
+        }
     };
     if head.path == "/ws" {
-        return upgrade(shared, tcp, head, rest, peer, shutdown).await;
+        return upgrade(shared, tcp, head, rest, peer, shutdown, None).await;
     }
     shared.metrics.http_requests.fetch_add(1, Relaxed);
     let response = route(&shared, &mut tcp, &head, rest).await;
     write_response(&mut tcp, response).await;
+}
+
+/// Answers a connection the admission refused: 503 for HTTP, `overloaded` then 1013 for a
+/// WebSocket, all under the short refusal deadline (a silent socket is just closed).
+pub(crate) async fn refuse(
+    shared: &Arc<Shared>,
+    mut tcp: TcpStream,
+    peer: SocketAddr,
+    why: Refusal,
+) {
+    shared.metrics.refused_connections.fetch_add(1, Relaxed);
+    let limits = &shared.config.limits;
+    let answer = async {
+        let (head, rest) = match read_head(&mut tcp).await {
+            Ok(h) => h,
+            Err(Some(r)) => return write_response(&mut tcp, r).await,
+            Err(None) => return,
+        };
+        if head.path == "/ws" {
+            let (_, never) = watch::channel(false);
+            return upgrade(Arc::clone(shared), tcp, head, rest, peer, never, Some(why)).await;
+        }
+        let mut r = Response::error(503, ErrorCode::Overloaded, why.message());
+        r.extra = "Retry-After: 1\r\n";
+        write_response(&mut tcp, r).await
+    };
+    let _ = tokio::time::timeout(limits.refusal_timeout + limits.close_timeout, answer).await;
 }
 
 fn origin_allowed(shared: &Shared, head: &Head) -> bool {
@@ -274,6 +332,7 @@ async fn upgrade(
     rest: Vec<u8>,
     peer: SocketAddr,
     shutdown: watch::Receiver<bool>,
+    refused: Option<Refusal>,
 ) {
     if head.method != "GET" || !head.upgrade_websocket || !head.connection_upgrade {
         return write_response(
@@ -314,8 +373,7 @@ async fn upgrade(
         .max_frame_size(Some(limits.hard_frame));
     let ws = WebSocketStream::from_partially_read(tcp, rest, WsRole::Server, Some(config)).await;
     let (sink, stream) = ws.split();
-    let overloaded = shared.open_connections.load(Relaxed) > shared.config.limits.max_connections;
-    crate::connection::serve(shared, stream, sink, shutdown, overloaded).await;
+    crate::connection::serve(shared, stream, sink, shutdown, refused).await;
 }
 
 fn bearer(head: &Head) -> Option<String> {
@@ -365,16 +423,31 @@ pub(crate) fn query_params(query: &str) -> std::collections::HashMap<String, Str
         .collect()
 }
 
-async fn read_body(
-    tcp: &mut TcpStream,
+/// Reads the declared body: refused (413) before reading when over `max`, and 408 when it does
+/// not arrive within `deadline` (the slow-body attack: a token holder declaring 60 KB and
+/// sending one byte would otherwise hold the connection forever).
+async fn read_body<R: AsyncRead + Unpin>(
+    tcp: &mut R,
     head: &Head,
-    mut body: Vec<u8>,
+    body: Vec<u8>,
     max: usize,
+    deadline: Duration,
 ) -> Result<Vec<u8>, Response> {
     let len = head.content_length.unwrap_or(0);
     if len > max {
         return Err(Response::error(413, ErrorCode::TooLarge, "body too large"));
     }
+    match tokio::time::timeout(deadline, read_body_bytes(tcp, len, body)).await {
+        Ok(r) => r,
+        Err(_) => Err(Response::text(408, "body timeout\n")),
+    }
+}
+
+async fn read_body_bytes<R: AsyncRead + Unpin>(
+    tcp: &mut R,
+    len: usize,
+    mut body: Vec<u8>,
+) -> Result<Vec<u8>, Response> {
     body.truncate(len);
     let mut chunk = [0u8; 4096];
     while body.len() < len {
@@ -398,7 +471,14 @@ async fn route(shared: &Arc<Shared>, tcp: &mut TcpStream, head: &Head, rest: Vec
         ("GET", "/metrics") => Response {
             status: 200,
             content_type: "text/plain; version=0.0.4; charset=utf-8",
-            body: shared.metrics.render(shared.engine().meta()).into(),
+            body: {
+                let mut m = shared.metrics.render(shared.engine().meta());
+                m.push_str(&format!(
+                    "# HELP huashu_open_connections TCP connections holding a slot.\n# TYPE huashu_open_connections gauge\nhuashu_open_connections {}\n",
+                    shared.admission.open()
+                ));
+                m.into()
+            },
             extra: "",
         },
         ("GET", "/api/book") => {
@@ -432,7 +512,11 @@ async fn route(shared: &Arc<Shared>, tcp: &mut TcpStream, head: &Head, rest: Vec
                     200,
                     serde_json::json!({"ok": true, "book": {"name": m.name, "version": m.version, "hash": m.hash}}).to_string(),
                 ),
-                Err(message) => Response::json(422, serde_json::json!({"ok": false, "error": message}).to_string()),
+                Err(problems) => Response::json(
+                    422,
+                    serde_json::json!({"ok": false, "error": crate::publish::summary(&problems), "problems": problems})
+                        .to_string(),
+                ),
             }
         }
         ("POST", "/api/analyze") => {
@@ -440,9 +524,16 @@ async fn route(shared: &Arc<Shared>, tcp: &mut TcpStream, head: &Head, rest: Vec
             else {
                 return Response::error(401, ErrorCode::Unauthorized, "Bearer token required");
             };
-            let body = match read_body(tcp, head, rest, shared.config.limits.max_frame).await {
+            let limits = &shared.config.limits;
+            let body = match read_body(tcp, head, rest, limits.max_body, limits.body_timeout).await
+            {
                 Ok(b) => b,
-                Err(r) => return r,
+                Err(r) => {
+                    if r.status == 408 {
+                        shared.metrics.http_timeouts.fetch_add(1, Relaxed);
+                    }
+                    return r;
+                }
             };
             #[derive(Deserialize)]
             struct Req {

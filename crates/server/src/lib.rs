@@ -6,6 +6,7 @@
 //! state all connections share, `db` the writer thread (group commit) and readers, `metrics`
 //! the Prometheus counters. docs/PROTOCOL.md is the reference for every message.
 
+mod admission;
 mod analytics;
 mod auth;
 mod config;

@@ -87,6 +87,11 @@ pub struct Metrics {
     pub slow_consumers: AtomicU64,
     pub refused_connections: AtomicU64,
     pub http_requests: AtomicU64,
+    /// HTTP requests whose head or body did not arrive within its deadline (408).
+    pub http_timeouts: AtomicU64,
+    /// WebSocket connections failed for a protocol violation (1002), invalid UTF-8 (1007) or
+    /// an oversized frame (1009).
+    pub protocol_violations: AtomicU64,
 }
 
 fn role_index(role: Option<Role>) -> usize {
@@ -262,6 +267,16 @@ impl Metrics {
             out,
             "# HELP huashu_http_requests_total Plain HTTP requests.\n# TYPE huashu_http_requests_total counter\nhuashu_http_requests_total {}",
             self.http_requests.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP huashu_http_timeouts_total HTTP requests whose head or body missed its deadline.\n# TYPE huashu_http_timeouts_total counter\nhuashu_http_timeouts_total {}",
+            self.http_timeouts.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP huashu_protocol_violations_total WebSockets failed with 1002, 1007 or 1009.\n# TYPE huashu_protocol_violations_total counter\nhuashu_protocol_violations_total {}",
+            self.protocol_violations.load(Relaxed)
         );
         let esc = |s: &str| s.replace(['"', '\\', '\n'], "_");
         let _ = writeln!(

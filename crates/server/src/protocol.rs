@@ -35,10 +35,13 @@ pub enum ErrorCode {
     Overloaded,
     BinaryUnsupported,
     Internal,
+    /// A frame the WebSocket layer refused (invalid UTF-8, protocol violation); the
+    /// connection is then closed with 1007 or 1002.
+    BadFrame,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 13] = [
         ErrorCode::BadJson,
         ErrorCode::UnknownType,
         ErrorCode::MissingField,
@@ -51,6 +54,7 @@ impl ErrorCode {
         ErrorCode::Overloaded,
         ErrorCode::BinaryUnsupported,
         ErrorCode::Internal,
+        ErrorCode::BadFrame,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +71,7 @@ impl ErrorCode {
             ErrorCode::Overloaded => "overloaded",
             ErrorCode::BinaryUnsupported => "binary_unsupported",
             ErrorCode::Internal => "internal",
+            ErrorCode::BadFrame => "bad_frame",
         }
     }
 

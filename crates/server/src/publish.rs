@@ -21,6 +21,43 @@ use crate::shared::Shared;
 const DEFAULT_TURNS: usize = 2000;
 const MAX_TURNS: usize = 20_000;
 
+/// The one gate between a book directory and the live service: what `POST /api/reload`,
+/// SIGHUP and `POST /api/book/check` all run. It loads the book, lints it (`huashu lint`) and
+/// refuses it on any lint problem or when it has no forbidden rule at all (an emptied
+/// `forbidden.toml` would silently switch the guard off), then compiles it. So reload can never
+/// publish what the check refuses.
+pub(crate) fn gate(dir: &std::path::Path) -> Result<Engine, Vec<Value>> {
+    let message =
+        |m: String| json!({"file": null, "line": null, "id": null, "message": m, "text": m});
+    let book = match huashu_phrasebook::load_dir(dir) {
+        Ok(b) => b,
+        Err(huashu_phrasebook::Error::Invalid(problems)) => {
+            return Err(problems.0.iter().map(problem).collect());
+        }
+        Err(e) => return Err(vec![message(e.to_string())]),
+    };
+    let mut problems: Vec<Value> = huashu_engine::lint(&book).iter().map(problem).collect();
+    if book.rules.is_empty() {
+        problems.push(message(
+            "the book has no forbidden rules: refusing to publish a guard that flags nothing"
+                .into(),
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Engine::compile(book).map_err(|e| vec![message(e.to_string())])
+}
+
+/// The problems of a refused book as one line (for logs and the reload error).
+pub(crate) fn summary(problems: &[Value]) -> String {
+    problems
+        .iter()
+        .filter_map(|p| p["text"].as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn problem(p: &Problem) -> Value {
     json!({"file": p.origin.file, "line": p.origin.line, "id": p.id, "message": p.message,
            "text": p.to_string()})
@@ -54,31 +91,15 @@ pub(crate) async fn check(
     let current = shared.engine();
     let dir = shared.config.phrasebooks.clone();
     let report = tokio::task::spawn_blocking(move || {
-        let book = match huashu_phrasebook::load_dir(&dir) {
-            Ok(b) => b,
-            Err(huashu_phrasebook::Error::Invalid(problems)) => {
-                return json!({"ok": false, "problems": problems.0.iter().map(problem).collect::<Vec<_>>()});
-            }
-            Err(e) => {
-                return json!({"ok": false, "problems": [{"file": null, "line": null, "id": null,
-                               "message": e.to_string(), "text": e.to_string()}]});
-            }
+        let candidate = match gate(&dir) {
+            Ok(e) => e,
+            Err(problems) => return json!({"ok": false, "problems": problems}),
         };
-        let problems: Vec<Value> = huashu_engine::lint(&book).iter().map(problem).collect();
+        let book = candidate.book();
         let m = book.meta.clone();
         let counts = json!({"rules": book.rules.len(), "intents": book.intents.len(),
                             "scripts": book.scripts.len(), "faq": book.faq.len()});
-        let candidate = match Engine::compile(book) {
-            Ok(e) => e,
-            Err(e) => {
-                let problems = if problems.is_empty() {
-                    vec![json!({"message": e.to_string(), "text": e.to_string()})]
-                } else {
-                    problems
-                };
-                return json!({"ok": false, "problems": problems});
-            }
-        };
+        let problems: Vec<Value> = Vec::new();
         let lines: Vec<(usize, TranscriptLine)> = transcript
             .iter()
             .enumerate()

@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
+use crate::admission::Verdict;
 use crate::config::Config;
 use crate::db::Db;
 use crate::metrics::Metrics;
@@ -62,13 +63,26 @@ pub async fn run(
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((tcp, peer)) => {
+                    let verdict = shared.admission.admit(peer.ip(), &shared.config.limits);
+                    let refusal = match verdict {
+                        Verdict::Drop => {
+                            shared.metrics.refused_connections.fetch_add(1, Relaxed);
+                            drop(tcp);
+                            continue;
+                        }
+                        Verdict::Serve(slot) => (slot, None),
+                        Verdict::Refuse(slot, why) => (slot, Some(why)),
+                    };
                     let shared = Arc::clone(&shared);
                     let stop = stop_rx.clone();
                     let done = done_tx.clone();
-                    shared.open_connections.fetch_add(1, Relaxed);
                     tokio::spawn(async move {
-                        http::handle(Arc::clone(&shared), tcp, peer, stop).await;
-                        shared.open_connections.fetch_sub(1, Relaxed);
+                        let (slot, refused) = refusal;
+                        match refused {
+                            None => http::handle(Arc::clone(&shared), tcp, peer, stop).await,
+                            Some(why) => http::refuse(&shared, tcp, peer, why).await,
+                        }
+                        drop(slot);
                         drop(done);
                     });
                 }
@@ -106,7 +120,10 @@ fn spawn_sighup_reloader(shared: Arc<Shared>) -> tokio::task::JoinHandle<()> {
         while hup.recv().await.is_some() {
             match shared.reload().await {
                 Ok(m) => tracing::info!(hash = %m.hash, "SIGHUP: phrasebook reloaded"),
-                Err(e) => tracing::error!(error = %e, "SIGHUP: reload failed, old phrasebook kept"),
+                Err(p) => tracing::error!(
+                    error = %crate::publish::summary(&p),
+                    "SIGHUP: book refused, old phrasebook kept"
+                ),
             }
         }
     })

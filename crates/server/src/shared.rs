@@ -17,7 +17,7 @@
 //!   Pushing is `try_send`, so the shard lock is never held across a wait.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock, Weak};
 
 use dashmap::DashMap;
@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::admission::Admission;
 use crate::auth::Role;
 use crate::config::Config;
 use crate::db::Db;
@@ -155,7 +156,7 @@ pub(crate) struct Shared {
     pub(crate) watchers: DashMap<String, Vec<Outbox>>,
     pub(crate) db: Arc<Db>,
     pub(crate) metrics: Arc<Metrics>,
-    pub(crate) open_connections: AtomicUsize,
+    pub(crate) admission: Arc<Admission>,
     next_conn_id: AtomicU64,
     /// For timers spawned from `&self`: they hold a `Weak`, so they never keep a stopped server
     /// alive.
@@ -191,7 +192,7 @@ impl Shared {
             watchers: DashMap::new(),
             db: Arc::new(db),
             metrics,
-            open_connections: AtomicUsize::new(0),
+            admission: Arc::new(Admission::default()),
             next_conn_id: AtomicU64::new(1),
             me: me.clone(),
         })
@@ -210,15 +211,20 @@ impl Shared {
         }
     }
 
-    /// Compiles the book directory again and swaps it in; a broken book keeps the old engine and
-    /// returns the problems (file:line).
-    pub(crate) async fn reload(&self) -> Result<huashu_phrasebook::BookMeta, String> {
+    /// Runs the publishing gate (`publish::gate`: load, lint, at least one forbidden rule,
+    /// compile) on the book directory and swaps the result in; a refused book keeps the old
+    /// engine and returns the problems (file:line). `POST /api/reload` and SIGHUP both come here.
+    pub(crate) async fn reload(
+        &self,
+    ) -> Result<huashu_phrasebook::BookMeta, Vec<serde_json::Value>> {
         let _one_at_a_time = self.reload_lock.lock().await;
         let dir = self.config.phrasebooks.clone();
-        let compiled = tokio::task::spawn_blocking(move || Engine::load(&dir))
+        let compiled = tokio::task::spawn_blocking(move || crate::publish::gate(&dir))
             .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| e.to_string()));
+            .unwrap_or_else(|e| {
+                let m = e.to_string();
+                Err(vec![serde_json::json!({"message": m, "text": m})])
+            });
         match compiled {
             Ok(engine) => {
                 let meta = engine.meta().clone();
@@ -231,10 +237,11 @@ impl Shared {
                 tracing::info!(book = %meta.name, hash = %meta.hash, "phrasebook reloaded");
                 Ok(meta)
             }
-            Err(message) => {
+            Err(problems) => {
                 self.metrics.reloads_failed.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(%message, "phrasebook reload failed; keeping the current book");
-                Err(message)
+                let message = crate::publish::summary(&problems);
+                tracing::warn!(%message, "phrasebook refused; keeping the current book");
+                Err(problems)
             }
         }
     }

@@ -118,7 +118,7 @@ impl Harness {
             incoming,
             outgoing,
             self.stop.subscribe(),
-            false,
+            None,
         ));
         Client {
             tx: in_tx,

@@ -295,3 +295,109 @@ impl Drop for Binary {
         let _ = self.child.wait();
     }
 }
+
+/// A WebSocket client written by hand over a blocking socket, for frames no library would send
+/// (invalid UTF-8, RSV bits, reserved opcodes, oversized control frames).
+pub struct RawWs {
+    pub tcp: std::net::TcpStream,
+}
+
+impl RawWs {
+    /// Opens `/ws` and reads the `101` response.
+    pub fn connect(addr: SocketAddr) -> RawWs {
+        let mut tcp = std::net::TcpStream::connect(addr).expect("connect");
+        tcp.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        let req = format!(
+            "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        tcp.write_all(req.as_bytes()).expect("write");
+        let mut head = Vec::new();
+        let mut b = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            tcp.read_exact(&mut b).expect("101 head");
+            head.push(b[0]);
+        }
+        assert!(
+            head.starts_with(b"HTTP/1.1 101"),
+            "{}",
+            String::from_utf8_lossy(&head)
+        );
+        RawWs { tcp }
+    }
+
+    /// Sends one masked client frame: `first` is the FIN/RSV/opcode byte.
+    pub fn frame(&mut self, first: u8, payload: &[u8]) {
+        let mut f = vec![first];
+        match payload.len() {
+            n if n < 126 => f.push(0x80 | n as u8),
+            n if n <= 0xffff => {
+                f.push(0x80 | 126);
+                f.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                f.push(0x80 | 127);
+                f.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        f.extend_from_slice(&key);
+        f.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        self.tcp.write_all(&f).expect("write frame");
+    }
+
+    pub fn text(&mut self, payload: &[u8]) {
+        self.frame(0x81, payload);
+    }
+
+    /// Reads server frames: the text payloads seen, then the close code (`None`: the socket
+    /// ended without a close frame).
+    pub fn until_close(&mut self) -> (Vec<Value>, Option<u16>) {
+        let mut texts = Vec::new();
+        loop {
+            let mut h = [0u8; 2];
+            if self.tcp.read_exact(&mut h).is_err() {
+                return (texts, None);
+            }
+            let mut len = u64::from(h[1] & 0x7f);
+            if len == 126 {
+                let mut l = [0u8; 2];
+                self.tcp.read_exact(&mut l).expect("len16");
+                len = u64::from(u16::from_be_bytes(l));
+            } else if len == 127 {
+                let mut l = [0u8; 8];
+                self.tcp.read_exact(&mut l).expect("len64");
+                len = u64::from_be_bytes(l);
+            }
+            let mut payload = vec![0u8; usize::try_from(len).expect("len")];
+            if self.tcp.read_exact(&mut payload).is_err() {
+                return (texts, None);
+            }
+            match h[0] & 0x0f {
+                0x1 => texts.push(serde_json::from_slice(&payload).expect("JSON")),
+                0x8 => {
+                    let code =
+                        (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+                    return (texts, Some(code.unwrap_or(1005)));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Reads an HTTP response from a raw socket: the status (`None`: closed without one).
+pub fn read_status(s: &mut std::net::TcpStream) -> Option<u16> {
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out);
+    text.split(' ').nth(1).and_then(|c| c.parse().ok())
+}
+
+/// The value of a counter or gauge in `/metrics`.
+pub fn metric(addr: SocketAddr, name: &str) -> u64 {
+    let (_, body) = http(addr, "GET", "/metrics", &[], "");
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} in\n{body}"))
+}
