@@ -29,6 +29,11 @@ pub struct ServeArgs {
     /// (loopback only).
     #[arg(long, value_name = "FILE")]
     tokens: Option<PathBuf>,
+    /// Chatwoot connection file (TOML `[[account]]` entries: webhook secret, shop, optional
+    /// account_id and write-back api_url/api_token): enables `POST /integrations/chatwoot`.
+    /// See docs/INTEGRATIONS.md.
+    #[arg(long, value_name = "FILE")]
+    chatwoot: Option<PathBuf>,
     /// Warn when a customer has waited this long for an answer.
     #[arg(long, value_name = "MS", default_value_t = 8_000)]
     sla_warn_ms: u64,
@@ -163,6 +168,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         Durability::Normal
     };
+    if let Some(path) = &args.chatwoot {
+        config.chatwoot = huashu_server::Chatwoot::load(path)?;
+    }
     config.allowed_origins = args.allow_origin.clone();
     let fd_limit = raise_fd_limit();
     let safe = max_connections_for(fd_limit);

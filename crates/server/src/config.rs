@@ -9,6 +9,7 @@ use huashu_engine::Engine;
 use huashu_store::Durability;
 
 use crate::auth::Auth;
+use crate::chatwoot::Chatwoot;
 
 /// Per-connection token bucket: `per_sec` messages per second on average, bursts of `burst`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -122,6 +123,8 @@ pub struct Config {
     pub db: PathBuf,
     pub durability: Durability,
     pub auth: Auth,
+    /// Chatwoot accounts whose webhooks `POST /integrations/chatwoot` accepts (empty: none).
+    pub chatwoot: Chatwoot,
     /// Browser origins allowed besides the server's own (`http://host:port`).
     pub allowed_origins: Vec<String>,
     pub limits: Limits,
@@ -140,6 +143,7 @@ impl Config {
             db: db.into(),
             durability: Durability::Normal,
             auth,
+            chatwoot: Chatwoot::default(),
             allowed_origins: Vec::new(),
             limits: Limits::default(),
             sla: Sla::default(),

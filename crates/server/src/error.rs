@@ -14,6 +14,8 @@ pub enum Error {
     NoTokens,
     #[error("token file {path}: {message}")]
     Tokens { path: PathBuf, message: String },
+    #[error("Chatwoot file {path}: {message}")]
+    Chatwoot { path: PathBuf, message: String },
     #[error("phrasebook {dir}: {message}")]
     Book { dir: PathBuf, message: String },
     #[error(transparent)]

@@ -87,6 +87,22 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../assets/qa.js"),
     },
+    // Chatwoot Dashboard App (an iframe beside Chatwoot's conversation view).
+    Asset {
+        path: "/chatwoot/app",
+        content_type: "text/html; charset=utf-8",
+        body: include_str!("../assets/chatwoot-app.html"),
+    },
+    Asset {
+        path: "/assets/chatwoot-app.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/chatwoot-app.js"),
+    },
+    Asset {
+        path: "/assets/labels.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/labels.js"),
+    },
     Asset {
         path: "/assets/huashu.js",
         content_type: "text/javascript; charset=utf-8",
@@ -103,6 +119,8 @@ struct Head {
     host: Option<String>,
     origin: Option<String>,
     authorization: Option<String>,
+    /// `X-Huashu-Secret`: the Chatwoot webhook secret, when not in the query.
+    huashu_secret: Option<String>,
     upgrade_websocket: bool,
     connection_upgrade: bool,
     ws_key: Option<String>,
@@ -210,6 +228,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Response> {
             "host" => head.host = Some(value),
             "origin" => head.origin = Some(value),
             "authorization" => head.authorization = Some(value),
+            "x-huashu-secret" => head.huashu_secret = Some(value),
             "upgrade" => head.upgrade_websocket = value.eq_ignore_ascii_case("websocket"),
             "connection" => {
                 head.connection_upgrade = value
@@ -519,6 +538,27 @@ async fn route(shared: &Arc<Shared>, tcp: &mut TcpStream, head: &Head, rest: Vec
                 ),
             }
         }
+        ("POST", "/integrations/chatwoot") => {
+            // Authenticated before the body is read.
+            let Some(account) =
+                crate::chatwoot::authenticate(shared, &head.query, head.huashu_secret.as_deref())
+            else {
+                return Response::error(401, ErrorCode::Unauthorized, "Chatwoot secret required");
+            };
+            let deadline = shared.config.limits.body_timeout;
+            let body = match read_body(tcp, head, rest, crate::chatwoot::MAX_BODY, deadline).await
+            {
+                Ok(b) => b,
+                Err(r) => {
+                    if r.status == 408 {
+                        shared.metrics.http_timeouts.fetch_add(1, Relaxed);
+                    }
+                    return r;
+                }
+            };
+            let (status, body) = crate::chatwoot::webhook(shared, account, &body).await;
+            Response::json(status, body)
+        }
         ("POST", "/api/analyze") => {
             let Some(grant) = bearer(head).and_then(|t| shared.config.auth.grant(&t).cloned())
             else {
@@ -577,7 +617,9 @@ async fn route(shared: &Arc<Shared>, tcp: &mut TcpStream, head: &Head, rest: Vec
             },
             None => Response::text(404, "not found\n"),
         },
-        (_, "/api/reload" | "/api/analyze") => Response::text(405, "use POST\n"),
+        (_, "/api/reload" | "/api/analyze" | "/integrations/chatwoot") => {
+            Response::text(405, "use POST\n")
+        }
         _ => Response::text(405, "method not allowed\n"),
     }
 }

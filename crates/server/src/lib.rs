@@ -9,6 +9,7 @@
 mod admission;
 mod analytics;
 mod auth;
+mod chatwoot;
 mod config;
 mod connection;
 mod conversation;
@@ -26,6 +27,7 @@ mod shared;
 mod sla;
 
 pub use auth::{Auth, Role, TokenRole, random_token};
+pub use chatwoot::{Chatwoot, ChatwootAccount};
 pub use config::{Config, Limits, RateLimit, Sla};
 pub use error::Error;
 pub use huashu_store::Durability;
