@@ -546,8 +546,7 @@ async fn route(shared: &Arc<Shared>, tcp: &mut TcpStream, head: &Head, rest: Vec
                 return Response::error(401, ErrorCode::Unauthorized, "Chatwoot secret required");
             };
             let deadline = shared.config.limits.body_timeout;
-            let body = match read_body(tcp, head, rest, crate::chatwoot::MAX_BODY, deadline).await
-            {
+            let body = match read_body(tcp, head, rest, crate::chatwoot::MAX_BODY, deadline).await {
                 Ok(b) => b,
                 Err(r) => {
                     if r.status == 408 {

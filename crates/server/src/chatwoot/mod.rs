@@ -90,6 +90,7 @@ pub(crate) async fn webhook(
         at: turn.at,
         customer: turn.customer.clone(),
         agent: turn.agent_id(),
+        product: None,
     };
     match shared.accept_turn(&session, input, received).await {
         Ok(ack) => {
