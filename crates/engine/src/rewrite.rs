@@ -125,8 +125,13 @@ pub(crate) fn rewrite(guard: &Guard, text: &str, hits: &[Hit]) -> Option<String>
     let mut by_strength = first.clone();
     by_strength.sort_by(|a, b| strength(b).cmp(&strength(a)).then(a.start.cmp(&b.start)));
     for h in &by_strength {
-        for (ci, c) in clauses.iter().enumerate() {
-            if c.start < h.end && h.start < c.end && !candidates[ci].contains(&h.rule) {
+        // Clauses are sorted and disjoint: start at the first one that ends after the hit starts.
+        let first = clauses.partition_point(|c| c.end <= h.start);
+        for (ci, c) in clauses.iter().enumerate().skip(first) {
+            if c.start >= h.end {
+                break;
+            }
+            if !candidates[ci].contains(&h.rule) {
                 candidates[ci].push(h.rule);
             }
         }
@@ -144,9 +149,10 @@ pub(crate) fn rewrite(guard: &Guard, text: &str, hits: &[Hit]) -> Option<String>
             return Some(out);
         }
         for h in &again {
-            for &(s, e, src) in &segments {
-                if s >= h.end || h.start >= e {
-                    continue;
+            let first = segments.partition_point(|&(_, e, _)| e <= h.start);
+            for &(s, _, src) in &segments[first..] {
+                if s >= h.end {
+                    break;
                 }
                 match src {
                     Source::Clause(ci) => {
@@ -170,9 +176,11 @@ pub(crate) fn rewrite(guard: &Guard, text: &str, hits: &[Hit]) -> Option<String>
         }
     }
     // Fallback: the strongest rule's rewrite alone that is clean.
+    let mut tried = HashSet::new();
     by_strength.iter().find_map(|h| {
         let r = &guard.rules()[h.rule].rewrite;
-        (!r.trim().is_empty() && serious(guard, &guard.check(r)).is_empty()).then(|| r.clone())
+        (tried.insert(h.rule) && !r.trim().is_empty() && serious(guard, &guard.check(r)).is_empty())
+            .then(|| r.clone())
     })
 }
 
