@@ -60,6 +60,8 @@ const SCRIPTS = {
 const RULES = [
   ['provoke.go_sue', '你去告啊', 'provoke', 'block', '非常抱歉让您不满意，我们一定会认真处理您的问题'],
   ['provoke.anywhere', '爱上哪告都行', 'provoke', 'block', '非常抱歉，我们会尽力为您解决'],
+  // Overlaps provoke.go_sue from the left ("随便你去告啊"): the console must paint the block.
+  ['dismissive.whatever', '随便你去', 'dismissive', 'warn', '您看这样处理可以吗'],
   ['impatience.rush', '催什么催', 'impatience', 'warn', '我理解您着急，我马上帮您催促'],
   ['dismissive.dunno', '不知道', 'dismissive', 'warn', '这个问题我帮您确认一下，稍后回复您'],
   ['command_tone.speak', '你说清楚点', 'command_tone', 'warn', '麻烦您再详细描述一下，好吗'],
@@ -106,7 +108,10 @@ export function understand(text) {
     }
   };
   find(/SF\d{12,13}/g, 'tracking_no', { carrier: 'SF' });
+  find(/(?<!\d)1[3-9]\d{9}(?!\d)/g, 'phone');
+  find(/(?<=改成|地址是)[\u4e00-\u9fa5]{2,6}市[\u4e00-\u9fa5]{1,6}区[\u4e00-\u9fa5]{1,8}路\d+号/g, 'address');
   find(/(?<![A-Z\d])\d{12,20}(?!\d)/g, 'order_id');
+  entities.sort((a, b) => a.start - b.start);
   void cps;
   const threat = /投诉|差评|12315|曝光|举报/.test(text);
   return { intents, emotion, urgent: URGENT.test(text), style: emotion.label === 'neutral' ? 'rational' : 'emotional', entities, threat };
@@ -125,6 +130,7 @@ export function startMock({ host = '127.0.0.1', port = 0, token = crypto.randomB
   const convs = new Map();
   const watchers = new Set();
   const feedback = [];
+  const reveals = [];
   const sockets = new Set();
 
   const server = http.createServer((req, res) => {
@@ -144,7 +150,7 @@ export function startMock({ host = '127.0.0.1', port = 0, token = crypto.randomB
   const wss = new WebSocketServer({ server, path: '/ws' });
 
   const conv = (id) => {
-    if (!convs.has(id)) convs.set(id, { id, seq: 0, events: [], acks: new Map(), subs: new Set(), customer: '', last_text: '', last_at: 0, waiting_since: null, urgent: false, threat: false, escalation: false, reasons: [], rising: 0, emotion: null, intent: null, timers: [] });
+    if (!convs.has(id)) convs.set(id, { id, seq: 0, events: [], acks: new Map(), subs: new Set(), customer: '', last_text: '', last_at: 0, waiting_since: null, urgent: false, threat: false, escalation: false, reasons: [], personal: new Map(), rising: 0, emotion: null, intent: null, timers: [] });
     return convs.get(id);
   };
   // Same shape as the real server's Summary (crates/server/src/shared.rs).
@@ -169,6 +175,18 @@ export function startMock({ host = '127.0.0.1', port = 0, token = crypto.randomB
     c.timers = [];
     if (role === 'customer') {
       const u = understand(m.text);
+      // Personal values as the real server treats them (crates/server/src/personal.rs): masked
+      // in what is pushed, the value kept aside for `reveal`.
+      const cps = Array.from(m.text);
+      u.entities.forEach((e, i) => {
+        if (e.kind !== 'phone' && e.kind !== 'address') return;
+        c.personal.set(`${m.id}:${i}`, { kind: e.kind, value: e.text });
+        const masked = Array.from(e.text).map((ch, k) => (e.kind === 'phone' ? (k < 3 || k > 6 ? ch : '*') : k === 0 ? ch : '*')).join('');
+        e.text = masked;
+        cps.splice(e.start, e.end - e.start, ...Array.from(masked));
+      });
+      m = { ...m, text: cps.join('') };
+      c.last_text = m.text;
       publish(c, { type: 'analysis', conversation: c.id, turn: m.id, role, text: m.text, at, customer: c.customer || undefined, ...u, state: {} });
       publish(c, { type: 'suggestions', conversation: c.id, turn: m.id, items: suggest(u, c.customer) });
       // Escalation reasons as the real server words them (crates/server/src/escalation.rs),
@@ -225,6 +243,15 @@ export function startMock({ host = '127.0.0.1', port = 0, token = crypto.randomB
         }
         case 'unsubscribe': conv(m.conversation).subs.delete(ws); send(ws, { type: 'unsubscribed', conversation: m.conversation }); break;
         case 'draft': if (need('conversation', 'draft', 'text')) send(ws, { type: 'guard', conversation: m.conversation, draft: m.draft, hits: guard(m.text) }); break;
+        case 'reveal': {
+          if (!need('conversation', 'turn', 'entity')) break;
+          const c = conv(m.conversation);
+          const v = c.personal.get(`${m.turn}:${m.entity}`);
+          if (!c.subs.has(ws)) send(ws, { type: 'error', code: 'forbidden', message: 'subscribe first', ref: m.turn });
+          else if (!v) send(ws, { type: 'error', code: 'not_found', message: 'no personal value', ref: m.turn });
+          else { reveals.push({ conversation: c.id, turn: m.turn, entity: m.entity, kind: v.kind }); send(ws, { type: 'revealed', conversation: c.id, turn: m.turn, entity: m.entity, kind: v.kind, value: v.value }); }
+          break;
+        }
         case 'feedback': if (need('conversation', 'suggestion', 'action')) { feedback.push({ conversation: m.conversation, suggestion: m.suggestion, action: m.action }); send(ws, { type: 'noted', conversation: m.conversation, suggestion: m.suggestion }); } break;
         default: send(ws, { type: 'error', code: 'unknown_type', message: String(m.type), ref: m.id });
       }
@@ -236,7 +263,7 @@ export function startMock({ host = '127.0.0.1', port = 0, token = crypto.randomB
       const addr = server.address();
       const base = `http://${host}:${addr.port}`;
       resolve({
-        base, token, port: addr.port, feedback,
+        base, token, port: addr.port, feedback, reveals,
         /** Drops every WebSocket connection (a network cut; the state is kept). */
         dropAll: () => { for (const ws of sockets) ws.terminate(); },
         url: `${base}/?token=${token}`,

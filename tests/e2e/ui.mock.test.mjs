@@ -188,6 +188,68 @@ describe('console UI (browser, against the mock)', () => {
     await p2.close();
   });
 
+  it('where hits overlap, the strongest is highlighted and every hit stays listed', async () => {
+    // dismissive.whatever (warn) covers 随便你去, provoke.go_sue (block) 你去告啊: they share 你去.
+    await page.fill('#reply', '随便你去告啊');
+    await page.waitForFunction(() => document.querySelectorAll('#hits .hit').length === 2);
+    const marks = await page.$$eval('#mirror mark', (ms) => ms.map((m) => [m.className, m.textContent]));
+    assert.deepEqual(marks, [['sev-block', '你去告啊']], 'the block hit, not the earlier warn, is painted');
+    const listed = await page.$$eval('#hits .hit', (hs) => hs.map((x) => x.dataset.rule));
+    assert.deepEqual(listed, ['provoke.go_sue', 'dismissive.whatever'], 'strongest first, the other still listed');
+    // Sent anyway: the transcript bubble paints the same (one function decides both).
+    await page.check('#override');
+    await page.click('#send');
+    await page.waitForFunction(() => [...document.querySelectorAll('#transcript .msg-agent:not(.pending)')].some((li) => li.textContent.includes('随便你去告啊')));
+    const sent = await page.$$eval('#transcript .msg-agent:not(.pending)', (lis) => [...lis.at(-1).querySelectorAll('mark')].map((m) => [m.className, m.textContent]));
+    assert.deepEqual(sent, [['sev-block', '你去告啊']]);
+  });
+
+  it('personal values arrive masked; 查看 reveals one (recorded), 复制 and 隐藏 work', async () => {
+    await widget.sendTurn({ conversation: 'ui-3', role: 'customer', text: '地址改成杭州市西湖区文三路88号，电话13812345678', customer: '钱女士' });
+    await page.click('.conv[data-id="ui-3"]');
+    const chip = await page.waitForSelector('.chip-address');
+    assert.ok(!(await page.textContent('body')).includes('文三路88号'), 'masked everywhere before the reveal');
+    assert.match(await chip.textContent(), /地址\s*杭\*+/);
+    await page.click('.chip-address .chip-act');
+    await page.waitForSelector('.chip-address.is-revealed');
+    assert.match(await page.textContent('.chip-address .chip-v'), /^杭州市西湖区文三路88号$/);
+    assert.deepEqual(mock.reveals.map((r) => [r.conversation, r.kind]), [['ui-3', 'address']]);
+    const sentReveal = w.sent.find((m) => m.type === 'reveal');
+    assert.deepEqual(Object.keys(sentReveal).sort(), ['conversation', 'entity', 'turn', 'type']);
+    // Only the other (phone) chip is still masked; 隐藏 masks the address again.
+    assert.match(await page.textContent('.chip-phone .chip-v'), /^138\*{4}5678$/);
+    await page.click('.chip-address .chip-act:last-child');
+    await page.waitForSelector('.chip-address:not(.is-revealed)');
+    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+    assert.ok(!stored.includes('文三路'), 'a revealed value is never written to storage');
+  });
+
+  it('a token rotated by a restart stops the timers, greys the composer and takes a new token', async () => {
+    await widget.sendTurn({ conversation: 'ui-4', role: 'customer', text: '在吗？', customer: '孙先生' });
+    await page.click('.conv[data-id="ui-4"]');
+    await page.waitForSelector('#sla:not([hidden])');
+    w.allowNetworkErrors = true;
+    const port = mock.port;
+    await mock.close();
+    mock = await startMock({ port, token: 'rotated-token' });
+    await page.waitForSelector('#reauth:not([hidden])', { timeout: 10000 });
+    assert.match(await page.textContent('#offline'), /令牌无效或已过期/);
+    assert.ok(await page.isDisabled('#reply'), 'the composer is greyed');
+    assert.ok(await page.isDisabled('#send'));
+    assert.ok(await page.isHidden('#sla'), 'no SLA countdown on a page that no longer sees the chat');
+    const wait1 = await page.textContent('.conv[data-id="ui-4"] .wait');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await page.textContent('.conv[data-id="ui-4"] .wait'), wait1, 'the waiting timer stopped');
+    assert.equal(wait1, '—');
+    // Paste the new token: the page opens again with it and is back online.
+    await page.fill('#new-token', 'rotated-token');
+    await page.click('#reauth button[type=submit]');
+    await page.waitForFunction(() => document.getElementById('conn').textContent === '在线', null, { timeout: 10000 });
+    assert.equal(new URL(page.url()).searchParams.get('token'), 'rotated-token');
+    assert.ok(!(await page.isDisabled('#reply')));
+    w.allowNetworkErrors = false;
+  });
+
   it('no console errors, nothing from outside', () => {
     assert.deepEqual(w.problems, []);
     assert.deepEqual(w.external, []);

@@ -20,6 +20,7 @@ pub use eval::{
 };
 pub use followup::FollowUp;
 pub use huashu_suggest::{ConversationState, ESCALATION_RISK, FeedbackAction};
+pub use huashu_understand::Entity;
 pub use lint::lint;
 pub use output::{
     AgentAnalysis, AnalyzeLine, CustomerAnalysis, DraftCheck, GuardHit, SuggestionItem,

@@ -25,7 +25,9 @@ const NEGATIVE = new Set(['anger', 'anxiety', 'disappointment']);
 const STYLE = { rational: '理性型 · 先给方案', emotional: '感性型 · 先共情安抚' };
 const STAGE = { greet: '问候', soothe: '安抚', clarify: '澄清', solve: '解决', promote: '推荐', close: '结束', follow_up: '跟进' };
 const TAG = { empathy: '共情', apology: '致歉', solution: '方案', urgent: '紧急', compensation: '补偿', faq: '知识库', rational: '理性', emotional: '感性', safety: '安全' };
-const ENTITY = { order_id: '订单号', tracking_no: '物流单号', phone: '手机号', amount: '金额', size: '尺码', height: '身高', weight: '体重', email: '邮箱', address: '地址', id_number: '证件号' };
+const ENTITY = { order_id: '订单号', tracking_no: '物流单号', phone: '手机号', amount: '金额', size: '尺码', height: '身高', weight: '体重', email: '邮箱', address: '地址', id_number: '证件号', name: '姓名' };
+/** Personal entity kinds: masked by the server, revealable by this agent (`reveal`). */
+const PERSONAL = new Set(['phone', 'address', 'name', 'id_number', 'email']);
 const CARRIER = { SF: '顺丰', ZTO: '中通', YTO: '圆通', YD: '韵达', STO: '申通', JD: '京东', EMS: 'EMS' };
 const CATEGORY = {
   provoke: '激化矛盾', blame_shift: '推诿责任', impatience: '不耐烦', argue: '争辩反问', dismissive: '敷衍',
@@ -123,6 +125,8 @@ const state = {
   pendingDraft: null,
   draftWaiters: [],
   inserted: null, // {conversation, suggestion, text}
+  revealing: new Map(), // `${turn}:${entity}` → conversation, while a `reveal` is on its way
+  locked: false, // the token was refused: nothing works until a new one is given
 };
 const now = () => Date.now() + state.skew;
 
@@ -139,6 +143,7 @@ function conv(id) {
       items: new Map(), // turn id (or `sys-<seq>`) → transcript item, in arrival order
       suggestions: [], dismissed: new Set(), trend: [], entities: new Map(), followUps: [],
       slaLevel: null, subscribed: false, style: null, draft: '',
+      revealed: new Map(), // `${turn}:${entity}` → value the agent asked to see (memory only)
     };
     state.convs.set(id, c);
   }
@@ -200,7 +205,8 @@ function onAnalysis(ev) {
   }
   c.intent = intents[0] ?? c.intent;
   c.style = ev.style ?? c.style;
-  for (const e of ev.entities ?? []) c.entities.set(`${e.kind}\u0000${e.text}`, e);
+  // A personal entity keeps where it came from (turn, index): that is what `reveal` names.
+  (ev.entities ?? []).forEach((e, index) => c.entities.set(`${e.kind}\u0000${e.text}`, { ...e, turn: ev.turn, index }));
   c.slaLevel = null;
   changed(c, { transcript: true, list: true, insight: true });
 }
@@ -554,17 +560,86 @@ function renderInsight() {
   fill($('ins-emotion'), e ? emoBadge(e) : '—', e && e.label !== 'neutral' && p !== null ? h('span', { class: 'muted' }, ` 强度 ${p}%`) : null);
   $('ins-style').textContent = STYLE[c.style] ?? '—';
   renderTrend(c);
-  const ents = [...c.entities.values()];
+  const ents = [...c.entities.values()].filter((en) => ENTITY[en.kind]);
   $('ent-empty').hidden = ents.length > 0;
-  $('entities').replaceChildren(...ents.map((en) => h('button', { type: 'button', class: `chip chip-${en.kind}`, title: '插入回复框', onclick: () => insertAtCursor(en.text) },
-    h('span', { class: 'chip-k' }, (en.carrier ? `${CARRIER[en.carrier] ?? en.carrier}` : '') + (ENTITY[en.kind] ?? en.kind)),
-    h('span', { class: 'chip-v' }, en.text))));
+  fill($('entities'), ents.map((en) => entityChip(c, en)));
   const fus = c.followUps;
   $('fu-empty').hidden = fus.length > 0;
   $('followups').replaceChildren(...fus.map((f) => h('li', { class: f.done ? 'done' : f.due ? 'due' : '' },
     h('span', {}, `「${f.text}」`),
     h('span', { class: 'muted' }, f.done ? ' 已跟进' : f.due ? ' 已到期' : f.due_at ? ` ${fmtDue(f.due_at)}到期` : ''),
     f.done ? null : h('button', { type: 'button', class: 'btn btn-small', onclick: () => { f.done = true; changed(c, { insight: true, list: true }); renderAlerts(c); } }, '已跟进'))));
+}
+
+/**
+ * One key-info chip. Personal values (phone, address, name) arrive masked; 查看 asks the server
+ * for the value (`reveal`, recorded for QA), which then stays in this page's memory only
+ * (never storage) and can be copied or inserted; 隐藏 masks it again.
+ */
+function entityChip(c, en) {
+  const label = (en.carrier ? `${CARRIER[en.carrier] ?? ''}` : '') + ENTITY[en.kind];
+  const personal = PERSONAL.has(en.kind) && en.turn !== undefined;
+  const key = `${en.turn}:${en.index}`;
+  const value = personal ? c.revealed.get(key) : undefined;
+  const shown = value ?? en.text;
+  const body = h('button', { type: 'button', class: 'chip-main', title: '插入回复框', onclick: () => insertAtCursor(shown) },
+    h('span', { class: 'chip-k' }, label), h('span', { class: 'chip-v' }, shown));
+  if (!personal) return h('span', { class: `chip chip-${en.kind}`, dataset: { kind: en.kind } }, body);
+  const actions = value === undefined
+    ? [h('button', { type: 'button', class: 'chip-act', 'aria-label': `查看完整${ENTITY[en.kind]}`, disabled: state.revealing.has(key) || !state.online, onclick: () => reveal(c, en) }, state.revealing.has(key) ? '查看中…' : '查看')]
+    : [h('button', { type: 'button', class: 'chip-act', onclick: () => copyText(value) }, '复制'),
+      h('button', { type: 'button', class: 'chip-act', onclick: () => { c.revealed.delete(key); changed(c, { insight: true }); } }, '隐藏')];
+  return h('span', { class: `chip chip-${en.kind} chip-personal${value !== undefined ? ' is-revealed' : ''}`, dataset: { kind: en.kind, turn: en.turn, entity: String(en.index) } }, body, ...actions);
+}
+
+function reveal(c, en) {
+  const key = `${en.turn}:${en.index}`;
+  if (!hs || state.revealing.has(key)) return;
+  if (!hs.request({ type: 'reveal', conversation: c.id, turn: en.turn, entity: en.index })) {
+    toast('离线中：恢复连接后再查看');
+    return;
+  }
+  state.revealing.set(key, c.id);
+  changed(c, { insight: true });
+}
+
+function onRevealed(m) {
+  const key = `${m.turn}:${m.entity}`;
+  state.revealing.delete(key);
+  const c = state.convs.get(m.conversation);
+  if (!c || typeof m.value !== 'string') return;
+  c.revealed.set(key, m.value);
+  changed(c, { insight: true });
+}
+
+/** A refused reveal (`ref` is the turn): forget the pending ones of that turn and say why. */
+function onRevealRefused(e) {
+  let hit = false;
+  for (const [key, conversation] of state.revealing) {
+    if (!key.startsWith(`${e.ref}:`)) continue;
+    state.revealing.delete(key);
+    changed(state.convs.get(conversation), { insight: true });
+    hit = true;
+  }
+  if (!hit) return false;
+  toast(e.code === 'not_found' ? '原文已不可查看：服务重启后不再保留，请向顾客确认' : '无权查看该信息');
+  return true;
+}
+
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    toast('已复制');
+  } catch {
+    // No clipboard permission (e.g. an embedding frame): copy through a selected text field.
+    const ta = h('textarea', { class: 'copy-buffer', 'aria-hidden': 'true' });
+    ta.value = text;
+    document.body.append(ta);
+    ta.select();
+    const ok = document.execCommand('copy');
+    ta.remove();
+    toast(ok ? '已复制' : '复制失败，请手动选择');
+  }
 }
 
 function renderTrend(c) {
@@ -1057,6 +1132,7 @@ function init() {
       el.title = `话术库版本哈希 ${w.book.hash ?? ''}`;
     }
     setConn('up', '在线');
+    changed(state.convs.get(state.selected), { insight: true });
     $('offline').hidden = true;
     document.body.classList.remove('is-offline');
     scheduleDraft(0);
@@ -1065,6 +1141,8 @@ function init() {
     state.online = false;
     state.pendingDraft = null;
     resolveDraftWaiters();
+    state.revealing.clear(); // their answers went with the connection
+    changed(state.convs.get(state.selected), { insight: true });
     if (!willReconnect) {
       if (code === 4401) {
         lockOut('服务可能已重启并更换了令牌。粘贴新的令牌继续，或重新加载页面。');
@@ -1077,7 +1155,9 @@ function init() {
     setConn('wait', '重连中');
     offline(`正在重连（第 ${attempt} 次，${Math.max(1, Math.round(delay / 1000))} 秒内）… 已发出但未确认的回复会在恢复后自动补发。`);
   });
+  hs.on('revealed', onRevealed);
   hs.on('error', (e) => {
+    if (e.ref && onRevealRefused(e)) return;
     if (e.code === 'forbidden') toast('无权访问该会话');
     else if (e.code === 'rate_limited') toast('操作太频繁，请稍候');
   });

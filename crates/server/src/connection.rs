@@ -605,6 +605,45 @@ where
                     })
                     .await?)
             }
+            Inbound::Reveal(r) => {
+                let session = self.require(&[Role::Agent], "reveal personal data")?;
+                let rf = Some(r.turn.clone());
+                let revealed = async {
+                    self.check_id("conversation", &r.conversation)?;
+                    self.check_id("turn", &r.turn)?;
+                    // Only a console that has the conversation open: it already shows the turn.
+                    if !self.subscriptions.contains(&r.conversation) {
+                        return Err(Reply::Client(ClientError::new(
+                            ErrorCode::Forbidden,
+                            "subscribe to the conversation before revealing its data",
+                        )));
+                    }
+                    self.shared
+                        .reveal(&session, &r.conversation, &r.turn, r.entity)
+                        .await
+                        .map_err(Reply::Client)
+                };
+                let v = revealed.await.map_err(|e| e.with_ref(rf))?;
+                #[derive(Serialize)]
+                struct Revealed<'a> {
+                    r#type: &'static str,
+                    conversation: &'a str,
+                    turn: &'a str,
+                    entity: u32,
+                    kind: &'a str,
+                    value: &'a str,
+                }
+                Ok(self
+                    .send_json(&Revealed {
+                        r#type: "revealed",
+                        conversation: &r.conversation,
+                        turn: &r.turn,
+                        entity: r.entity,
+                        kind: v.kind,
+                        value: &v.value,
+                    })
+                    .await?)
+            }
             Inbound::Watch => {
                 let session = self.require(&[Role::Agent, Role::Supervisor], "watch the shop")?;
                 self.watch(&session).await

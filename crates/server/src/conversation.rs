@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 use huashu_engine::{AnalyzeLine, ConversationState, DraftCheck, FeedbackAction, GuardHit};
-use huashu_store::{DraftWrite, FeedbackWrite, NewEvent, TurnWrite, Write};
+use huashu_store::{DraftWrite, FeedbackWrite, NewEvent, RevealWrite, TurnWrite, Write};
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -87,12 +87,19 @@ impl Shared {
         let mut events: Vec<NewEvent> = Vec::with_capacity(2);
         let mut agent_hit_rules = None;
         let mut follow_up = None;
+        // Customer turns: the text with personal entities masked, and their values (memory only).
+        let mut masked_text: Option<String> = None;
+        let mut personal = Vec::new();
         match t.speaker {
             Speaker::Customer => {
                 if let Some(sku) = t.product.as_deref().filter(|s| s.len() <= 128) {
                     state.set_product(Some(sku));
                 }
-                let a = engine.customer_turn(&mut state, &t.text, Some(at));
+                let mut a = engine.customer_turn(&mut state, &t.text, Some(at));
+                let (text, values) =
+                    crate::personal::mask_personal(&t.text, &mut a.understanding.entities);
+                personal = values;
+                let text = &*masked_text.insert(text);
                 #[derive(Serialize)]
                 struct Analysis<'a, U: Serialize> {
                     r#type: &'static str,
@@ -118,7 +125,7 @@ impl Shared {
                         seq,
                         turn: &t.id,
                         role: "customer",
-                        text: &t.text,
+                        text,
                         at,
                         customer: t.customer.as_deref(),
                         understanding: u,
@@ -223,7 +230,7 @@ impl Shared {
         summary.seq = last;
         summary.turns += 1;
         summary.last_role = Some(t.speaker.as_str().into());
-        summary.last_text = Some(truncate(&t.text, 60));
+        summary.last_text = Some(truncate(masked_text.as_deref().unwrap_or(&t.text), 60));
         summary.last_at = Some(at);
         summary.updated_at = received_at;
         let summary_json = to_json(&summary);
@@ -238,7 +245,7 @@ impl Shared {
             id: t.id.clone(),
             seq,
             role: t.speaker.as_str().into(),
-            text: t.text,
+            text: masked_text.unwrap_or(t.text),
             at,
             received_at,
             book,
@@ -255,6 +262,7 @@ impl Shared {
         inner.state = state;
         inner.last_seq = last;
         inner.seen.insert(t.id.clone(), seq);
+        inner.personal.keep(&t.id, personal);
         let summary_frame = Utf8Bytes::from(summary.frame());
         inner.summary = summary;
         for f in &frames {
@@ -364,6 +372,45 @@ impl Shared {
         inner.state.feedback(script, action);
         self.metrics.feedback.fetch_add(1, Relaxed);
         Ok(())
+    }
+
+    /// The unmasked value of a personal entity, for the shop's agent (see `personal.rs`). The
+    /// reveal is recorded for QA (who, which turn and entity, which kind; never the value).
+    pub(crate) async fn reveal(
+        &self,
+        session: &Session,
+        conversation: &str,
+        turn: &str,
+        entity: u32,
+    ) -> Result<crate::personal::PersonalValue, ClientError> {
+        let (slot, mut inner) = self.lock(conversation).await?;
+        if inner.shop.is_none() || inner.last_seq == 0 {
+            self.release(&slot, inner);
+            return Err(ClientError::new(
+                ErrorCode::NotFound,
+                "no such conversation",
+            ));
+        }
+        Shared::check_shop(&slot, &mut inner, &session.shop, false)?;
+        let Some(value) = inner.personal.get(turn, entity).cloned() else {
+            return Err(ClientError::new(
+                ErrorCode::NotFound,
+                "no personal value for this turn and entity (values are kept in memory only, for turns since the server started)",
+            ));
+        };
+        self.db
+            .write(Write::Reveal(RevealWrite {
+                conversation: conversation.to_string(),
+                turn: turn.to_string(),
+                entity,
+                kind: value.kind.to_string(),
+                agent: session.agent.clone(),
+                at: now_ms(),
+            }))
+            .await
+            .map_err(internal)?;
+        tracing::info!(conversation, turn, entity, kind = value.kind, agent = ?session.agent, "personal value revealed");
+        Ok(value)
     }
 
     /// Checks that `conversation` is not another shop's. Unknown conversations are allowed.

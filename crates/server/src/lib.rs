@@ -19,6 +19,7 @@ mod escalation;
 mod http;
 mod metrics;
 mod outbox;
+mod personal;
 mod protocol;
 mod publish;
 mod ratelimit;

@@ -220,6 +220,15 @@ pub struct Feedback {
     pub action: Action,
 }
 
+/// Asks for the unmasked value of a personal entity (phone, address, name) of a customer turn.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Reveal {
+    pub conversation: String,
+    pub turn: String,
+    /// Index in the turn's analysis `entities`.
+    pub entity: u32,
+}
+
 /// A parsed client message.
 #[derive(Debug, Clone)]
 pub enum Inbound {
@@ -231,6 +240,7 @@ pub enum Inbound {
     Unsubscribe(Unsubscribe),
     Draft(Draft),
     Feedback(Feedback),
+    Reveal(Reveal),
     Watch,
     Unwatch,
 }
@@ -245,6 +255,7 @@ impl Inbound {
             Inbound::Feedback(f) => Some(&f.suggestion),
             Inbound::Subscribe(s) => Some(&s.conversation),
             Inbound::Unsubscribe(u) => Some(&u.conversation),
+            Inbound::Reveal(r) => Some(&r.turn),
             Inbound::Hello(_) | Inbound::Ping | Inbound::Watch | Inbound::Unwatch => None,
         }
     }
@@ -298,6 +309,7 @@ pub fn parse(text: &str) -> Result<Inbound, ClientError> {
         "unsubscribe" => fields(value).map(Inbound::Unsubscribe),
         "draft" => fields(value).map(Inbound::Draft),
         "feedback" => fields(value).map(Inbound::Feedback),
+        "reveal" => fields(value).map(Inbound::Reveal),
         "watch" => Ok(Inbound::Watch),
         "unwatch" => Ok(Inbound::Unwatch),
         other => Err(ClientError::new(

@@ -127,6 +127,8 @@ pub(crate) struct Inner {
     pub(crate) summary: Summary,
     pub(crate) waiting: Option<Waiting>,
     pub(crate) generation: u64,
+    /// Unmasked personal values of recent customer turns, for `reveal` (see `personal.rs`).
+    pub(crate) personal: crate::personal::PersonalValues,
 }
 
 impl Inner {

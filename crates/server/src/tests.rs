@@ -1289,3 +1289,84 @@ async fn under_sustained_writes_the_wal_is_rewound_once_past_its_bound() {
         writers * per_writer
     );
 }
+
+#[tokio::test]
+async fn personal_values_are_masked_everywhere_and_revealed_only_to_a_subscribed_agent() {
+    let h = harness(|_| {});
+    let mut a = h.connect();
+    a.hello("agent", "agent-a-token").await;
+    let mut w = h.connect();
+    w.hello("widget", "widget-a-token").await;
+    let text = "地址改成杭州市西湖区文三路88号，收件人改成李四，电话13812345678";
+    w.send(turn("c-1", "m-1", "customer", text));
+    w.expect_type("ack").await;
+
+    // Not subscribed yet: no reveal, even for the shop's agent.
+    a.send(json!({"type":"reveal","conversation":"c-1","turn":"m-1","entity":0}));
+    assert_eq!(a.expect_error("forbidden").await["ref"], "m-1");
+
+    a.send(json!({"type":"subscribe","conversation":"c-1"}));
+    let analysis = a.expect_type("analysis").await;
+    a.expect_type("suggestions").await;
+    a.expect_type("subscribed").await;
+    let pushed = analysis.to_string();
+    for raw in ["文三路88号", "李四", "13812345678"] {
+        assert!(!pushed.contains(raw), "{raw} pushed: {pushed}");
+    }
+    let ents = analysis["entities"].as_array().expect("entities");
+    let kinds: Vec<&str> = ents.iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert_eq!(kinds, ["address", "name", "phone"], "{analysis}");
+    // Masked chips still line up with the (masked) text.
+    let shown: Vec<char> = analysis["text"].as_str().expect("text").chars().collect();
+    for e in ents {
+        let (s, t) = (
+            e["start"].as_u64().unwrap() as usize,
+            e["end"].as_u64().unwrap() as usize,
+        );
+        assert_eq!(shown[s..t].iter().collect::<String>(), e["text"], "{e}");
+    }
+
+    let mut values = Vec::new();
+    for i in 0..3 {
+        a.send(json!({"type":"reveal","conversation":"c-1","turn":"m-1","entity":i}));
+        let r = a.expect_type("revealed").await;
+        assert_eq!(
+            (r["turn"].as_str(), r["entity"].as_u64()),
+            (Some("m-1"), Some(i))
+        );
+        values.push((
+            r["kind"].as_str().unwrap().to_string(),
+            r["value"].as_str().unwrap().to_string(),
+        ));
+    }
+    assert_eq!(
+        values,
+        [
+            ("address".to_string(), "杭州市西湖区文三路88号".to_string()),
+            ("name".to_string(), "李四".to_string()),
+            ("phone".to_string(), "13812345678".to_string()),
+        ]
+    );
+    // No such entity, another shop, a widget: refused.
+    a.send(json!({"type":"reveal","conversation":"c-1","turn":"m-1","entity":7}));
+    a.expect_error("not_found").await;
+    let mut b = h.connect();
+    b.hello("agent", "agent-b-token").await;
+    b.send(json!({"type":"reveal","conversation":"c-1","turn":"m-1","entity":0}));
+    b.expect_error("forbidden").await;
+    w.send(json!({"type":"reveal","conversation":"c-1","turn":"m-1","entity":0}));
+    w.expect_error("forbidden").await;
+
+    // Each reveal is a QA record; no value is in the database file or its WAL.
+    let store = h.store();
+    assert_eq!(store.count(Table::Reveals).expect("count"), 3);
+    let turns = store.turns("c-1").expect("turns");
+    assert!(!turns[0].text.contains("李四") && !turns[0].text.contains("13812345678"));
+    for file in ["t.db", "t.db-wal"] {
+        let bytes = std::fs::read(h.dir.path().join(file)).unwrap_or_default();
+        let hay = String::from_utf8_lossy(&bytes);
+        for raw in ["文三路88号", "李四", "13812345678"] {
+            assert!(!hay.contains(raw), "{raw} stored in {file}");
+        }
+    }
+}

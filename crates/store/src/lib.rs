@@ -17,8 +17,8 @@ pub use analytics::{
 pub use mask::{mask, mask_json};
 pub use store::{
     ConversationRecord, DraftRecord, DraftWrite, Durability, Error, EventRecord, EventsWrite,
-    FeedbackRecord, FeedbackWrite, NewEvent, PendingFollowUp, SlaRecord, SlaWrite, Store, Table,
-    TurnRecord, TurnWrite, Write,
+    FeedbackRecord, FeedbackWrite, NewEvent, PendingFollowUp, RevealWrite, SlaRecord, SlaWrite,
+    Store, Table, TurnRecord, TurnWrite, Write,
 };
 
 #[cfg(test)]

@@ -77,6 +77,17 @@ CREATE TABLE IF NOT EXISTS drafts (
     PRIMARY KEY (conversation, draft)
 ) WITHOUT ROWID;
 
+-- An agent revealed a masked personal value (phone, address, name) of a customer turn: who,
+-- which turn and entity, which kind, when. Never the value itself (it is not stored anywhere).
+CREATE TABLE IF NOT EXISTS reveals (
+    conversation TEXT NOT NULL,
+    turn         TEXT NOT NULL,
+    entity       INTEGER NOT NULL,   -- index in the turn's `entities`
+    kind         TEXT NOT NULL,
+    agent        TEXT,
+    at           INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS sla_events (
     conversation TEXT NOT NULL,
     seq          INTEGER NOT NULL,

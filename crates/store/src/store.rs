@@ -107,6 +107,17 @@ pub struct FeedbackWrite {
     pub at: i64,
 }
 
+/// An agent revealed a masked personal value (QA record; the value itself is never written).
+#[derive(Debug, Clone)]
+pub struct RevealWrite {
+    pub conversation: String,
+    pub turn: String,
+    pub entity: u32,
+    pub kind: String,
+    pub agent: Option<String>,
+    pub at: i64,
+}
+
 /// A draft the guard flagged.
 #[derive(Debug, Clone)]
 pub struct DraftWrite {
@@ -127,6 +138,7 @@ pub enum Write {
     Events(EventsWrite),
     Feedback(FeedbackWrite),
     Draft(DraftWrite),
+    Reveal(RevealWrite),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -502,6 +514,7 @@ pub enum Table {
     Feedback,
     Drafts,
     SlaEvents,
+    Reveals,
 }
 
 impl Table {
@@ -513,6 +526,7 @@ impl Table {
             Table::Feedback => "feedback",
             Table::Drafts => "drafts",
             Table::SlaEvents => "sla_events",
+            Table::Reveals => "reveals",
         }
     }
 }
@@ -672,6 +686,21 @@ fn apply_one(conn: &Connection, w: &Write) -> Result<(), Error> {
                 f.agent,
                 sql_seq(f.after_seq),
                 f.at
+            ])?;
+            Ok(())
+        }
+        Write::Reveal(r) => {
+            conn.prepare_cached(
+                "INSERT INTO reveals (conversation, turn, entity, kind, agent, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                r.conversation,
+                r.turn,
+                r.entity,
+                r.kind,
+                r.agent,
+                r.at
             ])?;
             Ok(())
         }

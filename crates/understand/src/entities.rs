@@ -1,5 +1,6 @@
 //! Entity extraction: order ids, tracking numbers (with carrier), phone numbers, amounts, sizes,
-//! heights and weights, with char spans in the original text.
+//! heights and weights, and the address and name a customer gives ("地址改成杭州市西湖区文三路
+//! 88号", "收件人改成李四"), with char spans in the original text.
 //!
 //! Works on a 1:1 fold of the turn (width, case and traditional → simplified only; no noise
 //! skipping, no collapsing), so ＳＦ１２３… and 訂單號 read like SF123… and 订单号 while every char
@@ -8,6 +9,17 @@
 //! weigh context: a 12–20 digit run is a tracking number when the nearest context word before it
 //! is 快递单号/运单号/物流单号 or a carrier name, an order id when it is 订单(号)/单号, and otherwise
 //! a tracking number only if it has a carrier's shape (YD 43/46…, STO 77/88…, ZTO 7/5…).
+//!
+//! Addresses and names are personal data: the service masks them wherever it stores or pushes
+//! text, and only the conversation's own agent can see the value (`reveal`). They are found by
+//! two regexes that run only when the turn holds an address marker or a name cue: an address is
+//! a chain of administrative units and/or a street with a house number (the shape the masker
+//! knows, so what is extracted is also what is masked); a name needs a cue (我叫, 收件人改成…)
+//! and a common surname, which keeps "我叫你们主管来" and "名字叫什么" out.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use crate::types::Entity;
 
@@ -62,6 +74,61 @@ pub(crate) fn extract(original: &str, chars: &[Ch], bytes: &mut Vec<u32>, out: &
         out,
     };
     s.run();
+    s.personal();
+}
+
+/// Han chars that may be part of a place name: not the function words around an address, so
+/// "我的地址改成上海市…" yields the address only.
+const PLACE: &str = r"[\p{Han}&&[^的是在我您你址地送到寄改为换成收货件人电话号码和及与或从往去来住这那里就要请帮把给了吗呢吧啊呀哦个一]]";
+const NUMERAL: &str = r"[0-9一二三四五六七八九十百零〇两]";
+
+static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
+    let admin = format!(r"(?:{PLACE}{{2,6}}?(?:省|自治区|市|区|县|镇|乡))");
+    let street = format!(
+        r"(?:{PLACE}{{1,10}}?(?:路|街|大道|巷|弄|胡同|小区|花园|新村|公寓|大厦)){NUMERAL}+(?:号|弄|栋|幢|号楼)"
+    );
+    let tail = format!(r"(?:[-]?{NUMERAL}+(?:号楼|号|栋|幢|单元|楼|层|室))*");
+    Regex::new(&format!(r"{admin}*{street}{tail}|{admin}{{2,}}")).expect("static regex")
+});
+
+/// A name cue, then a surname and one or two more chars (trimmed at the words that follow a
+/// name, see `name_len`).
+static NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?:我叫|我的名字是|名字是|名字叫|姓名是?|(?:收件人|收货人|联系人)(?:是|叫|改成|改为|换成|写)?)[:：]?\s*({SURNAMES}[\p{{Han}}]{{1,3}})"
+    ))
+    .expect("static regex")
+});
+
+/// Common single-char surnames (a name without one is not extracted: precision over recall).
+const SURNAMES: &str = "[王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤欧]";
+
+/// Chars that end a name: what customers write right after one (电话, 地址, 谢谢, 的, 吧…).
+const AFTER_NAME: &[char] = &[
+    '电', '手', '地', '住', '的', '了', '吧', '呢', '啊', '吗', '哦', '呀', '谢', '收', '改', '在',
+    '是', '和', '麻', '请', '帮',
+];
+/// Words that end a name too (王先生 is a form of address, not a name).
+const AFTER_NAME_WORDS: &[&str] = &["先生", "女士", "小姐"];
+
+/// Chars that may start an address (`ADDRESS` needs one, so most turns skip it).
+const ADDRESS_MARKERS: &[char] = &[
+    '省', '市', '区', '县', '镇', '乡', '路', '街', '巷', '弄', '号', '栋', '幢',
+];
+const NAME_CUES: &[&str] = &["我叫", "名字", "姓名", "收件人", "收货人", "联系人"];
+
+/// Length in chars of the name at the start of `cand` (surname included), 0 if too short.
+fn name_len(cand: &str) -> usize {
+    let chars: Vec<char> = cand.chars().collect();
+    let n = (1..chars.len())
+        .find(|&i| {
+            AFTER_NAME.contains(&chars[i])
+                || AFTER_NAME_WORDS
+                    .iter()
+                    .any(|w| chars[i..].iter().collect::<String>().starts_with(w))
+        })
+        .unwrap_or(chars.len());
+    if (2..=3).contains(&n) { n } else { 0 }
 }
 
 struct Scanner<'a> {
@@ -402,6 +469,51 @@ impl Scanner<'_> {
         }
     }
 
+    /// Addresses and names (see the module comment). They replace any number entity inside
+    /// them (the 88 of 文三路88号), and `out` stays sorted by start.
+    fn personal(&mut self) {
+        let has_addr = self.cs.iter().any(|c| ADDRESS_MARKERS.contains(&c.0));
+        let folded: String = self.cs.iter().map(|c| c.0).collect();
+        let has_name = NAME_CUES.iter().any(|w| folded.contains(w));
+        if !has_addr && !has_name {
+            return;
+        }
+        // Byte offset in `folded` → index into `cs`.
+        let at = |b: usize| folded[..b].chars().count();
+        let mut found: Vec<(usize, usize, &'static str)> = Vec::new();
+        if has_addr {
+            for m in ADDRESS.find_iter(&folded) {
+                found.push((at(m.start()), at(m.end()), "address"));
+            }
+        }
+        if has_name {
+            for c in NAME.captures_iter(&folded) {
+                let Some(m) = c.get(1) else { continue };
+                let n = name_len(m.as_str());
+                let i = at(m.start());
+                if n > 0 && !found.iter().any(|&(a, b, _)| i < b && i + n > a) {
+                    found.push((i, i + n, "name"));
+                }
+            }
+        }
+        if found.is_empty() {
+            return;
+        }
+        let span = |i: usize, j: usize| -> Option<(usize, usize)> {
+            Some((
+                self.cs.get(i)?.1 as usize,
+                self.cs.get(j.checked_sub(1)?)?.2 as usize,
+            ))
+        };
+        let spans: Vec<(usize, usize)> = found.iter().filter_map(|&(i, j, _)| span(i, j)).collect();
+        self.out
+            .retain(|e| !spans.iter().any(|&(a, b)| e.start < b && e.end > a));
+        for (i, j, kind) in found {
+            self.emit(kind, i, j, None);
+        }
+        self.out.sort_by_key(|e| e.start);
+    }
+
     /// The original substring of original chars `[start, end)`.
     fn original_text(&self, start: usize, end: usize) -> Option<&str> {
         let a = *self.bytes.get(start)? as usize;
@@ -502,5 +614,88 @@ fn guess_carrier(tok: &str) -> Option<&'static str> {
         Some("ZTO")
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Entities of `text` as (kind, text), through the scanner on an identity fold (the texts
+    /// below are already simplified and half-width).
+    fn kinds(text: &str) -> Vec<(&'static str, String)> {
+        let chars: Vec<Ch> = text
+            .chars()
+            .enumerate()
+            .map(|(i, c)| (c, i as u32, i as u32 + 1))
+            .collect();
+        let mut out = Vec::new();
+        extract(text, &chars, &mut Vec::new(), &mut out);
+        for w in out.windows(2) {
+            assert!(
+                w[0].end <= w[1].start,
+                "overlap or unsorted in {text}: {out:?}"
+            );
+        }
+        for e in &out {
+            let cut: String = text.chars().skip(e.start).take(e.end - e.start).collect();
+            assert_eq!(cut, e.text, "span of {e:?} in {text}");
+        }
+        out.into_iter().map(|e| (e.kind, e.text)).collect()
+    }
+
+    fn ent(kind: &'static str, text: &str) -> (&'static str, String) {
+        (kind, text.to_string())
+    }
+
+    const PERSONAL: &[(&str, &[(&str, &str)])] = &[
+        (
+            "地址改成杭州市西湖区文三路88号",
+            &[("address", "杭州市西湖区文三路88号")],
+        ),
+        (
+            "麻烦帮我改成上海市浦东新区张江路100号3栋502室，谢谢",
+            &[("address", "上海市浦东新区张江路100号3栋502室")],
+        ),
+        (
+            "收货地址是广东省深圳市南山区",
+            &[("address", "广东省深圳市南山区")],
+        ),
+        (
+            "我叫张三，电话13812345678",
+            &[("name", "张三"), ("phone", "13812345678")],
+        ),
+        (
+            "收件人改成李四电话13900001111",
+            &[("name", "李四"), ("phone", "13900001111")],
+        ),
+        ("姓名：王小明", &[("name", "王小明")]),
+        ("我叫王先生就行", &[]),
+        // No cue, no surname, or not an address: nothing personal.
+        ("我叫你们主管来", &[]),
+        ("名字叫什么来着", &[]),
+        ("我叫了好几次了", &[]),
+        ("市场价多少钱", &[]),
+        ("三号能发货吗", &[]),
+    ];
+
+    #[test]
+    fn addresses_and_names_customers_give() {
+        for (text, want) in PERSONAL {
+            let want: Vec<_> = want.iter().map(|(k, t)| ent(k, t)).collect();
+            assert_eq!(kinds(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn an_address_swallows_the_numbers_inside_it_but_not_an_order_id_beside_it() {
+        let got = kinds("订单号2023112245678的地址改成北京市朝阳区建国路88号");
+        assert_eq!(
+            got,
+            [
+                ent("order_id", "2023112245678"),
+                ent("address", "北京市朝阳区建国路88号")
+            ]
+        );
     }
 }
