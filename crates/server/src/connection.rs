@@ -644,6 +644,32 @@ where
                     })
                     .await?)
             }
+            Inbound::Resolve(r) => {
+                let session = self.require(&[Role::Agent, Role::Supervisor], "resolve")?;
+                let reference = Some(r.conversation.clone());
+                let done = async {
+                    self.check_id("conversation", &r.conversation)?;
+                    self.shared
+                        .resolve(&session, &r.conversation)
+                        .await
+                        .map_err(Reply::Client)
+                };
+                let changed = done.await.map_err(|e| e.with_ref(reference))?;
+                #[derive(Serialize)]
+                struct Resolved<'a> {
+                    r#type: &'static str,
+                    conversation: &'a str,
+                    /// False when the conversation was not in safety mode.
+                    changed: bool,
+                }
+                Ok(self
+                    .send_json(&Resolved {
+                        r#type: "resolved",
+                        conversation: &r.conversation,
+                        changed,
+                    })
+                    .await?)
+            }
             Inbound::Watch => {
                 let session = self.require(&[Role::Agent, Role::Supervisor], "watch the shop")?;
                 self.watch(&session).await

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::outbox::Outbox;
 use crate::protocol::{Action, ClientError, ErrorCode, Speaker, to_json};
-use crate::shared::{Session, Shared, internal, now_ms};
+use crate::shared::{Inner, Session, Shared, internal, now_ms};
 
 /// A turn as accepted from a widget `turn` or an agent `send`.
 #[derive(Debug, Clone)]
@@ -44,6 +44,23 @@ fn masked<T: Serialize>(v: &T) -> String {
             value.to_string()
         }
         Err(_) => to_json(v),
+    }
+}
+
+/// A conversation's safety mode as consoles see it (`analysis.safety`, `safety` events).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub(crate) struct SafetyMode {
+    pub(crate) kind: huashu_phrasebook::UrgentKind,
+    /// zh-CN label of the kind.
+    pub(crate) name: &'static str,
+}
+
+impl SafetyMode {
+    pub(crate) fn of(state: &ConversationState) -> Option<SafetyMode> {
+        state.safety().map(|kind| SafetyMode {
+            kind,
+            name: kind.name(),
+        })
     }
 }
 
@@ -111,6 +128,8 @@ impl Shared {
                     at: i64,
                     #[serde(skip_serializing_if = "Option::is_none")]
                     customer: Option<&'a str>,
+                    /// The conversation's safety mode after this turn (null when off).
+                    safety: Option<SafetyMode>,
                     #[serde(flatten)]
                     understanding: &'a U,
                 }
@@ -128,6 +147,7 @@ impl Shared {
                         text,
                         at,
                         customer: t.customer.as_deref(),
+                        safety: SafetyMode::of(&state),
                         understanding: u,
                     }),
                 });
@@ -158,6 +178,8 @@ impl Shared {
                 let same_wait = inner.waiting.is_some();
                 summary.urgent = (same_wait && summary.urgent) || u.urgent;
                 summary.threat = summary.threat || u.threat;
+                summary.safety = Some(state.safety());
+                summary.safety_name = state.safety().map(|k| k.name());
                 summary.escalation_reasons = crate::escalation::reasons_after(
                     &summary.escalation_reasons,
                     same_wait,
@@ -239,6 +261,7 @@ impl Shared {
             .map(|e| Utf8Bytes::from(e.payload.as_str()))
             .collect();
         let kinds: Vec<String> = events.iter().map(|e| e.kind.clone()).collect();
+        let customer_text = (t.speaker == Speaker::Customer).then(|| t.text.clone());
         let write = Write::Turn(TurnWrite {
             conversation: t.conversation.clone(),
             shop: session.shop.clone(),
@@ -260,6 +283,9 @@ impl Shared {
         self.db.write(write).await.map_err(internal)?;
         // Committed: make it visible, in this order, still under the lock.
         inner.state = state;
+        if let Some(text) = customer_text {
+            inner.last_customer = Some((t.id.clone(), text));
+        }
         inner.last_seq = last;
         inner.seen.insert(t.id.clone(), seq);
         inner.personal.keep(&t.id, personal);
@@ -371,7 +397,166 @@ impl Shared {
         };
         inner.state.feedback(script, action);
         self.metrics.feedback.fetch_add(1, Relaxed);
+        self.refresh_suggestions(&slot, &mut inner).await;
         Ok(())
+    }
+
+    /// Pushes (and stores) a fresh `suggestions` event for the latest customer turn, ranked
+    /// with the feedback just given: a used script steps back, a dismissed one is gone, and
+    /// every console of the conversation (and a later replay) shows the same list. A failure
+    /// to store it only costs the refresh.
+    async fn refresh_suggestions(&self, slot: &crate::shared::Conversation, inner: &mut Inner) {
+        let (Some((turn, text)), Some(shop)) = (inner.last_customer.clone(), inner.shop.clone())
+        else {
+            return;
+        };
+        let engine = self.engine();
+        let mut state = inner.state.clone();
+        let items = engine.resuggest(&mut state, &text);
+        let seq = inner.last_seq + 1;
+        #[derive(Serialize)]
+        struct Suggestions<'a> {
+            r#type: &'static str,
+            conversation: &'a str,
+            seq: u64,
+            turn: &'a str,
+            items: &'a [huashu_engine::SuggestionItem],
+            /// Marks a list re-ranked after feedback (not caused by a new turn).
+            refresh: bool,
+        }
+        let payload = masked(&Suggestions {
+            r#type: "suggestions",
+            conversation: &slot.id,
+            seq,
+            turn: &turn,
+            items: &items,
+            refresh: true,
+        });
+        let mut summary = inner.summary.clone();
+        summary.seq = seq;
+        summary.updated_at = now_ms();
+        if self
+            .commit_events(
+                slot,
+                inner,
+                &shop,
+                seq,
+                "suggestions",
+                Some(turn),
+                payload,
+                summary,
+            )
+            .await
+        {
+            inner.state = state;
+        }
+    }
+
+    /// Stores one event not caused by a turn with the conversation's new summary, then pushes
+    /// it to subscribers and the summary to watchers (caller holds the lock).
+    #[allow(clippy::too_many_arguments)]
+    async fn commit_events(
+        &self,
+        slot: &crate::shared::Conversation,
+        inner: &mut Inner,
+        shop: &str,
+        seq: u64,
+        kind: &'static str,
+        turn: Option<String>,
+        payload: String,
+        summary: crate::shared::Summary,
+    ) -> bool {
+        let write = Write::Events(huashu_store::EventsWrite {
+            conversation: slot.id.clone(),
+            shop: shop.to_string(),
+            at: now_ms(),
+            book: self.engine().meta().hash.clone(),
+            events: vec![NewEvent {
+                seq,
+                kind: kind.into(),
+                turn,
+                payload: payload.clone(),
+            }],
+            summary: Some(to_json(&summary)),
+            sla: None,
+        });
+        if let Err(e) = self.db.write(write).await {
+            tracing::warn!(conversation = %slot.id, error = %e, "event not stored");
+            return false;
+        }
+        inner.last_seq = seq;
+        inner.broadcast(&Utf8Bytes::from(payload));
+        let summary_frame = Utf8Bytes::from(summary.frame());
+        inner.summary = summary;
+        self.metrics.event(kind);
+        self.notify_watchers(shop, &summary_frame);
+        true
+    }
+
+    /// `resolve`: an agent or supervisor of the shop ends the conversation's safety mode. A
+    /// `safety` event (kind null, who resolved it) is stored and pushed; the summary, which a
+    /// restart restores safety mode from, no longer carries the kind. Returns whether safety
+    /// mode was on.
+    pub(crate) async fn resolve(
+        &self,
+        session: &Session,
+        conversation: &str,
+    ) -> Result<bool, ClientError> {
+        let (slot, mut inner) = self.lock(conversation).await?;
+        if inner.shop.is_none() || inner.last_seq == 0 {
+            self.release(&slot, inner);
+            return Err(ClientError::new(
+                ErrorCode::NotFound,
+                "no such conversation",
+            ));
+        }
+        Shared::check_shop(&slot, &mut inner, &session.shop, false)?;
+        let Some(kind) = inner.state.safety() else {
+            return Ok(false);
+        };
+        let Some(shop) = inner.shop.clone() else {
+            return Ok(false);
+        };
+        let seq = inner.last_seq + 1;
+        let at = now_ms();
+        #[derive(Serialize)]
+        struct SafetyEvent<'a> {
+            r#type: &'static str,
+            conversation: &'a str,
+            seq: u64,
+            /// Null: safety mode is over.
+            safety: Option<SafetyMode>,
+            /// The kind that was resolved.
+            resolved: huashu_phrasebook::UrgentKind,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            by: Option<&'a str>,
+            at: i64,
+        }
+        let payload = masked(&SafetyEvent {
+            r#type: "safety",
+            conversation,
+            seq,
+            safety: None,
+            resolved: kind,
+            by: session.agent.as_deref(),
+            at,
+        });
+        let mut summary = inner.summary.clone();
+        summary.seq = seq;
+        summary.safety = Some(None);
+        summary.safety_name = None;
+        summary.updated_at = at;
+        if !self
+            .commit_events(
+                &slot, &mut inner, &shop, seq, "safety", None, payload, summary,
+            )
+            .await
+        {
+            return Err(internal("safety event not stored"));
+        }
+        inner.state.resolve_safety();
+        self.refresh_suggestions(&slot, &mut inner).await;
+        Ok(true)
     }
 
     /// The unmasked value of a personal entity, for the shop's agent (see `personal.rs`). The

@@ -213,6 +213,12 @@ impl Action {
     }
 }
 
+/// An agent or supervisor ends a conversation's safety mode (the incident is handled).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Resolve {
+    pub conversation: String,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Feedback {
     pub conversation: String,
@@ -241,6 +247,7 @@ pub enum Inbound {
     Draft(Draft),
     Feedback(Feedback),
     Reveal(Reveal),
+    Resolve(Resolve),
     Watch,
     Unwatch,
 }
@@ -253,6 +260,7 @@ impl Inbound {
             Inbound::Send(t) => Some(&t.id),
             Inbound::Draft(d) => Some(&d.draft),
             Inbound::Feedback(f) => Some(&f.suggestion),
+            Inbound::Resolve(r) => Some(&r.conversation),
             Inbound::Subscribe(s) => Some(&s.conversation),
             Inbound::Unsubscribe(u) => Some(&u.conversation),
             Inbound::Reveal(r) => Some(&r.turn),
@@ -310,6 +318,7 @@ pub fn parse(text: &str) -> Result<Inbound, ClientError> {
         "draft" => fields(value).map(Inbound::Draft),
         "feedback" => fields(value).map(Inbound::Feedback),
         "reveal" => fields(value).map(Inbound::Reveal),
+        "resolve" => fields(value).map(Inbound::Resolve),
         "watch" => Ok(Inbound::Watch),
         "unwatch" => Ok(Inbound::Unwatch),
         other => Err(ClientError::new(

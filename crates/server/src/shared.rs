@@ -43,6 +43,7 @@ struct Loaded {
     summary: Summary,
     waiting_turn: Option<String>,
     follow_ups: Vec<huashu_store::PendingFollowUp>,
+    last_customer: Option<(String, String)>,
 }
 
 /// Who is on the other end of an authenticated connection.
@@ -84,7 +85,25 @@ pub(crate) struct Summary {
     pub(crate) waiting_since: Option<i64>,
     /// `ok`, `warn` or `breach`.
     pub(crate) sla: String,
+    /// Safety mode: the incident kind from the first urgent customer turn until an agent
+    /// resolves it (`resolve`). Stored with the summary, so it survives a restart. The outer
+    /// `None` (field absent) is a summary written before safety mode existed: then the mode
+    /// replayed from the stored turns stands; on the wire both read as `null`.
+    #[serde(deserialize_with = "present")]
+    pub(crate) safety: Option<Option<huashu_phrasebook::UrgentKind>>,
+    /// The kind's zh-CN label, for consoles (not read back).
+    #[serde(skip_deserializing)]
+    pub(crate) safety_name: Option<&'static str>,
     pub(crate) updated_at: i64,
+}
+
+/// A field that is present (even as `null`) deserialises to `Some`.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 impl Summary {
@@ -129,6 +148,8 @@ pub(crate) struct Inner {
     pub(crate) generation: u64,
     /// Unmasked personal values of recent customer turns, for `reveal` (see `personal.rs`).
     pub(crate) personal: crate::personal::PersonalValues,
+    /// The latest customer turn (id, text): what a refreshed suggestion list is ranked for.
+    pub(crate) last_customer: Option<(String, String)>,
 }
 
 impl Inner {
@@ -337,6 +358,7 @@ impl Shared {
                 let follow_ups = store.pending_follow_ups(&id)?;
                 // The wait's first customer turn: the first after the last agent turn.
                 let mut waiting_turn: Option<String> = None;
+                let mut last_customer: Option<(String, String)> = None;
                 let mut fb = feedback.into_iter().peekable();
                 let apply_fb = |state: &mut ConversationState, f: huashu_store::FeedbackRecord| {
                     let action = match f.action.as_str() {
@@ -358,6 +380,7 @@ impl Shared {
                         if waiting_turn.is_none() {
                             waiting_turn = Some(t.id.clone());
                         }
+                        last_customer = Some((t.id.clone(), t.text.clone()));
                     }
                     seen.insert(t.id, t.seq);
                 }
@@ -369,6 +392,11 @@ impl Shared {
                     .as_deref()
                     .and_then(|s| serde_json::from_str::<Summary>(s).ok())
                     .unwrap_or_default();
+                // Safety mode is a stored fact: replaying masked turns through a book that may
+                // have changed could miss the incident, and it cannot see a resolve.
+                if let Some(kind) = summary.safety {
+                    state.restore_safety(kind);
+                }
                 Ok(Some(Loaded {
                     shop: rec.shop,
                     last_seq: rec.last_seq,
@@ -377,6 +405,7 @@ impl Shared {
                     summary,
                     waiting_turn,
                     follow_ups,
+                    last_customer,
                 }))
             })
             .await
@@ -389,8 +418,10 @@ impl Shared {
             summary,
             waiting_turn,
             follow_ups,
+            last_customer,
         }) = loaded
         {
+            inner.last_customer = last_customer;
             let _ = slot.owner.set(shop.clone());
             inner.shop = Some(shop);
             inner.last_seq = last_seq;
