@@ -66,13 +66,22 @@ async fn widget_turns_reach_a_subscribed_console_with_acks_drafts_and_feedback()
         (Some(0), Some(4))
     );
     agent.send(json!({"type":"feedback","conversation":"c-1","suggestion":"1:greet.hello","action":"edited"})).await;
-    agent.expect("noted").await;
+    // The `noted` reply and the refreshed list (seq 3), in either order.
+    let (x, y) = (agent.recv().await, agent.recv().await);
+    let mut kinds = [x["type"].clone(), y["type"].clone()];
+    kinds.sort_by_key(|k| k.to_string());
+    assert_eq!(kinds, [json!("noted"), json!("suggestions")]);
+    let refreshed = if x["type"] == "suggestions" { &x } else { &y };
+    assert_eq!(
+        (refreshed["seq"].as_u64(), refreshed["refresh"].as_bool()),
+        (Some(3), Some(true))
+    );
     agent.send(json!({"type":"send","conversation":"c-1","id":"a-1","text":"非常抱歉，马上为您催促快递"})).await;
-    assert_eq!(agent.expect("ack").await["seq"], 3);
+    assert_eq!(agent.expect("ack").await["seq"], 4);
     let guard_event = agent.expect("guard").await;
     assert_eq!(
         (guard_event["turn"].as_str(), guard_event["seq"].as_u64()),
-        (Some("a-1"), Some(3))
+        (Some("a-1"), Some(4))
     );
 
     let db = s.store();
