@@ -226,6 +226,13 @@ fn print_text(r: &EvalReport, show: usize) {
             "urgent recall {:.3} ({}/{}), precision {:.3}",
             a.urgent.recall, a.urgent.correct, a.urgent.support, a.urgent.precision
         );
+        print!("\nintent reliability, all rows (score tenth: lines / exact share)\n ");
+        for (i, (n, _, acc)) in a.intent_reliability.iter().enumerate() {
+            if *n > 0 {
+                print!(" {:.1}+: {n}/{acc:.2}", i as f64 / 10.0);
+            }
+        }
+        println!();
         println!("\nprimary intent confusion, all rows (rows gold, columns predicted)");
         confusion(&a.intent_confusion, INTENTS, 5);
         println!("\nemotion confusion, all rows (rows gold, columns predicted)");

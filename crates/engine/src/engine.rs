@@ -100,12 +100,26 @@ impl Engine {
         text: &str,
         at_ms: Option<i64>,
     ) -> CustomerAnalysis {
-        let understanding = self.understander.analyze(text);
+        let understanding = self.understander.analyze_in(text, &conv.context());
         conv.observe_customer(&understanding, at_ms);
         let turn = conv.turns();
+        // A "not sure" intent is shown, but does not pick the scripts: they follow the emotion
+        // and the conversation instead.
+        let unsure;
+        let for_scripts = if understanding.confident {
+            &understanding
+        } else {
+            let mut u = understanding.clone();
+            u.intents = vec![huashu_understand::IntentScore {
+                id: "other",
+                score: understanding.intents.first().map_or(0.0, |i| i.score),
+            }];
+            unsure = u;
+            &unsure
+        };
         let suggestions = self
             .suggester
-            .suggest(&understanding, text, conv)
+            .suggest(for_scripts, text, conv)
             .into_iter()
             .map(|s| SuggestionItem {
                 id: format!("{turn}:{}", s.script),

@@ -164,6 +164,9 @@ pub struct Figures {
     pub wrongly_urgent: usize,
     /// Expected calibration error of the primary intent's score against its exactness.
     pub intent_ece: f64,
+    /// Reliability table of the primary intent: per tenth of score, `(lines, mean score, exact
+    /// share)`.
+    pub intent_reliability: Vec<(usize, f64, f64)>,
     /// Lines whose intent came out as "not sure" (`confident: false`).
     pub not_sure_rate: f64,
     /// Exact primary accuracy on the confident lines only.
@@ -300,6 +303,10 @@ fn figures<'a>(rows: impl Iterator<Item = &'a Scored>) -> Figures {
     f.calm_flagged_rate = ratio(calm_flagged, f.calm_lines);
     f.not_sure_rate = ratio(not_sure, intent_lines);
     f.confident_exact = ratio(confident_ok, confident_n);
+    f.intent_reliability = bins
+        .iter()
+        .map(|&(n, conf, ok)| (n, conf / n.max(1) as f64, ratio(ok, n)))
+        .collect();
     f.intent_ece = if intent_lines == 0 {
         0.0
     } else {

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use huashu_phrasebook::{INTENTS, UrgentKind};
-use huashu_understand::Understanding;
+use huashu_understand::{Context, Understanding};
 use serde::Serialize;
 
 /// Emotion points kept for the trend.
@@ -150,7 +150,14 @@ pub struct ConversationState {
     pub(crate) product: Option<String>,
     /// Category named without a product (杯子 → 家居餐具), when no product is known.
     pub(crate) category: Option<huashu_phrasebook::ProductCategory>,
+    /// The agent's latest line (bounded) and the customer's last clear topic: what a short
+    /// follow-up (是的, 就那个赠品) refers to. See [`ConversationState::context`].
+    last_agent_text: String,
+    topic: Option<&'static str>,
 }
+
+/// At most this many chars of the agent's latest line are kept as context.
+const CONTEXT_CHARS: usize = 120;
 
 /// Words of an agent apology (moves the complaint to the solution stage).
 const AGENT_APOLOGY: &[&str] = &[
@@ -321,9 +328,20 @@ impl ConversationState {
         self.product.as_deref()
     }
 
+    /// What came before the next customer turn, for `Understander::analyze_in`.
+    pub fn context(&self) -> Context<'_> {
+        Context {
+            agent: (!self.last_agent_text.is_empty()).then_some(self.last_agent_text.as_str()),
+            topic: self.topic,
+        }
+    }
+
     /// Records a customer turn (call before `Suggester::suggest`).
     pub fn observe_customer(&mut self, u: &Understanding, at_ms: Option<i64>) {
         self.turns = self.turns.saturating_add(1);
+        if u.confident && !matches!(u.primary_intent(), "other" | "greeting" | "thanks_closing") {
+            self.topic = Some(u.primary_intent());
+        }
 
         // Safety mode: entered on the first urgent turn, never left by a calm one.
         if let Some(k) = u.urgent_kind
@@ -433,6 +451,9 @@ impl ConversationState {
     /// Records an agent turn.
     pub fn observe_agent(&mut self, text: &str, at_ms: Option<i64>) {
         self.agent_turns = self.agent_turns.saturating_add(1);
+        self.last_agent_text.clear();
+        self.last_agent_text
+            .extend(text.trim().chars().take(CONTEXT_CHARS));
         if let Some(at) = at_ms {
             self.last_agent_ms = Some(at);
         }

@@ -221,10 +221,27 @@ pub(crate) fn models(book: &Phrasebook, norm: Normalizer, t: &Tuning) -> Models 
         epochs: t.epochs,
         lr: t.learning_rate,
         l2: t.l2,
+        balance: t.intent_balance,
     };
+    let emotion_opts = TrainOptions {
+        balance: t.emotion_balance,
+        ..opts
+    };
+    // The two models are independent: train them side by side (each stays deterministic), which
+    // keeps `Engine::load` within budget on a two-core machine with a corpus of thousands of lines.
+    let n_rows = vocab.len();
+    let (intent, emotion) = std::thread::scope(|s| {
+        let emotion = s.spawn(|| Softmax::train(n_rows, &emotions, emotion_opts));
+        let intent = Softmax::train(n_rows, &intents, opts);
+        // A panic while training is a bug; fall back to training here rather than propagate it.
+        let emotion = emotion
+            .join()
+            .unwrap_or_else(|_| Softmax::train(n_rows, &emotions, emotion_opts));
+        (intent, emotion)
+    });
     Models {
-        intent: Softmax::train(vocab.len(), &intents, opts),
-        emotion: Softmax::train(vocab.len(), &emotions, opts),
+        intent,
+        emotion,
         intent_examples: intents.len(),
         emotion_examples: emotions.len(),
         vocab,

@@ -148,6 +148,12 @@ pub(crate) fn score(
     // What the customer is doing colours how they feel: someone complaining about the service,
     // asking for a manager or threatening is angry far more often than not.
     lex[ANGER] += cues.anger_prior;
+    // How far the hand-written evidence counts against the corpus-trained model.
+    for (l, x) in lex.iter_mut().enumerate() {
+        if l != NEUTRAL {
+            *x *= tuning.emotion_lexicon_scale;
+        }
+    }
 
     let mut s = [0f32; N];
     let mut p = model.copied().unwrap_or([0.0; N]);
@@ -183,7 +189,8 @@ pub(crate) fn score(
     // Words that play a turn down (影响不大, 就是提一下, 不着急) speak for neutral: a label must
     // beat them, not just its threshold.
     let calm = 1.0 - (-lex[NEUTRAL].max(0.0)).exp();
-    if calm > 0.0 && lex[l] < lex[NEUTRAL] + CALM_MARGIN {
+    // They play a problem down; they do not cancel thanks (好的 谢谢 is still pleased).
+    if l != POSITIVE && calm > 0.0 && lex[l] < lex[NEUTRAL] + CALM_MARGIN {
         return (neutral, ev);
     }
     // The model alone needs to be sure, and to have seen enough text: on a 2-char turn (在吗)
@@ -196,7 +203,11 @@ pub(crate) fn score(
     } else {
         1.0
     };
+    // The model's own neutral vote must be beaten too: most real turns are calm, and a label
+    // that only clears the bar because the others are low is a guess.
+    let beaten = s[l] < tuning.neutral_margin * p[NEUTRAL];
     if s[l] < tuning.emotion * relax
+        || beaten
         || (model_only && (p[l] < tuning.emotion_model_only * relax || too_short))
     {
         return (neutral, ev);

@@ -132,11 +132,12 @@ fn negatable(i: usize) -> bool {
 const NEGATED_MODEL: f32 = 0.2;
 
 /// Combined per-intent scores.
-pub(crate) fn scores(kw: &Keywords, model: Option<&[f32; N]>) -> [f32; N] {
+/// `scale` weighs keyword evidence against the model (`Tuning::keyword_scale`).
+pub(crate) fn scores(kw: &Keywords, model: Option<&[f32; N]>, scale: f32) -> [f32; N] {
     let mut s = [0f32; N];
     for (i, out) in s.iter_mut().enumerate() {
         let w = kw.weight[i];
-        let e = 1.0 - (-w.max(0.0)).exp();
+        let e = 1.0 - (-(w * scale).max(0.0)).exp();
         let mut p = model.map_or(0.0, |m| m[i]);
         if kw.all_negated(i) {
             p *= NEGATED_MODEL;

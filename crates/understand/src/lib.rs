@@ -45,5 +45,5 @@ mod urgent;
 
 pub use error::Error;
 pub use tuning::Tuning;
-pub use types::{Emotion, Entity, IntentScore, Understanding};
+pub use types::{Context, Emotion, Entity, IntentScore, Understanding};
 pub use understander::{Builder, Explanation, Scratch, Stats, Understander};

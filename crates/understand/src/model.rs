@@ -139,6 +139,9 @@ pub(crate) struct TrainOptions {
     pub epochs: usize,
     pub lr: f32,
     pub l2: f32,
+    /// Exponent of the class-balancing weights: 1 = every class weighs as much as the mean
+    /// class, 0 = the corpus' own class mix (real chats are mostly calm and plain).
+    pub balance: f32,
 }
 
 struct XorShift(u64);
@@ -180,7 +183,7 @@ impl<const K: usize> Softmax<K> {
         let mut class_w = [0f32; K];
         for k in 0..K {
             if active[k] {
-                class_w[k] = mean / counts[k];
+                class_w[k] = (mean / counts[k]).powf(opts.balance);
             }
         }
 
@@ -336,6 +339,7 @@ mod tests {
             epochs: 24,
             lr: 0.6,
             l2: 1e-4,
+            balance: 1.0,
         };
         let m = Softmax::<3>::train(vocab.len(), &examples, opts);
         let m = m.expect("two classes");

@@ -13,6 +13,22 @@ pub struct Tuning {
     pub l2: f32,
     /// Sample weight of a keyword/lexicon word used as a training example (0 = not used).
     pub keyword_example_weight: f32,
+    /// Class-balancing exponent of the intent model (1 = balanced classes, 0 = corpus mix).
+    pub intent_balance: f32,
+    /// Class-balancing exponent of the emotion model.
+    pub emotion_balance: f32,
+    /// Scale of keyword/pattern evidence against the model (1 = as written in the book).
+    pub keyword_scale: f32,
+    /// Scale of the emotion lexicon, punctuation and intent cues against the emotion model.
+    pub emotion_lexicon_scale: f32,
+    /// A non-neutral emotion's score must reach this multiple of the model's neutral probability.
+    pub neutral_margin: f32,
+    /// A primary intent scoring below this is "not sure" (`Understanding::confident` false).
+    pub confident: f32,
+    /// Weight of the conversation's earlier topic for a turn that is not sure by itself.
+    pub context_topic: f32,
+    /// Weight of the intent model's reading of the agent's last line, likewise.
+    pub context_agent: f32,
     /// Sample weight of a corpus line's further intents (its primary weighs 1).
     pub corpus_secondary_weight: f32,
     /// Minimum score of the primary intent (below it: `other`, unless the model is decisive).
@@ -34,11 +50,19 @@ pub struct Tuning {
 impl Default for Tuning {
     fn default() -> Self {
         Tuning {
-            epochs: 30,
+            epochs: 10,
             learning_rate: 1.0,
             l2: 1e-4,
             keyword_example_weight: 0.8,
             corpus_secondary_weight: 0.3,
+            intent_balance: 1.0,
+            emotion_balance: 0.0,
+            keyword_scale: 1.0,
+            emotion_lexicon_scale: 1.0,
+            neutral_margin: 0.5,
+            confident: 0.7,
+            context_topic: 0.4,
+            context_agent: 0.4,
             primary: 0.3,
             decisive: 0.2,
             secondary: 0.6,

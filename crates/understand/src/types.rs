@@ -63,6 +63,15 @@ impl Entity {
     }
 }
 
+/// What came before a customer turn in its conversation (see [`crate::Understander::analyze_in`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Context<'a> {
+    /// The agent's latest line (often the question being answered: 请提供订单号).
+    pub agent: Option<&'a str>,
+    /// The intent the customer's earlier turns were about, when one was clear.
+    pub topic: Option<&'static str>,
+}
+
 /// Everything the engine knows about one customer turn, before suggestions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Understanding {

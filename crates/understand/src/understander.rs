@@ -19,7 +19,7 @@ use crate::lexicon::{Hit, Lexicon, Tag};
 use crate::surface::Surface;
 use crate::tuning::Tuning;
 use crate::turn::Turn;
-use crate::types::Understanding;
+use crate::types::{Context, Understanding};
 use crate::{emotion, style, urgent};
 
 /// Reusable per-turn buffers. One per thread is kept automatically; pass your own to
@@ -34,6 +34,8 @@ pub struct Scratch {
     loose: Vec<Tag>,
     rows: Vec<u32>,
     surface: Surface,
+    /// The agent's previous line, normalised (context of a short follow-up).
+    context: NormText,
 }
 
 thread_local! {
@@ -178,7 +180,7 @@ impl Understander {
         };
         let kw = intent::keyword_weights(&turn, None);
         let ip = ip.unwrap_or([0.0; intent::N]);
-        let scores = intent::scores(&kw, Some(&ip));
+        let scores = intent::scores(&kw, Some(&ip), self.tuning.keyword_scale);
         let ep = ep.unwrap_or([0.0; emotion::N]);
         Explanation {
             intents: (0..intent::N)
@@ -201,8 +203,56 @@ impl Understander {
         )
     }
 
+    /// Understands a customer turn in its conversation: when the turn's own words leave the
+    /// intent unsure (是的, 能帮忙催一下吗, 就那个赠品), the agent's last line and the topic of
+    /// the customer's earlier turns lend it theirs.
+    pub fn analyze_in(&self, text: &str, ctx: &Context<'_>) -> Understanding {
+        SCRATCH.with(|s| match s.try_borrow_mut() {
+            Ok(mut s) => self.analyze_full(text, ctx, &mut s),
+            Err(_) => self.analyze_full(text, ctx, &mut Scratch::default()),
+        })
+    }
+
     /// [`Understander::analyze`] with caller-owned buffers.
     pub fn analyze_with(&self, text: &str, s: &mut Scratch) -> Understanding {
+        self.analyze_full(text, &Context::default(), s)
+    }
+
+    /// The context's vote per intent: the topic one-hot and the intent model on the agent's
+    /// line, each with its weight; `None` without context.
+    fn context_prior(
+        &self,
+        ctx: &Context<'_>,
+        norm: &mut NormText,
+        rows: &mut Vec<u32>,
+    ) -> Option<[f32; intent::N]> {
+        let t = &self.tuning;
+        let mut q = [0f32; intent::N];
+        let mut any = false;
+        if let Some(topic) = ctx
+            .topic
+            .and_then(|id| INTENTS.iter().position(|x| *x == id))
+        {
+            q[topic] += t.context_topic;
+            any = true;
+        }
+        if let Some(agent) = ctx.agent.filter(|a| !a.trim().is_empty()) {
+            self.norm.normalize_into(agent, norm);
+            if let (Some(p), _) = predict(&self.models, norm.as_str(), rows) {
+                for (x, p) in q.iter_mut().zip(p) {
+                    *x += t.context_agent * p;
+                }
+                any = true;
+            }
+        }
+        // Greeting, thanks and other are what a turn says by itself, never lent by context.
+        for i in [0, intent::THANKS, intent::OTHER] {
+            q[i] = 0.0;
+        }
+        any.then_some(q)
+    }
+
+    fn analyze_full(&self, text: &str, ctx: &Context<'_>, s: &mut Scratch) -> Understanding {
         let symbol_hits = self.prepare(text, s);
         let (intent_p, emotion_p) = predict(&self.models, s.norm.as_str(), &mut s.rows);
         let t = &self.tuning;
@@ -223,22 +273,39 @@ impl Understander {
             // A threat is a complaint even when the book forgot the word.
             kw.weight[intent::COMPLAINT] = kw.weight[intent::COMPLAINT].max(1.0);
         }
-        let scores = intent::scores(&kw, intent_p.as_ref());
+        let scores = intent::scores(&kw, intent_p.as_ref(), t.keyword_scale);
+        let model = intent_p.unwrap_or([0.0; intent::N]);
         let clause_tops = self.clause_tops(&turn, &mut s.rows);
+        let question = turn.surface.breaks.iter().any(|b| b.1);
+        let thanks_word = kw.weight[intent::THANKS] >= 1.0;
         let mut intents = Vec::with_capacity(3);
-        intent::select(
-            Evidence {
+        let evidence = Evidence {
+            scores: &scores,
+            model: &model,
+            keywords: &kw,
+            clause_tops,
+            threat,
+            question,
+            thanks_word,
+        };
+        intent::select(evidence, t, &mut intents);
+        let mut confident = is_confident(&intents, &scores, t);
+        if !confident && let Some(q) = self.context_prior(ctx, &mut s.context, &mut s.rows) {
+            let lend = |a: &[f32; intent::N]| -> [f32; intent::N] {
+                std::array::from_fn(|i| 1.0 - (1.0 - a[i]) * (1.0 - q[i]))
+            };
+            let (scores, model) = (lend(&scores), lend(&model));
+            let evidence = Evidence {
                 scores: &scores,
-                model: &intent_p.unwrap_or([0.0; intent::N]),
-                keywords: &kw,
-                clause_tops,
-                threat,
-                question: turn.surface.breaks.iter().any(|b| b.1),
-                thanks_word: kw.weight[intent::THANKS] >= 1.0,
-            },
-            t,
-            &mut intents,
-        );
+                model: &model,
+                ..evidence
+            };
+            intent::select(evidence, t, &mut intents);
+            // The conversation settled what the turn alone left open.
+            confident = intents
+                .first()
+                .is_some_and(|i| i.id != "other" && i.score >= t.primary);
+        }
 
         let urgent_kind = urgent::urgent(&turn);
         let urgent = urgent_kind.is_some();
@@ -285,7 +352,7 @@ impl Understander {
             entities,
             threat,
             repeat_ask,
-            confident: true,
+            confident,
         }
     }
 
@@ -312,7 +379,7 @@ impl Understander {
             };
             let kw = intent::keyword_weights(turn, Some((start, end)));
             let (p, _) = predict(&self.models, clause, rows);
-            let s = intent::scores(&kw, p.as_ref());
+            let s = intent::scores(&kw, p.as_ref(), self.tuning.keyword_scale);
             let top = intent::best_content(&s);
             if s[top] >= self.tuning.secondary {
                 mask |= 1 << top;
@@ -321,6 +388,21 @@ impl Understander {
             start = end;
         }
         if clauses < 2 { 0 } else { mask }
+    }
+}
+
+/// Whether the primary intent is more than a guess: its score reaches `Tuning::confident`. An
+/// `other` that only means "nothing else fits" (就那个) is a guess; one the book's evidence says
+/// (an acknowledgement, a bare order number) is not.
+fn is_confident(
+    intents: &[crate::types::IntentScore],
+    scores: &[f32; intent::N],
+    t: &Tuning,
+) -> bool {
+    match intents.first() {
+        Some(i) if i.id == "other" => scores[intent::OTHER] >= t.confident,
+        Some(i) => i.score >= t.confident,
+        None => false,
     }
 }
 

@@ -542,3 +542,63 @@ fn training_is_deterministic() {
         assert_eq!(a.analyze(text), b.analyze(text), "{text:?}");
     }
 }
+
+/// Short follow-ups: `(text, agent's last line, earlier topic, primary, confident)`. A turn that
+/// decides by itself keeps its own intent whatever came before; one that does not borrows the
+/// conversation's (the agent's question, or the customer's earlier topic).
+/// `(text, agent, topic, primary, confident)`.
+type ContextCase = (
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    &'static str,
+    bool,
+);
+
+const CONTEXT_CASES: &[ContextCase] = &[
+    ("就那个", None, None, "other", false),
+    ("就那个", None, Some("price_promo"), "price_promo", true),
+    (
+        "就那个",
+        Some("请问是要取消订单还是改地址呢？"),
+        None,
+        "order_change",
+        true,
+    ),
+    (
+        "有优惠券吗",
+        None,
+        Some("order_change"),
+        "price_promo",
+        true,
+    ),
+    (
+        "有优惠券吗",
+        Some("请问是要取消订单还是改地址呢？"),
+        None,
+        "price_promo",
+        true,
+    ),
+];
+
+#[test]
+fn context_lends_its_intent_only_to_unsure_turns() {
+    let u = understander();
+    let mut failures = Vec::new();
+    for &(text, agent, topic, primary, confident) in CONTEXT_CASES {
+        let got = u.analyze_in(text, &huashu_understand::Context { agent, topic });
+        if got.primary_intent() != primary || got.confident != confident {
+            failures.push(format!(
+                "{text:?} after {agent:?}/{topic:?}: expected {primary} (confident {confident}), got {:?} (confident {})",
+                got.intents, got.confident
+            ));
+        }
+    }
+    // Without context, `analyze_in` is `analyze`.
+    let plain = u.analyze("有优惠券吗");
+    let none = u.analyze_in("有优惠券吗", &huashu_understand::Context::default());
+    if plain != none {
+        failures.push(format!("{plain:?} != {none:?}"));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
