@@ -105,7 +105,9 @@ export async function startServerAgain() {
   const line = await until(() => {
     if (exited !== null) throw new Error(`restarted server exited with ${exited}: ${fs.readFileSync(logPath, 'utf8')}`);
     return /console: (http\S+)/.exec(fs.readFileSync(logPath, 'utf8'))?.[1];
-  }, 'the restarted server to print its console line', 15000, 50);
+    // A debug build compiles the book (and trains its model) at start: on a loaded machine
+    // that takes well over 15 s, and the server is useless to the test until it is done.
+  }, 'the restarted server to print its console line', 60000, 50);
   return new URL(line).searchParams.get('token');
 }
 
