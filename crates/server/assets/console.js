@@ -1213,7 +1213,7 @@ function init() {
     const m = /^Digit([1-5])$/.exec(e.code) || /^Numpad([1-5])$/.exec(e.code);
     if (!m) return;
     const sg = visibleSuggestions(state.convs.get(state.selected))[Number(m[1]) - 1];
-    if (sg) {
+    if (sg && !state.locked) {
       e.preventDefault();
       useSuggestion(sg);
     }
