@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -19,7 +20,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 const SECRET: &str = "cw-webhook-secret-0123456789";
 const AGENT: &str = "agent-shop-1-token";
-const PATIENCE: Duration = Duration::from_secs(20);
+const PATIENCE: Duration = Duration::from_secs(60);
 
 fn fixture(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -35,11 +36,24 @@ struct Server {
     _stop: oneshot::Sender<()>,
 }
 
+fn book() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../phrasebooks/default")
+}
+
+/// The shipped default book (urgency and threats are what the write-back is about), compiled
+/// once for all tests of this file.
+fn engine() -> Arc<huashu_engine::Engine> {
+    static ENGINE: OnceLock<Arc<huashu_engine::Engine>> = OnceLock::new();
+    Arc::clone(ENGINE.get_or_init(|| {
+        Arc::new(huashu_engine::Engine::load(&book()).expect("default book compiles"))
+    }))
+}
+
 async fn start(chatwoot: Chatwoot) -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
-    let book = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../phrasebooks/default");
     let auth = Auth::new().with_token(AGENT, TokenRole::Agent, "shop-1", None);
-    let mut config = Config::new(book, dir.path().join("t.db"), auth);
+    let mut config = Config::new(book(), dir.path().join("t.db"), auth);
+    config.engine = Some(tokio::task::spawn_blocking(engine).await.expect("engine"));
     config.chatwoot = chatwoot;
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
