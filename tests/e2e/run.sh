@@ -60,11 +60,20 @@ if "$HUASHU_BIN" serve --help 2>/dev/null | grep -q -- '--tokens'; then
   ARGS+=(--tokens "$WORK/tokens.toml")
 fi
 
+# The browser extension (extension/, its id pinned by the manifest key) opens its WebSocket from
+# chrome-extension://<id>; the Chatwoot webhook test needs a connection file.
+ARGS+=(--allow-origin chrome-extension://aepledhdanakbalffjmeaffcedjajkaj)
+if "$HUASHU_BIN" serve --help 2>/dev/null | grep -q -- '--chatwoot'; then
+  export HUASHU_CHATWOOT_SECRET=$(node -e 'console.log(require("crypto").randomBytes(16).toString("hex"))')
+  printf '[[account]]\nsecret = "%s"\nshop = "default"\naccount_id = 1\n' "$HUASHU_CHATWOOT_SECRET" > "$WORK/chatwoot.toml"
+  ARGS+=(--chatwoot "$WORK/chatwoot.toml")
+fi
+
 "$HUASHU_BIN" "${ARGS[@]}" > "$LOG" 2>&1 &
 echo $! > "$HUASHU_PID_FILE"
 
 LINE=""
-for _ in $(seq 1 150); do
+for _ in $(seq 1 600); do  # up to 60 s: a debug build compiles the book slowly on a busy machine
   LINE=$(grep -m1 -o 'console: http[^ ]*' "$LOG" || true)
   [ -n "$LINE" ] && break
   if ! kill -0 "$(cat "$HUASHU_PID_FILE")" 2>/dev/null; then break; fi

@@ -68,6 +68,8 @@ function onContext(data) {
     state.conversation = id;
     state.analysis = null;
     state.suggestions = null;
+    state.draftId = null;
+    $('hits').replaceChildren();
     render();
     state.hs.subscribe(id);
   }
@@ -97,15 +99,16 @@ function render() {
   } else {
     const emo = a.emotion?.label;
     $('analysis').className = '';
-    $('analysis').replaceChildren(
+    $('analysis').replaceChildren(...[
       h('div', null, '意图：', ...(a.intents ?? []).map((i) => h('span', { class: 'chip' }, intentLabel(i.id)))),
       emo ? h('div', null, '情绪：', h('span', { class: `chip${NEGATIVE.has(emo) ? ' chip-neg' : ''}` }, EMOTION[emo] ?? emo)) : null,
-      h('div', { class: 'muted' }, '客户：', a.text ?? ''));
+      h('div', { class: 'muted' }, '客户：', a.text ?? ''),
+    ].filter(Boolean));
     const first = state.suggestions?.items?.[0];
     if (a.urgent) {
       alert.className = 'card urgent';
-      alert.replaceChildren(h('h2', null, `紧急：${URGENT_KIND[a.urgent_kind] ?? '安全问题'}，请优先处理`),
-        first ? h('div', null, '首要动作：', first.text) : null);
+      alert.replaceChildren(...[h('h2', null, `紧急：${URGENT_KIND[a.urgent_kind] ?? '安全问题'}，请优先处理`),
+        first ? h('div', null, '首要动作：', first.text) : null].filter(Boolean));
       alert.hidden = false;
     } else if (a.threat) {
       alert.className = 'card threat';
@@ -122,8 +125,23 @@ function render() {
       h('button', { type: 'button', onclick: () => copy(s) }, '复制'))) : ['暂无推荐']));
 }
 
+/** Copies without the async Clipboard API when the host iframe does not allow clipboard-write. */
+function copyText(text) {
+  const policy = document.permissionsPolicy ?? document.featurePolicy;
+  if (navigator.clipboard && policy?.allowsFeature?.('clipboard-write')) {
+    return navigator.clipboard.writeText(text).catch(() => {});
+  }
+  const area = h('textarea', { style: 'position:fixed;left:-9999px;top:0', 'aria-hidden': 'true' });
+  area.value = text;
+  document.body.append(area);
+  area.select();
+  try { document.execCommand('copy'); } catch { /* the text stays on screen to copy by hand */ }
+  area.remove();
+  return Promise.resolve();
+}
+
 async function copy(s) {
-  try { await navigator.clipboard.writeText(s.text); } catch { /* no clipboard permission: the text is on screen */ }
+  await copyText(s.text);
   state.hs?.feedback({ conversation: state.conversation, suggestion: s.id, action: 'used' }).catch(() => {});
 }
 
@@ -142,13 +160,14 @@ function renderHits(ev) {
   const hits = ev.hits ?? [];
   if (!hits.length) { $('hits').replaceChildren(h('div', { class: 'muted' }, '未发现服务忌语')); return; }
   const fixed = rewriteDraft($('draft').value, ev);
-  $('hits').replaceChildren(
+  $('hits').replaceChildren(...[
     ...hits.map((x) => h('div', { class: `hit sev-${x.severity}`, 'data-rule': x.rule },
       `${SEVERITY[x.severity] ?? x.severity}：「${x.text}」 ${CATEGORY[x.category] ?? x.category}`)),
     fixed ? h('button', { type: 'button', class: 'rewrite', onclick: () => {
       $('draft').value = fixed;
       $('draft').dispatchEvent(new Event('input'));
-    } }, '一键改写') : null);
+    } }, '一键改写') : null,
+  ].filter(Boolean));
 }
 
 window.addEventListener('message', (event) => {
