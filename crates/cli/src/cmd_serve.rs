@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use huashu_server::{Auth, Config, Durability, RateLimit};
+use huashu_server::{Auth, Config, Durability, OrderApi, RateLimit};
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -66,6 +66,17 @@ pub struct ServeArgs {
     /// Seconds an HTTP request has to send its declared body after the head.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     body_timeout: u64,
+    /// The shop's order API: an http:// GET URL template holding {订单号} (and optionally
+    /// {店铺}), e.g. 'http://127.0.0.1:9000/orders/{订单号}'. The JSON it must answer:
+    /// docs/ORDERS.md. Without it no lookups are made.
+    #[arg(long, value_name = "URL")]
+    order_api: Option<String>,
+    /// File holding the order API's bearer secret (sent as `Authorization: Bearer …`).
+    #[arg(long, value_name = "FILE", requires = "order_api")]
+    order_api_token_file: Option<PathBuf>,
+    /// Deadline of one order lookup in ms (at most 300).
+    #[arg(long, value_name = "MS", default_value_t = 300, requires = "order_api")]
+    order_api_timeout_ms: u64,
 }
 
 /// File descriptors kept out of the connection limit: the database (writer and readers with
@@ -153,6 +164,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if auth.is_empty() {
         bail!("the token file grants nothing");
     }
+    let order_api = match &args.order_api {
+        None => None,
+        Some(url) => {
+            let mut api = OrderApi::new(url)?
+                .with_timeout(Duration::from_millis(args.order_api_timeout_ms))?;
+            if let Some(path) = &args.order_api_token_file {
+                let token = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                api = api.with_token(&token)?;
+            }
+            Some(api)
+        }
+    };
     let dir = args
         .phrasebooks
         .clone()
@@ -204,6 +228,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.sla.warn = Duration::from_millis(args.sla_warn_ms);
     config.sla.breach = Duration::from_millis(args.sla_breach_ms);
     config.reload_on_sighup = true;
+    if let Some(api) = order_api {
+        tracing::info!(order_api = ?api, "order lookups enabled");
+        config.order_api = Some(api);
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -133,6 +133,8 @@ pub struct Config {
     pub reload_on_sighup: bool,
     /// Time given to open connections to close on shutdown.
     pub drain_timeout: Duration,
+    /// The shop's order API (`--order-api`); `None`: no lookups, nothing changes.
+    pub order_api: Option<crate::orders::OrderApi>,
 }
 
 impl Config {
@@ -149,6 +151,7 @@ impl Config {
             sla: Sla::default(),
             reload_on_sighup: false,
             drain_timeout: Duration::from_secs(5),
+            order_api: None,
         }
     }
 }

@@ -107,6 +107,7 @@ impl Shared {
         // Customer turns: the text with personal entities masked, and their values (memory only).
         let mut masked_text: Option<String> = None;
         let mut personal = Vec::new();
+        let mut order = None;
         match t.speaker {
             Speaker::Customer => {
                 if let Some(sku) = t.product.as_deref().filter(|s| s.len() <= 128) {
@@ -134,6 +135,12 @@ impl Shared {
                     understanding: &'a U,
                 }
                 let u = &a.understanding;
+                if self.orders.is_some() {
+                    order = crate::orders::order_number(
+                        u.entities.iter().map(|e| (e.kind, e.text.as_str())),
+                    )
+                    .map(|id| (id, t.text.clone()));
+                }
                 events.push(NewEvent {
                     seq,
                     kind: "analysis".into(),
@@ -316,6 +323,20 @@ impl Shared {
         }
         self.notify_watchers(&session.shop, &summary_frame);
         self.metrics.turn_push.observe(received.elapsed());
+        if let Some((order, text)) = order {
+            // After the push, outside the turn's path: a slow shop API never delays a turn.
+            let turns = (inner.state.turns(), inner.state.agent_turns());
+            self.spawn_order_lookup(
+                &slot,
+                crate::orders::AfterTurn {
+                    shop: session.shop.clone(),
+                    order,
+                    turn: t.id.clone(),
+                    text,
+                    turns,
+                },
+            );
+        }
         drop(inner);
         Ok(Ack {
             seq,

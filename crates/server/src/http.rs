@@ -496,6 +496,9 @@ async fn route(shared: &Arc<Shared>, tcp: &mut TcpStream, head: &Head, rest: Vec
                     "# HELP huashu_open_connections TCP connections holding a slot.\n# TYPE huashu_open_connections gauge\nhuashu_open_connections {}\n",
                     shared.admission.open()
                 ));
+                if let Some(orders) = &shared.orders {
+                    orders.stats.render(&mut m);
+                }
                 m.into()
             },
             extra: "",

@@ -18,6 +18,7 @@ mod error;
 mod escalation;
 mod http;
 mod metrics;
+mod orders;
 mod outbox;
 mod personal;
 mod protocol;
@@ -32,6 +33,7 @@ pub use chatwoot::{Chatwoot, ChatwootAccount};
 pub use config::{Config, Limits, RateLimit, Sla};
 pub use error::Error;
 pub use huashu_store::Durability;
+pub use orders::{MAX_TIMEOUT as ORDER_API_MAX_TIMEOUT, OrderApi, OrderApiError, OrderStatus};
 pub use protocol::{ErrorCode, PROTOCOL_VERSION, close};
 pub use server::run;
 

@@ -180,6 +180,8 @@ pub(crate) struct Shared {
     pub(crate) db: Arc<Db>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) admission: Arc<Admission>,
+    /// The shop's order API client (cache, breaker), when one is configured.
+    pub(crate) orders: Option<Arc<crate::orders::Orders>>,
     next_conn_id: AtomicU64,
     /// For timers spawned from `&self`: they hold a `Weak`, so they never keep a stopped server
     /// alive.
@@ -207,7 +209,12 @@ impl Shared {
         db: Db,
         metrics: Arc<Metrics>,
     ) -> Arc<Shared> {
+        let orders = config
+            .order_api
+            .clone()
+            .map(|api| Arc::new(crate::orders::Orders::new(api)));
         Arc::new_cyclic(|me| Shared {
+            orders,
             config,
             engine: RwLock::new(engine),
             reload_lock: Mutex::new(()),
