@@ -45,6 +45,22 @@ enum CsvCommand {
         #[arg(long)]
         check: bool,
     },
+    /// Import the shop's catalogue from CSV (columns sku, title, category, aliases, attributes,
+    /// questions, answer; one row per product or per product FAQ) as OUT in the book.
+    ImportCatalog {
+        /// Phrasebook directory to update.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Catalogue CSV.
+        #[arg(long, value_name = "FILE")]
+        catalog: PathBuf,
+        /// File written in the book (replaced when it exists).
+        #[arg(long, value_name = "NAME", default_value = "catalog_shop.toml")]
+        out: String,
+        /// Only validate; write nothing.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 pub fn run(args: CsvArgs) -> anyhow::Result<ExitCode> {
@@ -71,7 +87,68 @@ pub fn run(args: CsvArgs) -> anyhow::Result<ExitCode> {
             scripts,
             check,
         } => import(&dir, rules.as_deref(), scripts.as_deref(), check),
+        CsvCommand::ImportCatalog {
+            dir,
+            catalog,
+            out,
+            check,
+        } => import_catalog(&dir, &catalog, &out, check),
     }
+}
+
+/// Renders the catalogue CSV to `dir/out`, after checking the whole book as it would be with it
+/// (load + lint: unknown categories, duplicate skus, FAQ without question or answer, answers
+/// tripping the guard).
+fn import_catalog(dir: &Path, csv: &Path, out: &str, check: bool) -> anyhow::Result<ExitCode> {
+    if !out.ends_with(".toml") || out.contains(['/', '\\']) {
+        bail!("--out must be a file name ending in .toml");
+    }
+    let (name, text) = read(csv)?;
+    let toml_text = match huashu_phrasebook::catalog_csv_to_toml(&name, &text) {
+        Ok(t) => t,
+        Err(p) => return Ok(report(&p)),
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        let file = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if file.ends_with(".toml") && file != out && path.is_file() {
+            files.push((file, std::fs::read_to_string(&path)?));
+        }
+    }
+    files.push((out.to_string(), toml_text.clone()));
+    files.sort();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let book = match huashu_phrasebook::parse_str(&refs) {
+        Ok(b) => b,
+        Err(huashu_phrasebook::Error::Invalid(p)) => return Ok(report(&p)),
+        Err(e) => bail!("{e}"),
+    };
+    let problems = huashu_engine::lint(&book);
+    if !problems.is_empty() {
+        return Ok(report(&Problems(problems)));
+    }
+    let faq = book.faq.iter().filter(|f| f.product.is_some()).count();
+    if check {
+        eprintln!(
+            "ok: {} products, {faq} product FAQ entries (nothing written: --check)",
+            book.products.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    std::fs::write(dir.join(out), toml_text)?;
+    eprintln!(
+        "wrote {} ({} products in the book, {faq} product FAQ entries)",
+        dir.join(out).display(),
+        book.products.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn read(path: &Path) -> anyhow::Result<(String, String)> {

@@ -197,7 +197,7 @@ pub const CLAIM_MARKERS: &[&str] = &[
 
 /// Slots filled from the shop's order data (empty defaults: a script using one shows only
 /// when the lookup filled it).
-pub const DATA_SLOTS: &[&str] = &["订单状态", "物流状态", "发货时间"];
+pub const DATA_SLOTS: &[&str] = &["订单状态", "物流状态", "发货时间", "签收时间"];
 
 fn problem_at(origin: &Origin, id: &str, message: String) -> Problem {
     Problem {

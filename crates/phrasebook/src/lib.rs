@@ -8,11 +8,13 @@
 //! non-empty phrases). Checks that need compiled matchers (valid regexes, scripts tripping the
 //! guard) live in `huashu-engine`'s lint, which reports through the same [`Origin`].
 
+mod catalog_csv;
 mod corpus;
 mod csv;
 mod load;
 mod model;
 
+pub use catalog_csv::catalog_csv_to_toml;
 pub use csv::{
     rules_from_csv, rules_to_csv, rules_to_toml, scripts_from_csv, scripts_to_csv, scripts_to_toml,
 };

@@ -279,8 +279,44 @@ function flush() {
   if (dirty.transcript) renderTranscript();
   if (dirty.suggestions) renderSuggestions();
   if (dirty.insight) renderInsight();
+  if (dirty.insight || dirty.order) renderOrder();
   if (dirty.transcript || dirty.insight || dirty.list) renderHead();
-  dirty.list = dirty.transcript = dirty.suggestions = dirty.insight = false;
+  dirty.list = dirty.transcript = dirty.suggestions = dirty.insight = dirty.order = false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Order card: the shop's order API answered for an order number of this conversation (`order`
+// events, docs/ORDERS.md). The server sends display-ready Chinese; the card shows it as given.
+
+function onOrder(ev) {
+  const c = conv(ev.conversation);
+  c.eventSeq = Math.max(c.eventSeq ?? 0, ev.seq ?? 0);
+  if (ev.order) c.order = ev.order;
+  changed(c, { order: true });
+}
+
+function renderOrder() {
+  const c = state.convs.get(state.selected);
+  const o = c?.order;
+  $('order-card').hidden = !o;
+  if (!o) {
+    $('order-body').replaceChildren();
+    return;
+  }
+  const facts = [
+    ['发货', o.shipped_at], ['签收', o.signed_at],
+    ['快递', [o.carrier, o.tracking].filter(Boolean).join(' ')], ['物流', o.logistics],
+  ].filter(([, v]) => v);
+  $('order-body').replaceChildren(
+    h('div', { class: 'order-head' },
+      h('span', { class: 'order-id' }, `订单 ${o.id}`),
+      h('span', { class: 'order-status', dataset: { status: o.status } }, o.status_text ?? '')),
+    (o.items ?? []).length
+      ? h('ul', { class: 'order-items' }, o.items.map((it) =>
+        h('li', {}, h('span', {}, it.title), h('span', { class: 'qty' }, `×${it.quantity ?? 1}`))))
+      : null,
+    facts.length ? h('dl', { class: 'order-facts' }, facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])) : null,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1189,6 +1225,7 @@ function init() {
   hs.on('guard', onGuard);
   hs.on('sla', onSla);
   hs.on('follow_up', onFollowUp);
+  hs.on('order', onOrder);
   hs.connect();
   hs.watch();
   const want = params.get('conversation');

@@ -24,6 +24,7 @@
 //!       + words                +3 × share of the turn's (IDF-weighted) bigrams found in the
 //!                              script text (几天能发货 → the script that talks about 发货)
 //!       + escalation           +5 escalation script when asked for / risk ≥ 0.6
+//!       + data                 +3 `data` script (states looked-up order facts; fillable only then)
 //!       + history              shown in the last 2 turns −6 (was top) … −2.5 (was 5th),
 //!                              earlier −2; used −3;
 //!                              stage successor of a recently used script +1.5;
@@ -79,6 +80,11 @@ const SOLUTION: u16 = 1 << 2;
 const SAFETY: u16 = 1 << 3;
 const ESCALATION: u16 = 1 << 4;
 const GENERIC: u16 = 1 << 5;
+/// Tag `data`: the script states facts looked up for this conversation (order status).
+const DATA: u16 = 1 << 6;
+/// Bonus of a `data` script (it is only fillable once the lookup filled its slots): the
+/// shop's own facts beat generic wording on the same subject.
+const DATA_BONUS: f32 = 3.0;
 /// Never offered in safety mode (one of `UNSAFE_IN_SAFETY_TAGS`).
 const UNSAFE: u16 = 1 << 6;
 
@@ -255,6 +261,7 @@ impl Suggester {
                     "safety" => SAFETY,
                     "escalation" | "escalate" | "handoff" => ESCALATION,
                     "generic" => GENERIC,
+                    "data" => DATA,
                     t if UNSAFE_IN_SAFETY_TAGS.contains(&t) => UNSAFE,
                     _ => 0,
                 };
@@ -855,6 +862,9 @@ impl Suggester {
                 }
             }
             Some(ComplaintStage::ListenSoothe) | None => {}
+        }
+        if c.flags & DATA != 0 {
+            score += DATA_BONUS;
         }
         if ctx.escalate && c.flags & ESCALATION != 0 {
             score += 5.0;

@@ -380,9 +380,12 @@ fn slots_state_only_what_the_api_sent() {
     }
 }
 
+/// (entity kind, text) pairs of a turn.
+type Entities = &'static [(&'static str, &'static str)];
+
 #[test]
 fn order_numbers_come_from_the_last_order_entity() {
-    let cases: &[(&[(&str, &str)], Option<&str>)] = &[
+    let cases: &[(Entities, Option<&str>)] = &[
         (&[("order_id", "2023112245678")], Some("2023112245678")),
         (
             &[
