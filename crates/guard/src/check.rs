@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use huashu_normalize::{NormText, Span};
 use huashu_phrasebook::Position;
 
+use crate::alias::{self, Kind};
 use crate::compile::{Guard, Target};
 
 /// One forbidden hit: `rule` indexes [`Guard::rules`]; `start`/`end` are char offsets in the
@@ -20,6 +21,17 @@ pub struct Hit {
 #[derive(Debug, Default)]
 pub struct Scratch {
     norm: NormText,
+    /// The alternate (pinyin/homophone) reading of `norm`, when it has one, and its char kinds.
+    alt: NormText,
+    kinds: Vec<Kind>,
+    /// Hits found only in the alternate reading, before they are filtered.
+    alt_hits: Vec<Hit>,
+    bufs: Bufs,
+}
+
+/// Buffers of one scan.
+#[derive(Debug, Default)]
+struct Bufs {
     /// Candidates: (rule, normalised byte start, normalised byte end).
     cands: Vec<(u32, u32, u32)>,
     /// Per regex: the normalised byte offset of the first occurrence of one of its literal
@@ -59,12 +71,48 @@ impl Guard {
     pub fn check_with(&self, text: &str, scratch: &mut Scratch, out: &mut Vec<Hit>) {
         let Scratch {
             norm,
+            alt,
+            kinds,
+            alt_hits,
+            bufs,
+        } = scratch;
+        self.normalizer.normalize_into(text, norm);
+        let first_out = out.len();
+        self.scan(text, norm, bufs, out);
+        // Pinyin and homophone spellings: one more scan, only for drafts that hold them.
+        if !self.readings.worth_reading(norm.as_str()) || !self.readings.read(norm, alt, kinds) {
+            return;
+        }
+        alt_hits.clear();
+        self.scan(text, alt, bufs, alt_hits);
+        let found = out.len();
+        for h in alt_hits.iter() {
+            let known = out[first_out..found]
+                .iter()
+                .any(|k| k.rule == h.rule && k.start < h.end && h.start < k.end);
+            let covered = alt
+                .spans()
+                .iter()
+                .zip(kinds.iter())
+                .filter(|(s, _)| s.start as usize >= h.start && s.end as usize <= h.end)
+                .map(|(_, &k)| k);
+            if !known && alias::accept(covered) {
+                out.push(*h);
+            }
+        }
+        if out.len() > found {
+            out[first_out..].sort_unstable_by_key(|h| (h.start, h.end, h.rule));
+        }
+    }
+
+    /// One scan of a normalised text (`norm` of `text`, or its alternate reading).
+    fn scan(&self, text: &str, norm: &NormText, bufs: &mut Bufs, out: &mut Vec<Hit>) {
+        let Bufs {
             cands,
             first_at,
             orig,
             sentences,
-        } = scratch;
-        self.normalizer.normalize_into(text, norm);
+        } = bufs;
         cands.clear();
         first_at.clear();
         first_at.resize(self.regexes.len(), u32::MAX);

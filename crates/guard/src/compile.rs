@@ -8,6 +8,7 @@ use regex::{Regex, RegexBuilder};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
 use crate::Error;
+use crate::alias::Readings;
 use crate::matcher::Matcher;
 pub use crate::matcher::MatcherKind;
 
@@ -52,6 +53,8 @@ pub struct Guard {
     /// Regexes without a usable literal prefix: they run on every text.
     pub(crate) always: Vec<u32>,
     pub(crate) normalizer: Normalizer,
+    /// Pinyin readings of the rules' chars, for evasive spellings.
+    pub(crate) readings: Readings,
 }
 
 /// Configures how a [`Guard`] is built.
@@ -158,6 +161,12 @@ impl GuardBuilder {
         if !errors.is_empty() {
             return Err(errors);
         }
+        let readings = Readings::build(
+            patterns.iter().map(String::as_str),
+            rules
+                .iter()
+                .flat_map(|r| r.patterns.iter().map(String::as_str)),
+        );
         let mut targets = Vec::new();
         let mut target_ranges = Vec::with_capacity(per_pattern.len());
         for list in per_pattern {
@@ -174,6 +183,7 @@ impl GuardBuilder {
             regexes,
             always,
             normalizer,
+            readings,
         })
     }
 }

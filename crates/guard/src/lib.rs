@@ -6,8 +6,14 @@
 //! Allow-contexts, word boundaries and position rules then drop benign candidates, and the
 //! surviving hits are mapped back to spans of the *original* text.
 //!
-//! Invariant: `check` allocates nothing per candidate; only the returned hit list grows.
+//! Evasive spellings — pinyin for hanzi ("ni去投诉啊", "你去tousu吧"), homophones ("泥去告啊") —
+//! get one more scan on an alternate reading (`alias.rs`), only for drafts that hold ASCII letters
+//! or a listed homophone.
+//!
+//! Invariant: `check` allocates nothing per candidate; only the returned hit list grows (an
+//! alternate reading, when a draft needs one, builds its small candidate lists).
 
+mod alias;
 mod check;
 mod compile;
 mod matcher;

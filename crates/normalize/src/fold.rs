@@ -21,6 +21,51 @@ const ELSEWHERE: u16 = 1;
 /// Words of a bitmap covering U+0000..`NOISE_LIMIT`.
 const WORDS: usize = (NOISE_LIMIT / 64) as usize;
 
+/// Lower-case Latin letters with diacritics → their ASCII base letter (ǐ → i, é → e, ü → u): pinyin
+/// typed with tone marks ("nǐ去告啊") reads as plain pinyin, and accented product names as ASCII.
+/// Derived from the Unicode canonical decompositions of U+00C0..U+024F and U+1E00..U+1EFF whose
+/// base is an ASCII letter (Python: `unicodedata.normalize("NFD", c)[0]`); sorted. Upper-case
+/// letters reach it through the case fold first.
+#[rustfmt::skip]
+pub(crate) static DIACRITIC_FOLDS: &[(char, char)] = &[
+    ('à', 'a'), ('á', 'a'), ('â', 'a'), ('ã', 'a'), ('ä', 'a'), ('å', 'a'), ('ç', 'c'),
+    ('è', 'e'), ('é', 'e'), ('ê', 'e'), ('ë', 'e'), ('ì', 'i'), ('í', 'i'), ('î', 'i'),
+    ('ï', 'i'), ('ñ', 'n'), ('ò', 'o'), ('ó', 'o'), ('ô', 'o'), ('õ', 'o'), ('ö', 'o'),
+    ('ù', 'u'), ('ú', 'u'), ('û', 'u'), ('ü', 'u'), ('ý', 'y'), ('ÿ', 'y'), ('ā', 'a'),
+    ('ă', 'a'), ('ą', 'a'), ('ć', 'c'), ('ĉ', 'c'), ('ċ', 'c'), ('č', 'c'), ('ď', 'd'),
+    ('ē', 'e'), ('ĕ', 'e'), ('ė', 'e'), ('ę', 'e'), ('ě', 'e'), ('ĝ', 'g'), ('ğ', 'g'),
+    ('ġ', 'g'), ('ģ', 'g'), ('ĥ', 'h'), ('ĩ', 'i'), ('ī', 'i'), ('ĭ', 'i'), ('į', 'i'),
+    ('ĵ', 'j'), ('ķ', 'k'), ('ĺ', 'l'), ('ļ', 'l'), ('ľ', 'l'), ('ń', 'n'), ('ņ', 'n'),
+    ('ň', 'n'), ('ō', 'o'), ('ŏ', 'o'), ('ő', 'o'), ('ŕ', 'r'), ('ŗ', 'r'), ('ř', 'r'),
+    ('ś', 's'), ('ŝ', 's'), ('ş', 's'), ('š', 's'), ('ţ', 't'), ('ť', 't'), ('ũ', 'u'),
+    ('ū', 'u'), ('ŭ', 'u'), ('ů', 'u'), ('ű', 'u'), ('ų', 'u'), ('ŵ', 'w'), ('ŷ', 'y'),
+    ('ź', 'z'), ('ż', 'z'), ('ž', 'z'), ('ơ', 'o'), ('ư', 'u'), ('ǎ', 'a'), ('ǐ', 'i'),
+    ('ǒ', 'o'), ('ǔ', 'u'), ('ǖ', 'u'), ('ǘ', 'u'), ('ǚ', 'u'), ('ǜ', 'u'), ('ǟ', 'a'),
+    ('ǡ', 'a'), ('ǧ', 'g'), ('ǩ', 'k'), ('ǫ', 'o'), ('ǭ', 'o'), ('ǰ', 'j'), ('ǵ', 'g'),
+    ('ǹ', 'n'), ('ǻ', 'a'), ('ȁ', 'a'), ('ȃ', 'a'), ('ȅ', 'e'), ('ȇ', 'e'), ('ȉ', 'i'),
+    ('ȋ', 'i'), ('ȍ', 'o'), ('ȏ', 'o'), ('ȑ', 'r'), ('ȓ', 'r'), ('ȕ', 'u'), ('ȗ', 'u'),
+    ('ș', 's'), ('ț', 't'), ('ȟ', 'h'), ('ȧ', 'a'), ('ȩ', 'e'), ('ȫ', 'o'), ('ȭ', 'o'),
+    ('ȯ', 'o'), ('ȱ', 'o'), ('ȳ', 'y'), ('ḁ', 'a'), ('ḃ', 'b'), ('ḅ', 'b'), ('ḇ', 'b'),
+    ('ḉ', 'c'), ('ḋ', 'd'), ('ḍ', 'd'), ('ḏ', 'd'), ('ḑ', 'd'), ('ḓ', 'd'), ('ḕ', 'e'),
+    ('ḗ', 'e'), ('ḙ', 'e'), ('ḛ', 'e'), ('ḝ', 'e'), ('ḟ', 'f'), ('ḡ', 'g'), ('ḣ', 'h'),
+    ('ḥ', 'h'), ('ḧ', 'h'), ('ḩ', 'h'), ('ḫ', 'h'), ('ḭ', 'i'), ('ḯ', 'i'), ('ḱ', 'k'),
+    ('ḳ', 'k'), ('ḵ', 'k'), ('ḷ', 'l'), ('ḹ', 'l'), ('ḻ', 'l'), ('ḽ', 'l'), ('ḿ', 'm'),
+    ('ṁ', 'm'), ('ṃ', 'm'), ('ṅ', 'n'), ('ṇ', 'n'), ('ṉ', 'n'), ('ṋ', 'n'), ('ṍ', 'o'),
+    ('ṏ', 'o'), ('ṑ', 'o'), ('ṓ', 'o'), ('ṕ', 'p'), ('ṗ', 'p'), ('ṙ', 'r'), ('ṛ', 'r'),
+    ('ṝ', 'r'), ('ṟ', 'r'), ('ṡ', 's'), ('ṣ', 's'), ('ṥ', 's'), ('ṧ', 's'), ('ṩ', 's'),
+    ('ṫ', 't'), ('ṭ', 't'), ('ṯ', 't'), ('ṱ', 't'), ('ṳ', 'u'), ('ṵ', 'u'), ('ṷ', 'u'),
+    ('ṹ', 'u'), ('ṻ', 'u'), ('ṽ', 'v'), ('ṿ', 'v'), ('ẁ', 'w'), ('ẃ', 'w'), ('ẅ', 'w'),
+    ('ẇ', 'w'), ('ẉ', 'w'), ('ẋ', 'x'), ('ẍ', 'x'), ('ẏ', 'y'), ('ẑ', 'z'), ('ẓ', 'z'),
+    ('ẕ', 'z'), ('ẖ', 'h'), ('ẗ', 't'), ('ẘ', 'w'), ('ẙ', 'y'), ('ạ', 'a'), ('ả', 'a'),
+    ('ấ', 'a'), ('ầ', 'a'), ('ẩ', 'a'), ('ẫ', 'a'), ('ậ', 'a'), ('ắ', 'a'), ('ằ', 'a'),
+    ('ẳ', 'a'), ('ẵ', 'a'), ('ặ', 'a'), ('ẹ', 'e'), ('ẻ', 'e'), ('ẽ', 'e'), ('ế', 'e'),
+    ('ề', 'e'), ('ể', 'e'), ('ễ', 'e'), ('ệ', 'e'), ('ỉ', 'i'), ('ị', 'i'), ('ọ', 'o'),
+    ('ỏ', 'o'), ('ố', 'o'), ('ồ', 'o'), ('ổ', 'o'), ('ỗ', 'o'), ('ộ', 'o'), ('ớ', 'o'),
+    ('ờ', 'o'), ('ở', 'o'), ('ỡ', 'o'), ('ợ', 'o'), ('ụ', 'u'), ('ủ', 'u'), ('ứ', 'u'),
+    ('ừ', 'u'), ('ử', 'u'), ('ữ', 'u'), ('ự', 'u'), ('ỳ', 'y'), ('ỵ', 'y'), ('ỷ', 'y'),
+    ('ỹ', 'y'),
+];
+
 /// Fold target (as a BMP code point), `SAME` or `ELSEWHERE` for every char in U+4E00..=U+9FFF.
 static CJK_MAIN: [u16; MAIN_LEN] = build_main();
 /// Bit set = the char is noise (not a letter or number).
@@ -89,6 +134,7 @@ const fn build_fold_bits() -> [u64; WORDS] {
     set_sources(&mut t, WIDTH_FOLDS);
     set_sources(&mut t, CHINESE_FOLDS);
     set_sources(&mut t, CASE_FOLDS);
+    set_sources(&mut t, DIACRITIC_FOLDS);
     t
 }
 
@@ -182,12 +228,18 @@ pub(crate) fn fold_width(c: char) -> char {
 }
 
 /// One-char-to-one-char lower-casing; chars whose lower case is several chars stay as they are.
+/// Latin letters with diacritics then lose them (Ǐ → ǐ → i).
 #[inline]
 pub(crate) fn fold_case(c: char) -> char {
     if c.is_ascii() {
         c.to_ascii_lowercase()
     } else if may_fold(c) {
-        lookup(CASE_FOLDS, c)
+        let lower = lookup(CASE_FOLDS, c);
+        if lower.is_ascii() {
+            lower
+        } else {
+            lookup(DIACRITIC_FOLDS, lower)
+        }
     } else {
         c
     }
@@ -199,7 +251,13 @@ mod tests {
 
     #[test]
     fn tables_are_sorted_and_unique() {
-        for table in [CJK_MAIN_FOLDS, CHINESE_FOLDS, WIDTH_FOLDS, CASE_FOLDS] {
+        for table in [
+            CJK_MAIN_FOLDS,
+            CHINESE_FOLDS,
+            WIDTH_FOLDS,
+            CASE_FOLDS,
+            DIACRITIC_FOLDS,
+        ] {
             assert!(table.windows(2).all(|w| w[0].0 < w[1].0));
         }
         assert!(NOISE_RANGES.windows(2).all(|w| w[0].1 < w[1].0));
@@ -218,7 +276,12 @@ mod tests {
             assert_eq!(fold_width(d), d, "{s} -> {d} folds again");
         }
         for &(s, d) in CASE_FOLDS {
+            let d = lookup(DIACRITIC_FOLDS, d);
             assert_eq!(fold_case(s), d, "{s}");
+        }
+        for &(s, d) in DIACRITIC_FOLDS {
+            assert_eq!(fold_case(s), d, "{s}");
+            assert!(d.is_ascii_lowercase(), "{s} -> {d}");
         }
     }
 

@@ -15,7 +15,7 @@ pub struct Options {
     pub fold_chinese: bool,
     /// Full-width → half-width and digit styles (①, ２ → 1, 2).
     pub fold_width: bool,
-    /// Lower-case letters.
+    /// Lower-case letters and strip Latin diacritics (Ǐ, ǐ → i; é → e).
     pub fold_case: bool,
     /// Drop whitespace, punctuation, symbols, emoji, zero-width and control characters.
     pub skip_noise: bool,

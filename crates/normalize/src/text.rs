@@ -38,6 +38,20 @@ impl NormText {
         self.text.is_empty()
     }
 
+    /// Appends a char standing for original chars `[start, end)`, for texts built from another
+    /// `NormText` (the guard's alternate readings of pinyin and homophones). Keeps the invariants:
+    /// a range that would overlap or precede the previous one is moved after it.
+    pub fn push(&mut self, c: char, start: u32, end: u32) {
+        let start = self.spans.last().map_or(start, |s| start.max(s.end));
+        let end = end.max(start.saturating_add(1));
+        self.spans.push(Span {
+            byte: self.text.len() as u32,
+            start,
+            end,
+        });
+        self.text.push(c);
+    }
+
     /// Empties the text, keeping the buffers' capacity for reuse.
     pub fn clear(&mut self) {
         self.text.clear();

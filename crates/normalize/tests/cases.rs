@@ -39,7 +39,12 @@ const CASES: &[(&str, &str)] = &[
     ("𝟏𝟐", "12"),
     // Case folding, including styled letters.
     ("VIP", "vip"),
-    ("ÀÉÎ", "àéî"),
+    // Latin diacritics go (pinyin tone marks, accented names): "nǐ" reads as "ni".
+    ("ÀÉÎ", "aei"),
+    ("nǐ去告啊", "ni去告啊"),
+    ("NǏ QÙ GÀO", "niqugao"),
+    ("tóu sù lǘ", "tousulu"),
+    ("Café Crème", "cafecreme"),
     ("ΣΑΣ", "σασ"),
     ("İ", "İ"),
     ("Ⓐⓑ", "ab"),
@@ -67,7 +72,8 @@ const CASES: &[(&str, &str)] = &[
     ("去\u{0301}\u{0308}死", "去死"),
     ("\u{0336}滚\u{0336}", "滚"),
     ("e\u{0301}", "e"),
-    ("é", "é"),
+    ("é", "e"),
+    ("n\u{030C}i\u{0300}", "ni"),
     // Repeats collapse after folding and skipping noise; ASCII digits never collapse.
     ("催催催", "催"),
     ("滾滾滾", "滚"),
