@@ -70,7 +70,7 @@ test.before(async () => {
   const { base, token } = serverInfo();
   await sw.evaluate(async (cfg) => chrome.storage.local.set(cfg), {
     url: `${base.replace(/^http/, 'ws')}/ws`, token, shop: 'default', agent: 'a-ext',
-    sites: [`${fixtures.base}/`], sound: true, notify: false,
+    sites: [`${fixtures.base}/`], sound: true, notify: true,
   });
 });
 
@@ -160,6 +160,8 @@ test('generic workbench: turns, scripts, guard, rewrite, override, urgent, recon
   await until(async () => (await part(page, 'analysis').getAttribute('data-turn')) === urgentId, 'urgent turn analysed', 10000);
   await until(async () => (await part(page, 'urgent').count()) === 1, 'urgent banner');
   assert.match(await part(page, 'urgent').textContent(), /紧急/);
+  const notes = await sw.evaluate(() => new Promise((resolve) => chrome.notifications.getAll((all) => resolve(Object.keys(all ?? {}).length))));
+  assert.ok(notes >= 1, 'a desktop notification was raised for the urgent turn');
 
   // The server goes away: the panel says so; a turn that arrives meanwhile is delivered later.
   w.allowNetworkErrors = true;
@@ -248,5 +250,20 @@ test('Chatwoot Dashboard App: appContext → subscription, analysis, scripts, dr
   assert.equal(await panel(page).isVisible(), false, 'no extension panel where no conversation is open');
   await page.screenshot({ path: path.join(ARTIFACTS, 'chatwoot-dashboard-app.png') });
   assert.deepEqual(w.problems, []);
+  await page.close();
+});
+
+test('options page: shows the settings, the origin to allow and the connection state', async () => {
+  const page = await ctx.newPage();
+  await page.goto('chrome-extension://aepledhdanakbalffjmeaffcedjajkaj/options.html');
+  const { base } = serverInfo();
+  await until(async () => (await page.inputValue('#url')) === `${base.replace(/^http/, 'ws')}/ws`, 'settings filled in');
+  assert.equal(await page.textContent('#origin'), 'chrome-extension://aepledhdanakbalffjmeaffcedjajkaj');
+  assert.equal(await page.inputValue('#sites'), `${fixtures.base}/`);
+  assert.equal(await page.getAttribute('#token', 'type'), 'password');
+  await until(async () => /消息流：已连接/.test(await page.textContent('#state')), 'connection state shown');
+  await page.fill('#sel-composer', 'textarea#reply');
+  await page.click('#save');
+  await until(async () => (await sw.evaluate(async () => (await chrome.storage.local.get('selectors')).selectors?.composer)) === 'textarea#reply', 'selector saved');
   await page.close();
 });
