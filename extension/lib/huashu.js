@@ -83,7 +83,7 @@
 /** Errors after which re-sending the same message cannot succeed. */
 const FATAL_FOR_MESSAGE = new Set(['bad_json', 'missing_field', 'bad_field', 'too_large', 'forbidden', 'unknown_type']);
 /** Event types that belong to a conversation's ordered stream (carry a per-conversation seq). */
-const STREAM_EVENTS = new Set(['analysis', 'suggestions', 'guard', 'sla', 'follow_up']);
+const STREAM_EVENTS = new Set(['analysis', 'suggestions', 'guard', 'sla', 'follow_up', 'order']);
 
 /**
  * A random id such as `m-lq2x9c-8f3k1z0a`. Works outside secure contexts too (no randomUUID).
