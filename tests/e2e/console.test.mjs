@@ -170,10 +170,17 @@ describe('huashu console end to end (real server)', () => {
       return li && document.getElementById('suggestions').dataset.turn === li.dataset.turn && document.querySelectorAll('#suggestions .sugg').length >= 3;
     }, '主管来处理', { timeout: 3000 });
     const shown = await cp.$$eval('#suggestions .sugg', (lis) => lis.map((li) => li.dataset.id));
+    const turnOfList = await cp.getAttribute('#suggestions', 'data-turn');
+    const r0 = cw.received.length;
     await cp.click('#suggestions .sugg:first-child .sugg-dismiss');
     await until(() => cw.received.find((m) => m.type === 'noted' && m.suggestion === shown[0]), 'noted for dismissed');
     assert.ok(!(await cp.$(`#suggestions .sugg[data-id="${shown[0]}"]`)), 'the dismissed suggestion is hidden');
-    assert.equal(await cp.getAttribute('#suggestions .sugg:first-child', 'data-id'), shown[1], 'the next one moves up');
+    // The server re-ranks that turn with the feedback and pushes the list again (`refresh`): the
+    // console shows exactly that list, without the dismissed one.
+    const refreshed = await until(() => cw.received.slice(r0).find((m) => m.type === 'suggestions' && m.refresh && m.turn === turnOfList), 'the refreshed list');
+    assert.ok(refreshed.items.every((x) => x.id !== shown[0]), 'the server list drops the dismissed one');
+    const want = refreshed.items.map((x) => x.id).filter((x) => x !== shown[0]).slice(0, 5);
+    await cp.waitForFunction((ids) => JSON.stringify([...document.querySelectorAll('#suggestions .sugg')].map((li) => li.dataset.id)) === JSON.stringify(ids), want, { timeout: 3000 });
 
     // Stored on the server: its feedback counter moved by exactly the four actions…
     assert.equal(await metric('huashu_feedback_total'), stored0 + 4, 'huashu_feedback_total after used, used, edited, dismissed');
