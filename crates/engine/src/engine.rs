@@ -143,7 +143,7 @@ impl Engine {
         let understanding = self.understander.analyze(last_customer_text);
         let turn = conv.turns();
         self.suggester
-            .suggest(&understanding, last_customer_text, conv)
+            .refresh(&understanding, last_customer_text, conv)
             .into_iter()
             .map(|s| SuggestionItem {
                 id: format!("{turn}:{}", s.script),

@@ -140,6 +140,7 @@ function conv(id) {
     c = {
       id, customer: '', lastText: '', lastAt: 0, waitingSince: null,
       urgent: false, threat: false, escalation: false, escalationReasons: [], emotion: null, intent: null,
+      safety: null, // {kind, name} while the conversation is in safety mode (server-decided)
       items: new Map(), // turn id (or `sys-<seq>`) → transcript item, in arrival order
       suggestions: [], dismissed: new Set(), trend: [], entities: new Map(), followUps: [],
       slaLevel: null, subscribed: false, style: null, draft: '',
@@ -171,6 +172,7 @@ function applySummary(sm) {
   if ('waiting_since' in sm) c.waitingSince = Number.isFinite(sm.waiting_since) ? sm.waiting_since : null;
   // Urgent means "jumps the queue until answered", as for live events (onGuard clears it).
   if (typeof sm.urgent === 'boolean') c.urgent = sm.urgent && sm.last_role !== 'agent';
+  if ('safety' in sm) c.safety = sm.safety ? { kind: sm.safety, name: sm.safety_name ?? '' } : null;
   if (typeof sm.threat === 'boolean') c.threat = c.threat || sm.threat;
   // The server says whether escalation is up and why (PROTOCOL.md `escalation_reasons`); the
   // console only words it.
@@ -203,6 +205,7 @@ function onAnalysis(ev) {
     const v = NEGATIVE.has(ev.emotion.label) ? k : ev.emotion.label === 'positive' ? -k : 0;
     c.trend.push({ v, label: ev.emotion.label, seq: ev.seq });
   }
+  if ('safety' in ev) c.safety = ev.safety ?? null;
   c.intent = intents[0] ?? c.intent;
   c.style = ev.style ?? c.style;
   // A personal entity keeps where it came from (turn, index): that is what `reveal` names.
@@ -216,6 +219,30 @@ function onSuggestions(ev) {
   c.suggestions = ev.items ?? [];
   c.suggestionsTurn = ev.turn ?? '';
   changed(c, { suggestions: true });
+  if (c.id === state.selected && c.safety) renderAlerts(c); // the safety banner shows the first action
+}
+
+/** `safety` event: safety mode ended (resolved) or changed. */
+function onSafety(ev) {
+  const c = conv(ev.conversation);
+  c.eventSeq = Math.max(c.eventSeq ?? 0, ev.seq ?? 0);
+  c.safety = ev.safety ?? null;
+  changed(c, { list: true, insight: true });
+  if (c.id === state.selected) renderAlerts(c);
+}
+
+/**
+ * The safety banner: the incident kind and the kind's first action (the server puts it first
+ * in the list; the console only shows it), with the one way to end safety mode.
+ */
+function safetyBanner(c) {
+  if (!c.safety) return null;
+  const first = c.suggestions.find((s) => s.safety === 'first_action');
+  return h('div', { class: 'alert alert-safety', role: 'alert', dataset: { kind: c.safety.kind } },
+    h('strong', {}, `安全事件 · ${c.safety.name || '紧急情况'}`),
+    h('span', { class: 'safety-first' }, first ? `第一步：${first.text}` : '先确认人身安全，再处理商品问题。'),
+    h('span', { class: 'muted' }, '安全处理期间不推荐补偿、继续使用、优惠券和评价类话术。'),
+    h('button', { type: 'button', class: 'btn btn-small safety-resolve', onclick: () => hs.request({ type: 'resolve', conversation: c.id }) }, '标记已处理'));
 }
 
 function onGuard(ev) {
@@ -340,6 +367,7 @@ function sortedConvs() {
 function badges(c) {
   const out = [];
   if (c.urgent) out.push(h('span', { class: 'badge badge-urgent' }, '紧急'));
+  if (c.safety) out.push(h('span', { class: 'badge badge-safety', title: '安全处理中，待客服标记已处理' }, c.safety.name || '安全事件'));
   if (c.threat) out.push(h('span', { class: 'badge badge-threat' }, '投诉风险'));
   if (c.escalation) out.push(h('span', { class: 'badge badge-escalate' }, '升级风险'));
   if (c.followUps.some((f) => f.due && !f.done)) out.push(h('span', { class: 'badge badge-follow' }, '跟进到期'));
@@ -452,7 +480,7 @@ function renderAlerts(c) {
   }
   if (c.slaLevel === 'breach') alerts.push(['breach', '已超时', '顾客等待已超过响应时限，请马上回复。']);
   for (const f of c.followUps.filter((x) => x.due && !x.done)) alerts.push(['follow', '跟进到期', `您曾承诺「${f.text}」，请及时回复顾客。`]);
-  fill($('alerts'), alerts.map(([kind, title, text, reasons]) =>
+  fill($('alerts'), safetyBanner(c), alerts.map(([kind, title, text, reasons]) =>
     h('div', { class: `alert alert-${kind}`, role: 'alert', dataset: reasons === undefined ? undefined : { reasons } }, h('strong', {}, title), h('span', {}, text))));
 }
 
@@ -544,13 +572,14 @@ function renderSuggestions() {
   $('suggestions').dataset.turn = c?.suggestionsTurn ?? '';
   $('suggestions').replaceChildren(...items.map((sg, i) => {
     const tags = (sg.tags ?? []).map((t) => TAG[t]).filter(Boolean);
-    return h('li', { class: 'sugg', dataset: { id: sg.id, script: sg.script ?? '', stage: sg.stage ?? '', tags: (sg.tags ?? []).join(' ') } },
+    return h('li', { class: `sugg${sg.safety === 'first_action' ? ' sugg-first-action' : ''}`, dataset: { id: sg.id, script: sg.script ?? '', stage: sg.stage ?? '', tags: (sg.tags ?? []).join(' '), safety: sg.safety ?? '' } },
       h('button', { type: 'button', class: 'sugg-use', title: `插入回复框（Alt+${i + 1}）`, onclick: () => useSuggestion(sg) },
         h('kbd', {}, String(i + 1)),
         // Stage and tags lead the text on its first line: five suggestions fit above the fold.
         h('span', { class: 'sugg-body' },
           h('span', { class: 'sugg-meta' },
-            sg.stage ? h('span', { class: `stage stage-${sg.stage}` }, STAGE[sg.stage] ?? sg.stage) : null,
+            sg.title ? h('span', { class: 'sugg-title' }, sg.title)
+              : sg.stage ? h('span', { class: `stage stage-${sg.stage}` }, STAGE[sg.stage] ?? sg.stage) : null,
             ...tags.slice(0, 2).map((t) => h('span', { class: 'tag' }, t)),
             sourceLabel(sg.source) ? h('span', { class: 'src' }, sourceLabel(sg.source)) : null),
           h('span', { class: 'sugg-text' }, sg.text))),
@@ -573,6 +602,9 @@ function useSuggestion(sg) {
   reply.setSelectionRange(reply.value.length, reply.value.length);
   state.inserted = { conversation: c.id, suggestion: sg.id, text: sg.text };
   hs.feedback({ conversation: c.id, suggestion: sg.id, action: 'used' }).catch(() => {});
+  // Used: it leaves the list at once (the server's refreshed list, which follows, agrees).
+  c.dismissed.add(sg.id);
+  renderSuggestions();
   onReplyInput();
 }
 
@@ -1222,6 +1254,7 @@ function init() {
   });
   hs.on('analysis', onAnalysis);
   hs.on('suggestions', onSuggestions);
+  hs.on('safety', onSafety);
   hs.on('guard', onGuard);
   hs.on('sla', onSla);
   hs.on('follow_up', onFollowUp);

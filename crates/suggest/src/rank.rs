@@ -210,6 +210,8 @@ struct Ctx<'a> {
     safety: Option<UrgentKind>,
     /// A first-action script of that kind was already used by the agent.
     first_done: bool,
+    /// Re-ranking the current turn after feedback (see `Suggester::refresh`).
+    refresh: bool,
     empathy_first: bool,
     rational_first: bool,
     anxious: bool,
@@ -424,7 +426,30 @@ impl Suggester {
         state: &mut ConversationState,
     ) -> Vec<Suggestion> {
         self.catalog.observe(&self.norm, text, state);
-        let (ranked, keep) = self.rank(u, text, state);
+        self.suggest_in(u, text, state, false)
+    }
+
+    /// The list of the current turn again, after the agent used or dismissed a suggestion:
+    /// the same order as before without what was just used or dismissed (the next candidates
+    /// move up), and with the conversation's new facts (a used first action lets the
+    /// escalation lead). Counts no new turn.
+    pub fn refresh(
+        &self,
+        u: &Understanding,
+        text: &str,
+        state: &mut ConversationState,
+    ) -> Vec<Suggestion> {
+        self.suggest_in(u, text, state, true)
+    }
+
+    fn suggest_in(
+        &self,
+        u: &Understanding,
+        text: &str,
+        state: &mut ConversationState,
+        refresh: bool,
+    ) -> Vec<Suggestion> {
+        let (ranked, keep) = self.rank(u, text, state, refresh);
         let mut out: Vec<Suggestion> = Vec::with_capacity(keep);
         let mut seen: Vec<Vec<u64>> = Vec::with_capacity(keep);
         let mut hashes: Vec<u64> = Vec::with_capacity(keep);
@@ -504,11 +529,18 @@ impl Suggester {
 
     /// The ranked candidates, best first: the first `keep` (at most [`MAX_SUGGESTIONS`]) are
     /// the list, the rest stand-ins for near-duplicates.
-    fn rank(&self, u: &Understanding, text: &str, state: &ConversationState) -> (Vec<Cand>, usize) {
+    fn rank(
+        &self,
+        u: &Understanding,
+        text: &str,
+        state: &ConversationState,
+        refresh: bool,
+    ) -> (Vec<Cand>, usize) {
         let grams = TurnGrams::new(&self.norm, text);
         with_acc(self.scripts.len(), |lex| {
             let lex_mass = self.lex.accumulate(grams.as_slice(), lex);
-            let ctx = self.context(u, state, lex, lex_mass);
+            let mut ctx = self.context(u, state, lex, lex_mass);
+            ctx.refresh = refresh;
             self.rank_in(u, grams.as_slice(), &ctx)
         })
     }
@@ -739,6 +771,7 @@ impl Suggester {
             urgent: u.urgent || safety.is_some(),
             safety,
             first_done,
+            refresh: false,
             empathy_first,
             rational_first,
             anxious: label == "anxiety" && intensity >= 0.5,
@@ -915,13 +948,23 @@ fn category_mask(categories: impl Iterator<Item = ProductCategory>) -> u8 {
 fn history(ctx: &Ctx<'_>, hash: u64) -> Option<f32> {
     let st = ctx.state;
     let mut h = 0.0;
+    // A refreshed list (same turn, after feedback) keeps the order the agent saw and drops
+    // what the agent just used: its own turn's shown marks do not count, its used ones hide.
+    if ctx.refresh && st.used.iter().any(|m| m.id == hash && m.turn == ctx.turn) {
+        return None;
+    }
     if let Some(d) = st.dismissed.iter().rev().find(|m| m.id == hash) {
         if ctx.turn.saturating_sub(d.turn) < DISMISS_TURNS {
             return None;
         }
         h -= 8.0;
     }
-    if let Some(m) = st.shown.iter().rev().find(|m| m.id == hash) {
+    if let Some(m) = st
+        .shown
+        .iter()
+        .rev()
+        .find(|m| m.id == hash && !(ctx.refresh && m.turn == ctx.turn))
+    {
         // The more prominently it was just shown, the more it steps back: the same question
         // twice brings a different lead, not the same list again.
         h -= if ctx.turn.saturating_sub(m.turn) <= 2 {

@@ -243,3 +243,31 @@ fn the_most_specific_kind_is_kept() {
         assert_eq!(st.safety(), want, "{kind:?}");
     }
 }
+
+#[test]
+fn a_refresh_keeps_the_order_and_drops_what_was_used_or_dismissed() {
+    let s = suggester();
+    // (feedback action on the top suggestion)
+    for action in [FeedbackAction::Used, FeedbackAction::Dismissed] {
+        let mut st = ConversationState::new();
+        let u = turn(None);
+        st.observe_customer(&u, None);
+        let before = ids(&s.suggest(&u, "坏了怎么办", &mut st))
+            .into_iter()
+            .map(str::to_string)
+            .collect::<Vec<_>>();
+        assert!(before.len() >= 3, "{before:?}");
+        st.feedback(&format!("1:{}", before[0]), action);
+        let after = s.refresh(&u, "坏了怎么办", &mut st);
+        let after = ids(&after);
+        assert!(
+            !after.contains(&before[0].as_str()),
+            "{action:?}: {after:?}"
+        );
+        assert_eq!(
+            after[0], before[1],
+            "{action:?}: the next one moves up: {before:?} → {after:?}"
+        );
+        assert_eq!(st.turns(), 1, "a refresh counts no turn");
+    }
+}
