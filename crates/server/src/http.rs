@@ -121,6 +121,9 @@ struct Head {
     authorization: Option<String>,
     /// `X-Huashu-Secret`: the Chatwoot webhook secret, when not in the query.
     huashu_secret: Option<String>,
+    /// Chatwoot's own signature of a webhook delivery, and its timestamp.
+    chatwoot_signature: Option<String>,
+    chatwoot_timestamp: Option<String>,
     upgrade_websocket: bool,
     connection_upgrade: bool,
     ws_key: Option<String>,
@@ -229,6 +232,8 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Response> {
             "origin" => head.origin = Some(value),
             "authorization" => head.authorization = Some(value),
             "x-huashu-secret" => head.huashu_secret = Some(value),
+            "x-chatwoot-signature" => head.chatwoot_signature = Some(value),
+            "x-chatwoot-timestamp" => head.chatwoot_timestamp = Some(value),
             "upgrade" => head.upgrade_websocket = value.eq_ignore_ascii_case("websocket"),
             "connection" => {
                 head.connection_upgrade = value
@@ -542,12 +547,13 @@ async fn route(shared: &Arc<Shared>, tcp: &mut TcpStream, head: &Head, rest: Vec
             }
         }
         ("POST", "/integrations/chatwoot") => {
-            // Authenticated before the body is read.
-            let Some(account) =
-                crate::chatwoot::authenticate(shared, &head.query, head.huashu_secret.as_deref())
-            else {
+            // A secret is checked before the body is read; Chatwoot's signature needs the body.
+            let by_secret =
+                crate::chatwoot::authenticate(shared, &head.query, head.huashu_secret.as_deref());
+            let signature = head.chatwoot_signature.as_deref();
+            if by_secret.is_none() && !crate::chatwoot::may_be_signed(shared, signature) {
                 return Response::error(401, ErrorCode::Unauthorized, "Chatwoot secret required");
-            };
+            }
             let deadline = shared.config.limits.body_timeout;
             let body = match read_body(tcp, head, rest, crate::chatwoot::MAX_BODY, deadline).await {
                 Ok(b) => b,
@@ -557,6 +563,12 @@ async fn route(shared: &Arc<Shared>, tcp: &mut TcpStream, head: &Head, rest: Vec
                     }
                     return r;
                 }
+            };
+            let timestamp = head.chatwoot_timestamp.as_deref();
+            let Some(account) = by_secret
+                .or_else(|| crate::chatwoot::verify_signature(shared, timestamp, signature, &body))
+            else {
+                return Response::error(401, ErrorCode::Unauthorized, "bad Chatwoot signature");
             };
             let (status, body) = crate::chatwoot::webhook(shared, account, &body).await;
             Response::json(status, body)

@@ -403,3 +403,66 @@ async fn urgent_turns_and_threats_are_noted_back_without_delaying_the_webhook() 
         notes.try_recv()
     );
 }
+
+/// HMAC-SHA256 (RFC 2104), to sign deliveries the way Chatwoot does.
+fn hmac(key: &[u8], msg: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut k = [0u8; 64];
+    k[..key.len()].copy_from_slice(key);
+    let inner = Sha256::new()
+        .chain_update(k.map(|b| b ^ 0x36))
+        .chain_update(msg)
+        .finalize();
+    let out = Sha256::new()
+        .chain_update(k.map(|b| b ^ 0x5c))
+        .chain_update(inner)
+        .finalize();
+    out.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn deliveries_signed_by_chatwoot_need_no_url_secret() {
+    let signing = "chatwoot-webhook-signing-secret";
+    let s = start(Chatwoot::new().with_account(account().signing_secret(signing))).await;
+    let body = fixture("incoming.json");
+    let raw = body.to_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let signed = |ts: u64, key: &str| {
+        let sig = hmac(key.as_bytes(), format!("{ts}.{raw}").as_bytes());
+        format!("X-Chatwoot-Timestamp: {ts}\r\nX-Chatwoot-Signature: sha256={sig}\r\n")
+    };
+    let (status, ack) = post(
+        s.addr,
+        "/integrations/chatwoot",
+        &signed(now, signing),
+        &body,
+    )
+    .await;
+    assert_eq!((status, &ack["id"]), (200, &json!("cw-1001")), "{ack}");
+    for (why, headers) in [
+        ("wrong key", signed(now, "another-secret-entirely")),
+        ("stale timestamp", signed(now - 3600, signing)),
+        ("no signature", String::new()),
+    ] {
+        let (status, err) = post(s.addr, "/integrations/chatwoot", &headers, &body).await;
+        assert_eq!(
+            (status, &err["code"]),
+            (401, &json!("unauthorized")),
+            "{why}"
+        );
+    }
+    // A signature over another body does not carry over.
+    let mut other = fixture("incoming.json");
+    other["content"] = json!("改过的内容");
+    let (status, _) = post(
+        s.addr,
+        "/integrations/chatwoot",
+        &signed(now, signing),
+        &other,
+    )
+    .await;
+    assert_eq!(status, 401, "tampered body");
+}

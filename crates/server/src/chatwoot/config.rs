@@ -14,6 +14,8 @@
 //! api_url = "http://chatwoot.internal:3000"   # optional write-back (private notes), http only
 //! api_token = "…"                    # a Chatwoot access token (Profile settings → Access token)
 //! note_timeout_ms = 5000             # optional, per note
+//! signing_secret = "…"               # optional: the webhook's secret in Chatwoot; a delivery
+//!                                    # signed with it (X-Chatwoot-Signature) needs no ?secret=
 //! ```
 
 use std::path::Path;
@@ -53,6 +55,8 @@ pub struct ChatwootAccount {
     pub(crate) shop: String,
     pub(crate) account_id: Option<u64>,
     pub(crate) api: Option<Api>,
+    /// Chatwoot's webhook signing secret (the HMAC key itself: it cannot be kept as a digest).
+    signing_key: Option<Vec<u8>>,
     pub(crate) notes: super::note::NoteState,
 }
 
@@ -63,6 +67,7 @@ impl std::fmt::Debug for ChatwootAccount {
             .field("shop", &self.shop)
             .field("account_id", &self.account_id)
             .field("write_back", &self.api.as_ref().map(|a| &a.authority))
+            .field("signed", &self.signing_key.is_some())
             .finish()
     }
 }
@@ -75,6 +80,7 @@ impl ChatwootAccount {
             shop: shop.to_string(),
             account_id: None,
             api: None,
+            signing_key: None,
             notes: Default::default(),
         }
     }
@@ -82,6 +88,13 @@ impl ChatwootAccount {
     /// Accept only payloads of this Chatwoot account id.
     pub fn account_id(mut self, id: u64) -> ChatwootAccount {
         self.account_id = Some(id);
+        self
+    }
+
+    /// Also accept deliveries signed by Chatwoot with this webhook secret
+    /// (`X-Chatwoot-Signature`, `X-Chatwoot-Timestamp`).
+    pub fn signing_secret(mut self, secret: &str) -> ChatwootAccount {
+        self.signing_key = Some(secret.as_bytes().to_vec());
         self
     }
 
@@ -150,6 +163,7 @@ struct Entry {
     api_url: Option<String>,
     api_token: Option<String>,
     note_timeout_ms: Option<u64>,
+    signing_secret: Option<String>,
 }
 
 impl Chatwoot {
@@ -191,6 +205,15 @@ impl Chatwoot {
             if let Some(id) = e.account_id {
                 a = a.account_id(id);
             }
+            match e.signing_secret.as_deref() {
+                Some(s) if s.len() < 8 => {
+                    return Err(bad(format!(
+                        "account #{n}: signing_secret shorter than 8 characters"
+                    )));
+                }
+                Some(s) => a = a.signing_secret(s),
+                None => {}
+            }
             match (e.api_url, e.api_token) {
                 (Some(url), Some(token)) => {
                     let timeout = Duration::from_millis(e.note_timeout_ms.unwrap_or(5000));
@@ -217,6 +240,36 @@ impl Chatwoot {
             message: e.to_string(),
         })?;
         Chatwoot::from_toml(&text, path)
+    }
+
+    /// Whether any account accepts Chatwoot-signed deliveries.
+    pub(crate) fn has_signing(&self) -> bool {
+        self.accounts.iter().any(|a| a.signing_key.is_some())
+    }
+
+    /// The account whose signing secret signed `body` at `timestamp` (Unix seconds, within
+    /// `MAX_SKEW_SECS` of `now`); every signing account is tried, without an early exit.
+    pub(crate) fn signed_account(
+        &self,
+        timestamp: &str,
+        signature: &str,
+        body: &[u8],
+        now: i64,
+    ) -> Option<Arc<ChatwootAccount>> {
+        let ts: i64 = timestamp.trim().parse().ok()?;
+        if (now - ts).abs() > super::sign::MAX_SKEW_SECS {
+            return None;
+        }
+        let given = super::sign::parse_signature(signature)?;
+        let mut found = None;
+        for a in &self.accounts {
+            let Some(key) = &a.signing_key else { continue };
+            let want = super::sign::hmac_sha256(key, &[timestamp.trim().as_bytes(), b".", body]);
+            if ct_eq(&want, &given) && found.is_none() {
+                found = Some(Arc::clone(a));
+            }
+        }
+        found
     }
 
     /// The account whose secret is `secret` (every entry is compared, no early exit).
@@ -276,6 +329,7 @@ mod tests {
             "[[account]]\nsecret='0123456789abcdef'\nshop='s'\napi_url='http://x'",
             "[[account]]\nsecret='0123456789abcdef'\nshop='s'\n[[account]]\nsecret='0123456789abcdef'\nshop='t'",
             "[[account]]\nsecret='0123456789abcdef'\nshop='s'\nbogus=1",
+            "[[account]]\nsecret='0123456789abcdef'\nshop='s'\nsigning_secret='short'",
         ] {
             assert!(
                 Chatwoot::from_toml(bad, Path::new("c.toml")).is_err(),

@@ -12,6 +12,7 @@
 mod config;
 mod note;
 mod payload;
+mod sign;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -48,6 +49,27 @@ pub(crate) fn authenticate(
     let from_query = crate::http::query_params(query).remove("secret");
     let secret = header.map(str::to_string).or(from_query)?;
     shared.config.chatwoot.account(&secret)
+}
+
+/// The account of a delivery signed by Chatwoot itself (`X-Chatwoot-Signature` over
+/// `"{X-Chatwoot-Timestamp}.{body}"`), when some account has a `signing_secret`.
+pub(crate) fn verify_signature(
+    shared: &Shared,
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+) -> Option<Arc<ChatwootAccount>> {
+    let now = crate::shared::now_ms() / 1000;
+    shared
+        .config
+        .chatwoot
+        .signed_account(timestamp?, signature?, body, now)
+}
+
+/// Whether a request without a secret could still authenticate by Chatwoot's signature (then
+/// the body is read and checked).
+pub(crate) fn may_be_signed(shared: &Shared, signature: Option<&str>) -> bool {
+    signature.is_some() && shared.config.chatwoot.has_signing()
 }
 
 /// Handles one authenticated webhook delivery: `(status, JSON body)`.
