@@ -43,6 +43,10 @@ pub struct ServeArgs {
     /// Extra browser origin allowed to open WebSockets (repeatable), e.g. https://shop.example.
     #[arg(long, value_name = "ORIGIN")]
     allow_origin: Vec<String>,
+    /// Refuse WebSocket clients that send no Origin header (non-browser clients; see
+    /// docs/SECURITY.md for why they are allowed by default).
+    #[arg(long)]
+    require_origin: bool,
     /// Most simultaneous connections (default: the file-descriptor limit, raised to its hard
     /// maximum at start, less 96 kept for the process's own files and for answering refusals).
     #[arg(long, value_name = "N")]
@@ -196,6 +200,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.chatwoot = huashu_server::Chatwoot::load(path)?;
     }
     config.allowed_origins = args.allow_origin.clone();
+    config.require_origin = args.require_origin;
     let fd_limit = raise_fd_limit();
     let safe = max_connections_for(fd_limit);
     config.limits.max_connections = match args.max_connections {

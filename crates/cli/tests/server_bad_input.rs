@@ -345,7 +345,13 @@ async fn a_turn_before_hello_is_unauthorized_and_closed_4401() {
     closed_with(&mut c, 4401).await;
     s.bystanders_served().await;
     // Nothing was stored for it.
-    assert!(s.server.store().turns("c").expect("turns").is_empty());
+    assert!(
+        s.server
+            .store()
+            .turns(&huashu_store::conversation_key("shop-a", "c"))
+            .expect("turns")
+            .is_empty()
+    );
     s.finish().await;
 }
 
@@ -405,39 +411,19 @@ async fn no_hello_within_the_handshake_timeout_is_unauthorized_and_closed_4401()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn another_shops_conversation_is_forbidden_and_kept() {
+async fn another_shops_conversation_id_is_its_own_conversation_and_kept() {
     let mut s = Scene::start(|_| {}).await;
     let mut wb = s.client("widget", WIDGET_B).await;
     let mut ab = s.client("agent", AGENT_B).await;
-    // Shop A owns `bystander`: shop B can neither write nor read nor act on it.
-    rejected(
-        &mut wb,
-        text(turn("bystander", "b-1", "customer", "我是B店").to_string()),
-        "forbidden",
-        Some("b-1"),
-    )
-    .await;
-    for (m, r) in [
-        (
-            json!({"type":"subscribe","conversation":"bystander","since":0}),
-            "bystander",
-        ),
-        (
-            json!({"type":"draft","conversation":"bystander","draft":"d-b","text":"您好"}),
-            "d-b",
-        ),
-        (
-            json!({"type":"feedback","conversation":"bystander","suggestion":"1:x","action":"used"}),
-            "1:x",
-        ),
-        (
-            json!({"type":"send","conversation":"bystander","id":"b-2","text":"您好"}),
-            "b-2",
-        ),
-    ] {
-        rejected(&mut ab, text(m.to_string()), "forbidden", Some(r)).await;
-    }
-    // Shop A's console saw none of it.
+    // Shop A uses `bystander`; shop B's `bystander` is another conversation: B's turn is B's
+    // first (seq 1), and B's console replays only B's events.
+    wb.send(turn("bystander", "b-1", "customer", "我是B店"))
+        .await;
+    assert_eq!(wb.expect("ack").await["seq"], 1);
+    let (replay, seq) = ab.subscribe("bystander", 0).await;
+    let turns: Vec<&str> = replay.iter().filter_map(|e| e["turn"].as_str()).collect();
+    assert_eq!((turns, seq), (vec!["b-1", "b-1"], 2));
+    // Shop A's console saw none of it (its next frames are its own bystander turn).
     s.bystanders_served().await;
     kept(&mut wb, "widget").await;
     kept(&mut ab, "agent").await;
@@ -542,7 +528,7 @@ async fn a_flood_past_the_rate_limit_is_rate_limited_with_ref_kept_and_recovers(
     let stored: Vec<String> = s
         .server
         .store()
-        .turns("flood")
+        .turns(&huashu_store::conversation_key("shop-a", "flood"))
         .expect("turns")
         .into_iter()
         .map(|t| t.id)

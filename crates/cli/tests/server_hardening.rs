@@ -440,3 +440,86 @@ async fn reload_refuses_an_emptied_forbidden_list_and_any_lint_problem() {
     assert_eq!(status, 200, "{body}");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_widget_token_sends_customer_turns_only_and_reads_nothing() {
+    let server = InProcess::start(|_| {}).await;
+    let (mut w, mut c) = bystanders(&server).await;
+    let cases = [
+        (turn("bystander", "fake-1", "agent", "你去告啊"), "fake-1"),
+        (
+            json!({"type":"turn","conversation":"bystander","id":"fake-2","role":"customer",
+                   "agent":"a-1","text":"您好"}),
+            "fake-2",
+        ),
+        (
+            json!({"type":"subscribe","conversation":"bystander","since":0}),
+            "bystander",
+        ),
+        (json!({"type":"watch"}), ""),
+        (
+            json!({"type":"draft","conversation":"bystander","draft":"d","text":"x"}),
+            "d",
+        ),
+    ];
+    for (frame, r) in cases {
+        w.send(frame.clone()).await;
+        let e = w.expect_error("forbidden").await;
+        if !r.is_empty() {
+            assert_eq!(e["ref"], r, "{frame}");
+        }
+    }
+    served(&mut w, &mut c, "customer-ok").await;
+    // Shop A's chat system, with its server-side integration token, credits agent turns.
+    let mut i = Client::hello(&server.url(), "widget", INTEGRATION_A).await;
+    i.send(
+        json!({"type":"turn","conversation":"bystander","id":"real-1","role":"agent",
+                  "agent":"a-1","text":"您好，马上为您查询"}),
+    )
+    .await;
+    i.expect("ack").await;
+    assert_eq!(c.expect("guard").await["turn"], "real-1");
+    let stored = server
+        .store()
+        .turns(&huashu_store::conversation_key("shop-a", "bystander"))
+        .expect("turns");
+    let agents: Vec<(&str, Option<&str>)> = stored
+        .iter()
+        .map(|t| (t.id.as_str(), t.agent.as_deref()))
+        .collect();
+    assert_eq!(agents, [("customer-ok", None), ("real-1", Some("a-1"))]);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn require_origin_refuses_upgrades_without_an_origin() {
+    let server = InProcess::start(|c| c.require_origin = true).await;
+    let addr = server.addr;
+    let upgrade = move |origin: Option<String>| {
+        tokio::task::spawn_blocking(move || {
+            let origin = origin
+                .map(|o| format!("Origin: {o}\r\n"))
+                .unwrap_or_default();
+            let req = format!(
+                "GET /ws HTTP/1.1\r\nHost: {addr}\r\n{origin}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            );
+            let mut s = raw(addr, req.as_bytes());
+            let mut head = [0u8; 12];
+            std::io::Read::read_exact(&mut s, &mut head).expect("status line");
+            String::from_utf8_lossy(&head[9..12]).into_owned()
+        })
+    };
+    let cases = [
+        (None, "403"),
+        (Some(format!("http://{addr}")), "101"),
+        (Some("https://evil.example".to_string()), "403"),
+    ];
+    for (origin, want) in cases {
+        assert_eq!(
+            upgrade(origin.clone()).await.expect("join"),
+            want,
+            "{origin:?}"
+        );
+    }
+    server.stop().await;
+}

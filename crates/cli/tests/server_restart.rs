@@ -318,7 +318,7 @@ async fn sigterm_mid_burst_closes_1001_commits_every_acked_turn_and_exits_0() {
         huashu_store::Store::open(std::path::Path::new(&db), huashu_store::Durability::Normal)
             .expect("db");
     let stored: std::collections::HashSet<String> = store
-        .turns("g-1")
+        .turns(&huashu_store::conversation_key("default", "g-1"))
         .expect("turns")
         .into_iter()
         .map(|t| t.id)
@@ -497,7 +497,7 @@ async fn after_sigkill_a_waiting_customer_still_gets_its_sla_events_once() {
     let mut levels = Vec::new();
     for _ in 0..200 {
         levels = store()
-            .sla_events("w-1")
+            .sla_events(&huashu_store::conversation_key("shop-a", "w-1"))
             .expect("sla")
             .into_iter()
             .map(|s| (s.level, s.turn))
@@ -530,6 +530,12 @@ async fn after_sigkill_a_waiting_customer_still_gets_its_sla_events_once() {
     server.kill();
     let server = start("300", "600");
     tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
-    assert_eq!(store().sla_events("w-1").expect("sla").len(), 2);
+    assert_eq!(
+        store()
+            .sla_events(&huashu_store::conversation_key("shop-a", "w-1"))
+            .expect("sla")
+            .len(),
+        2
+    );
     drop(server);
 }

@@ -8,7 +8,7 @@
 //! admin = "admin-secret"
 //! [[token]]
 //! token = "w-secret"
-//! role = "widget"        # widget | agent | supervisor | any
+//! role = "widget"        # widget | integration | agent | supervisor | any
 //! shop = "shop-1"
 //! [[token]]
 //! token = "a-secret"
@@ -45,10 +45,16 @@ impl Role {
 }
 
 /// The roles a token allows.
+///
+/// `Widget` is what sits in a shop's public page: anyone can read it, so it may only send
+/// customer turns (no `role:"agent"`, no `agent` credit) and read nothing. `Integration` is the
+/// shop's chat system, server-side: it connects as a `widget` (protocol v1) and may also send
+/// agent turns credited to an agent. `Any` (the generated loopback token) allows everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenRole {
     Widget,
+    Integration,
     Agent,
     Supervisor,
     Any,
@@ -58,10 +64,17 @@ impl TokenRole {
     fn allows(self, role: Role) -> bool {
         match self {
             TokenRole::Any => true,
-            TokenRole::Widget => role == Role::Widget,
+            TokenRole::Widget | TokenRole::Integration => role == Role::Widget,
             TokenRole::Agent => role == Role::Agent,
             TokenRole::Supervisor => role == Role::Supervisor,
         }
+    }
+}
+
+impl TokenRole {
+    /// May send agent turns (`role:"agent"`, `agent` credit) on a `widget` connection.
+    pub fn sends_agent_turns(self) -> bool {
+        matches!(self, TokenRole::Integration | TokenRole::Any)
     }
 }
 
@@ -162,8 +175,11 @@ impl Auth {
             if t.token.len() < 8 {
                 return Err(bad(format!("token #{} shorter than 8 characters", i + 1)));
             }
-            if t.shop.is_empty() {
-                return Err(bad(format!("token #{} has an empty shop", i + 1)));
+            if t.shop.is_empty() || t.shop.chars().any(char::is_control) {
+                return Err(bad(format!(
+                    "token #{} has an empty shop or one with control characters",
+                    i + 1
+                )));
             }
             if auth.tokens.contains_key(&digest(&t.token)) {
                 return Err(bad(format!("token #{} is listed twice", i + 1)));

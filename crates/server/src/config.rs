@@ -127,6 +127,11 @@ pub struct Config {
     pub chatwoot: Chatwoot,
     /// Browser origins allowed besides the server's own (`http://host:port`).
     pub allowed_origins: Vec<String>,
+    /// Refuse WebSocket upgrades without an `Origin` header. Off by default: browsers always
+    /// send `Origin` on a WebSocket request, so a request without one is not a page's
+    /// cross-site request (what the origin check prevents) but a server-side client
+    /// (integration, loadgen), which could forge any `Origin` anyway; tokens still apply.
+    pub require_origin: bool,
     pub limits: Limits,
     pub sla: Sla,
     /// Reload the book on SIGHUP (the CLI sets it; tests leave it off).
@@ -147,6 +152,7 @@ impl Config {
             auth,
             chatwoot: Chatwoot::default(),
             allowed_origins: Vec::new(),
+            require_origin: false,
             limits: Limits::default(),
             sla: Sla::default(),
             reload_on_sighup: false,

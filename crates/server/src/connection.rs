@@ -50,6 +50,9 @@ struct Conn<Si> {
     subscriptions: HashSet<String>,
     watching: bool,
     bucket: TokenBucket,
+    /// The token may send agent turns (an integration or the generated token), not only
+    /// customer turns (a public widget token).
+    agent_turns: bool,
 }
 
 /// Serves one connection until it closes, the client misbehaves fatally, or `shutdown` fires.
@@ -77,6 +80,7 @@ pub(crate) async fn serve<St, Si>(
         outbox,
         subscriptions: HashSet::new(),
         watching: false,
+        agent_turns: false,
     };
     shared.metrics.connection_opened(None);
     let stop = if let Some(why) = refused {
@@ -270,7 +274,7 @@ where
         self.send_text(welcome.to_string()).await
     }
 
-    fn authenticate(&self, h: Hello) -> Result<Session, ClientError> {
+    fn authenticate(&mut self, h: Hello) -> Result<Session, ClientError> {
         let unauthorized = |m: &str| ClientError::new(ErrorCode::Unauthorized, m.to_string());
         let grant = self
             .shared
@@ -294,6 +298,7 @@ where
         {
             return Err(ClientError::new(ErrorCode::BadField, "agent id too long"));
         }
+        self.agent_turns = grant.role.sends_agent_turns();
         Ok(Session {
             role: h.role,
             shop: grant.shop.clone(),
@@ -491,6 +496,15 @@ where
             Inbound::Turn(t) => {
                 let session = self.require(&[Role::Widget], "send turns (agents use `send`)")?;
                 let r = Some(t.id.clone());
+                if !self.agent_turns && (t.role == Speaker::Agent || t.agent.is_some()) {
+                    return Err(Reply::Client(
+                        ClientError::new(
+                            ErrorCode::Forbidden,
+                            "a widget token sends customer turns only; agent turns need an integration token",
+                        )
+                        .with_ref(r),
+                    ));
+                }
                 let input = TurnInput {
                     conversation: t.conversation,
                     id: t.id,
@@ -528,9 +542,11 @@ where
                 self.subscribe(&session, s.conversation, s.since).await
             }
             Inbound::Unsubscribe(u) => {
-                self.require(&[Role::Agent, Role::Supervisor], "unsubscribe")?;
+                let session = self.require(&[Role::Agent, Role::Supervisor], "unsubscribe")?;
                 if self.subscriptions.remove(&u.conversation) {
-                    self.shared.unsubscribe(&u.conversation, self.conn_id).await;
+                    self.shared
+                        .unsubscribe(&session.shop, &u.conversation, self.conn_id)
+                        .await;
                 }
                 #[derive(Serialize)]
                 struct Unsubscribed<'a> {
@@ -772,7 +788,7 @@ where
             // Replay (since, last] from the database; live events > last wait in the inbox.
             let mut after = since;
             while after < last {
-                let c = conversation.clone();
+                let c = huashu_store::conversation_key(&session.shop, &conversation);
                 let page = self
                     .shared
                     .db
@@ -783,7 +799,9 @@ where
                     Err(e) => {
                         // Without the replay the client would see a gap: undo the subscription.
                         self.subscriptions.remove(&conversation);
-                        self.shared.unsubscribe(&conversation, self.conn_id).await;
+                        self.shared
+                            .unsubscribe(&session.shop, &conversation, self.conn_id)
+                            .await;
                         return Err(Reply::Client(
                             crate::shared::internal(e).with_ref(Some(conversation)),
                         ));
@@ -840,8 +858,11 @@ where
     }
 
     async fn cleanup(&mut self) {
+        let shop = self.session.as_ref().map(|s| s.shop.clone());
         for c in std::mem::take(&mut self.subscriptions) {
-            self.shared.unsubscribe(&c, self.conn_id).await;
+            if let Some(shop) = &shop {
+                self.shared.unsubscribe(shop, &c, self.conn_id).await;
+            }
         }
         let role = self.session.as_ref().map(|s| s.role);
         if let Some(s) = self.session.as_ref().filter(|_| self.watching) {

@@ -81,10 +81,18 @@ impl Shared {
     pub(crate) async fn accept_turn(
         &self,
         session: &Session,
-        t: TurnInput,
+        mut t: TurnInput,
         received: Instant,
     ) -> Result<Ack, ClientError> {
-        let (slot, mut inner) = self.lock(&t.conversation).await?;
+        // Free text besides `text` is masked once, here, so the summary, the stored events and
+        // the live frames all carry the masked form (`text` itself is analysed first: the
+        // engine must see the digits of an order number; every payload is masked after).
+        if let Some(c) = t.customer.as_mut()
+            && let std::borrow::Cow::Owned(m) = huashu_store::mask(c)
+        {
+            *c = m;
+        }
+        let (slot, mut inner) = self.lock_in(&session.shop, &t.conversation).await?;
         Shared::check_shop(&slot, &mut inner, &session.shop, true)?;
         if let Some(&seq) = inner.seen.get(&t.id) {
             self.metrics.turns_duplicate.fetch_add(1, Relaxed);
@@ -270,7 +278,7 @@ impl Shared {
         let kinds: Vec<String> = events.iter().map(|e| e.kind.clone()).collect();
         let customer_text = (t.speaker == Speaker::Customer).then(|| t.text.clone());
         let write = Write::Turn(TurnWrite {
-            conversation: t.conversation.clone(),
+            conversation: slot.key.clone(),
             shop: session.shop.clone(),
             id: t.id.clone(),
             seq,
@@ -355,7 +363,7 @@ impl Shared {
         conversation: &str,
         outbox: &Outbox,
     ) -> Result<(u64, bool), ClientError> {
-        let (slot, mut inner) = self.lock(conversation).await?;
+        let (slot, mut inner) = self.lock_in(&session.shop, conversation).await?;
         Shared::check_shop(&slot, &mut inner, &session.shop, true)?;
         let already = inner.subscribers.iter().any(|o| o.id == outbox.id);
         if !already {
@@ -364,10 +372,10 @@ impl Shared {
         Ok((inner.last_seq, already))
     }
 
-    pub(crate) async fn unsubscribe(&self, conversation: &str, conn_id: u64) {
+    pub(crate) async fn unsubscribe(&self, shop: &str, conversation: &str, conn_id: u64) {
         let Some(slot) = self
             .conversations
-            .get(conversation)
+            .get(&huashu_store::conversation_key(shop, conversation))
             .map(|s| std::sync::Arc::clone(&s))
         else {
             return;
@@ -388,7 +396,7 @@ impl Shared {
         suggestion: &str,
         action: Action,
     ) -> Result<(), ClientError> {
-        let (slot, mut inner) = self.lock(conversation).await?;
+        let (slot, mut inner) = self.lock_in(&session.shop, conversation).await?;
         if inner.shop.is_none() || inner.last_seq == 0 {
             self.release(&slot, inner);
             return Err(ClientError::new(
@@ -401,7 +409,7 @@ impl Shared {
         let script = suggestion.split_once(':').map_or(suggestion, |(_, s)| s);
         self.db
             .write(Write::Feedback(FeedbackWrite {
-                conversation: conversation.to_string(),
+                conversation: slot.key.clone(),
                 suggestion: suggestion.to_string(),
                 script: script.to_string(),
                 action: action.as_str().into(),
@@ -488,7 +496,7 @@ impl Shared {
         summary: crate::shared::Summary,
     ) -> bool {
         let write = Write::Events(huashu_store::EventsWrite {
-            conversation: slot.id.clone(),
+            conversation: slot.key.clone(),
             shop: shop.to_string(),
             at: now_ms(),
             book: self.engine().meta().hash.clone(),
@@ -523,7 +531,7 @@ impl Shared {
         session: &Session,
         conversation: &str,
     ) -> Result<bool, ClientError> {
-        let (slot, mut inner) = self.lock(conversation).await?;
+        let (slot, mut inner) = self.lock_in(&session.shop, conversation).await?;
         if inner.shop.is_none() || inner.last_seq == 0 {
             self.release(&slot, inner);
             return Err(ClientError::new(
@@ -589,7 +597,7 @@ impl Shared {
         turn: &str,
         entity: u32,
     ) -> Result<crate::personal::PersonalValue, ClientError> {
-        let (slot, mut inner) = self.lock(conversation).await?;
+        let (slot, mut inner) = self.lock_in(&session.shop, conversation).await?;
         if inner.shop.is_none() || inner.last_seq == 0 {
             self.release(&slot, inner);
             return Err(ClientError::new(
@@ -606,7 +614,7 @@ impl Shared {
         };
         self.db
             .write(Write::Reveal(RevealWrite {
-                conversation: conversation.to_string(),
+                conversation: slot.key.clone(),
                 turn: turn.to_string(),
                 entity,
                 kind: value.kind.to_string(),
@@ -619,27 +627,6 @@ impl Shared {
         Ok(value)
     }
 
-    /// Checks that `conversation` is not another shop's. Unknown conversations are allowed.
-    async fn check_owner(&self, session: &Session, conversation: &str) -> Result<(), ClientError> {
-        let fast = self
-            .conversations
-            .get(conversation)
-            .and_then(|s| s.owner.get().map(|o| o == &session.shop));
-        match fast {
-            Some(true) => Ok(()),
-            Some(false) => Err(ClientError::new(
-                ErrorCode::Forbidden,
-                "conversation belongs to another shop",
-            )),
-            None => {
-                let (slot, mut inner) = self.lock(conversation).await?;
-                let r = Shared::check_shop(&slot, &mut inner, &session.shop, false);
-                self.release(&slot, inner);
-                r
-            }
-        }
-    }
-
     /// Checks an unsent draft. Flagged drafts are stored (without delaying the reply).
     pub(crate) async fn draft(
         &self,
@@ -648,7 +635,8 @@ impl Shared {
         draft: &str,
         text: &str,
     ) -> Result<DraftCheck, ClientError> {
-        self.check_owner(session, conversation).await?;
+        // No lookup: a draft names a conversation of the session's own shop by construction
+        // (the stored key is scoped), so there is nothing to check and nothing to leak.
         let check = self.engine().review_draft(text);
         let hits = &check.hits;
         self.metrics.drafts.fetch_add(1, Relaxed);
@@ -657,7 +645,7 @@ impl Shared {
                 self.metrics.guard_hit(&h.category);
             }
             let write = Write::Draft(DraftWrite {
-                conversation: conversation.to_string(),
+                conversation: huashu_store::conversation_key(&session.shop, conversation),
                 draft: draft.to_string(),
                 agent: session.agent.clone(),
                 text: text.to_string(),
@@ -684,7 +672,7 @@ impl Shared {
         let mut state = match conversation {
             None => ConversationState::new(),
             Some(id) => {
-                let (slot, mut inner) = self.lock(id).await?;
+                let (slot, mut inner) = self.lock_in(shop, id).await?;
                 Shared::check_shop(&slot, &mut inner, shop, false)?;
                 let state = inner.state.clone();
                 self.release(&slot, inner);

@@ -334,8 +334,9 @@ pub(crate) async fn refuse(
 
 fn origin_allowed(shared: &Shared, head: &Head) -> bool {
     let Some(origin) = &head.origin else {
-        // Not a browser (browsers always send Origin on WebSocket requests); tokens still apply.
-        return true;
+        // Not a browser (browsers always send Origin on WebSocket requests); tokens still
+        // apply. `require_origin` refuses such clients too (docs/SECURITY.md).
+        return !shared.config.require_origin;
     };
     let same = head.host.as_ref().is_some_and(|host| {
         origin

@@ -109,14 +109,20 @@ pub(crate) async fn check(
                     TranscriptLine {
                         role: t.role.clone(),
                         text: t.text.clone(),
-                        conversation: Some(t.conversation.clone()),
+                        // Keyed by shop: two shops' `c-1` are two conversations.
+                        conversation: Some(huashu_store::conversation_key(
+                            &t.shop,
+                            &t.conversation,
+                        )),
                         at: Some(t.at),
                     },
                 )
             })
             .collect();
-        let conversations: HashSet<&str> =
-            transcript.iter().map(|t| t.conversation.as_str()).collect();
+        let conversations: HashSet<(&str, &str)> = transcript
+            .iter()
+            .map(|t| (t.shop.as_str(), t.conversation.as_str()))
+            .collect();
         let report = diff(&current, &candidate, &lines);
         let cm = current.meta();
         json!({

@@ -161,6 +161,9 @@ impl Inner {
 
 #[derive(Debug)]
 pub(crate) struct Conversation {
+    /// The storage and map key: shop and client id (`huashu_store::conversation_key`).
+    pub(crate) key: String,
+    /// The client's id, as it appears in frames.
     pub(crate) id: String,
     /// Set once the owner is known; lets drafts check the shop without taking the lock.
     pub(crate) owner: OnceLock<String>,
@@ -276,25 +279,36 @@ impl Shared {
         }
     }
 
-    fn slot(&self, id: &str) -> Arc<Conversation> {
-        if let Some(c) = self.conversations.get(id) {
+    fn slot(&self, key: &str) -> Arc<Conversation> {
+        if let Some(c) = self.conversations.get(key) {
             return Arc::clone(&c);
         }
         Arc::clone(
-            &self.conversations.entry(id.to_string()).or_insert_with(|| {
-                Arc::new(Conversation {
-                    id: id.to_string(),
-                    owner: OnceLock::new(),
-                    inner: Arc::new(Mutex::new(Inner::default())),
-                })
-            }),
+            &self
+                .conversations
+                .entry(key.to_string())
+                .or_insert_with(|| {
+                    Arc::new(Conversation {
+                        key: key.to_string(),
+                        id: huashu_store::client_id(key).to_string(),
+                        owner: OnceLock::new(),
+                        inner: Arc::new(Mutex::new(Inner::default())),
+                    })
+                }),
         )
     }
 
-    /// Locks a conversation (creating and loading it as needed).
-    pub(crate) async fn lock(&self, id: &str) -> Result<Locked, ClientError> {
+    /// Locks conversation `id` of `shop` (creating and loading it as needed). Every lookup a
+    /// client can cause goes through here with its session's shop, so one shop never reaches,
+    /// claims or learns about another shop's conversation of the same id.
+    pub(crate) async fn lock_in(&self, shop: &str, id: &str) -> Result<Locked, ClientError> {
+        self.lock(&huashu_store::conversation_key(shop, id)).await
+    }
+
+    /// Locks a conversation by its key (`huashu_store::conversation_key`).
+    pub(crate) async fn lock(&self, key: &str) -> Result<Locked, ClientError> {
         loop {
-            let slot = self.slot(id);
+            let slot = self.slot(key);
             let mut inner = Arc::clone(&slot.inner).lock_owned().await;
             if inner.removed {
                 continue;
@@ -313,7 +327,7 @@ impl Shared {
             inner.removed = true;
             drop(inner);
             self.conversations
-                .remove_if(&slot.id, |_, v| Arc::ptr_eq(v, slot));
+                .remove_if(&slot.key, |_, v| Arc::ptr_eq(v, slot));
         }
     }
 
@@ -351,7 +365,7 @@ impl Shared {
     /// every promised follow-up not yet reminded), firing at once what is already past.
     async fn load(&self, slot: &Arc<Conversation>, inner: &mut Inner) -> Result<(), ClientError> {
         let engine = self.engine();
-        let id = slot.id.clone();
+        let id = slot.key.clone();
         let loaded = self
             .db
             .read(move |store| {

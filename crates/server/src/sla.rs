@@ -217,7 +217,7 @@ impl Shared {
         summary.updated_at = now_ms();
         let frame = Utf8Bytes::from(payload.as_str());
         let write = Write::Events(EventsWrite {
-            conversation: slot.id.clone(),
+            conversation: slot.key.clone(),
             shop: shop.clone(),
             at: now_ms(),
             book: self.engine().meta().hash.clone(),

@@ -29,9 +29,17 @@ fn engine() -> Arc<Engine> {
     )
 }
 
+/// The stored key of shop A's conversation `id`.
+fn key_a(id: &str) -> String {
+    huashu_store::conversation_key("shop-a", id)
+}
+
 fn auth() -> Auth {
     Auth::new()
-        .with_token("widget-a-token", TokenRole::Widget, "shop-a", None)
+        // Shop A's chat system (server-side): customer and agent turns.
+        .with_token("widget-a-token", TokenRole::Integration, "shop-a", None)
+        // What sits in shop A's public page: customer turns only.
+        .with_token("public-widget-a-token", TokenRole::Widget, "shop-a", None)
         .with_token("agent-a-token", TokenRole::Agent, "shop-a", Some("a-1"))
         .with_token("agent-a-open-token", TokenRole::Agent, "shop-a", None)
         .with_token("super-a-token", TokenRole::Supervisor, "shop-a", None)
@@ -526,7 +534,7 @@ async fn agent_turns_are_stored_with_their_agent_and_counted_per_agent() {
 
     let stored: Vec<_> = h
         .store()
-        .turns("c-1")
+        .turns(&key_a("c-1"))
         .expect("turns")
         .into_iter()
         .map(|t| (t.id, t.agent))
@@ -639,42 +647,61 @@ async fn flooding_past_the_rate_limit_is_refused_and_recovers() {
 }
 
 #[tokio::test]
-async fn a_shop_never_reads_or_writes_another_shops_conversation() {
+async fn the_same_conversation_id_in_two_shops_is_two_independent_conversations() {
     let h = harness(|_| {});
     let mut wa = h.connect();
     wa.hello("widget", "widget-a-token").await;
     wa.send(turn("a-conv", "m-1", "customer", "你好"));
-    wa.expect_type("ack").await;
+    assert_eq!(wa.expect_type("ack").await["seq"], 1);
 
+    // Shop B using the same id reaches its own, empty conversation: no `forbidden`, so nothing
+    // tells B that shop A uses `a-conv` (the same answers as for an id nobody uses).
     let mut b = h.connect();
     b.hello("agent", "agent-b-token").await;
-    b.send(json!({"type":"subscribe","conversation":"a-conv","since":0}));
-    assert_eq!(b.expect_error("forbidden").await["ref"], "a-conv");
-    b.send(json!({"type":"draft","conversation":"a-conv","draft":"d-1","text":"您好"}));
-    assert_eq!(b.expect_error("forbidden").await["ref"], "d-1");
     b.send(json!({"type":"feedback","conversation":"a-conv","suggestion":"1:x","action":"used"}));
-    b.expect_error("forbidden").await;
-    b.send(json!({"type":"send","conversation":"a-conv","id":"m-9","text":"hi"}));
-    b.expect_error("forbidden").await;
+    b.expect_error("not_found").await;
+    b.send(json!({"type":"draft","conversation":"a-conv","draft":"d-1","text":"您好"}));
+    b.expect_type("guard").await;
+    b.send(json!({"type":"send","conversation":"a-conv","id":"m-9","text":"您好"}));
+    assert_eq!(b.expect_type("ack").await["seq"], 1, "B's own first turn");
+    b.send(json!({"type":"subscribe","conversation":"a-conv","since":0}));
+    let replay = b.expect_type("guard").await;
+    assert_eq!(replay["turn"], "m-9", "only B's own events");
+    assert_eq!(b.expect_type("subscribed").await["seq"], 1);
     let mut wb = h.connect();
     wb.hello("widget", "widget-b-token").await;
     wb.send(turn("a-conv", "m-2", "customer", "我是B店"));
-    assert_eq!(wb.expect_error("forbidden").await["ref"], "m-2");
+    assert_eq!(wb.expect_type("ack").await["seq"], 2);
+    assert_eq!(b.expect_type("analysis").await["turn"], "m-2");
+    b.expect_type("suggestions").await;
 
-    // A conversation claimed by shop A's subscriber cannot be started by shop B either.
+    // An id subscribed by shop A (before any turn) is no squat on shop B's id.
     let mut a = h.connect();
     a.hello("agent", "agent-a-token").await;
     a.send(json!({"type":"subscribe","conversation":"future","since":0}));
     a.expect_type("subscribed").await;
-    wb.send(turn("future", "m-1", "customer", "抢注"));
-    wb.expect_error("forbidden").await;
-    // Shop B watching sees nothing of shop A.
-    b.send(json!({"type":"watch"}));
-    assert_eq!(b.expect_type("conversations").await["items"], json!([]));
+    wb.send(turn("future", "m-1", "customer", "不是抢注"));
+    assert_eq!(wb.expect_type("ack").await["seq"], 1);
+    // Shop A's subscriber of `future` and of `a-conv` saw nothing of shop B.
+    a.alive().await;
     wa.send(turn("a-conv", "m-3", "customer", "在吗"));
-    wa.expect_type("ack").await;
+    assert_eq!(
+        wa.expect_type("ack").await["seq"],
+        3,
+        "A's seq counter untouched by B"
+    );
+    // B's watch lists B's conversations only; A's live turn reaches no B connection.
+    b.send(json!({"type":"watch"}));
+    let items = b.expect_type("conversations").await["items"].clone();
+    let shops: Vec<&str> = items
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["shop"].as_str())
+        .collect();
+    assert_eq!(shops, ["shop-b", "shop-b"], "{items}");
     b.alive().await;
-    assert_eq!(h.store().count(Table::Turns).expect("count"), 2);
+    assert_eq!(h.store().count(Table::Turns).expect("count"), 5);
 }
 
 #[tokio::test]
@@ -703,7 +730,7 @@ async fn drafts_are_checked_and_flagged_ones_stored_then_resolved() {
         json!({"type":"send","conversation":"c-1","id":"m-2","text":"非常抱歉，我马上为您处理"}),
     );
     a.expect_type("ack").await;
-    let drafts = h.store().drafts("c-1").expect("drafts");
+    let drafts = h.store().drafts(&key_a("c-1")).expect("drafts");
     assert_eq!(drafts.len(), 1, "only flagged drafts are stored");
     assert_eq!(
         (drafts[0].draft.as_str(), drafts[0].rewritten),
@@ -725,7 +752,7 @@ async fn feedback_is_stored() {
     assert_eq!(n["suggestion"], "1:shipping.when");
     a.send(json!({"type":"feedback","conversation":"nope","suggestion":"1:x","action":"used"}));
     a.expect_error("not_found").await;
-    let fb = h.store().feedback("c-1").expect("feedback");
+    let fb = h.store().feedback(&key_a("c-1")).expect("feedback");
     assert_eq!(fb.len(), 1);
     assert_eq!(
         (
@@ -847,7 +874,7 @@ async fn sla_warns_then_breaches_and_an_agent_answer_resets_the_clock() {
     a.alive().await;
     let levels: Vec<String> = h
         .store()
-        .sla_events("c-1")
+        .sla_events(&key_a("c-1"))
         .expect("sla")
         .into_iter()
         .map(|s| s.level)
@@ -908,8 +935,9 @@ async fn a_restarted_service_resumes_seq_and_idempotency_from_the_database() {
     assert_eq!(w.expect_type("ack").await["seq"], 4);
     let mut wb = h2.connect();
     wb.hello("widget", "widget-b-token").await;
+    // Shop B's `c-1` is its own conversation, also after a restart.
     wb.send(turn("c-1", "m-3", "customer", "x"));
-    wb.expect_error("forbidden").await;
+    assert_eq!(wb.expect_type("ack").await["seq"], 1);
 }
 
 #[tokio::test]
@@ -962,7 +990,7 @@ async fn customer_waits_then_stop(dir: tempfile::TempDir, warn_first: bool) -> t
 
 fn sla_levels(h: &Harness) -> Vec<(String, Option<String>)> {
     h.store()
-        .sla_events("c-1")
+        .sla_events(&key_a("c-1"))
         .expect("sla")
         .into_iter()
         .map(|s| (s.level, s.turn))
@@ -1074,7 +1102,7 @@ async fn a_restart_fires_at_once_the_sla_levels_already_past() {
     }
     let levels: Vec<String> = levels.into_iter().map(|l| l.0).collect();
     assert_eq!(levels, ["warn", "breach"]);
-    let waited = h.store().sla_events("c-1").expect("sla")[0].waiting_ms;
+    let waited = h.store().sla_events(&key_a("c-1")).expect("sla")[0].waiting_ms;
     assert!(
         waited >= 150,
         "waiting_ms counts from the stored turn: {waited}"
@@ -1110,7 +1138,7 @@ async fn a_restart_rearms_a_promised_follow_up() {
     tokio::time::sleep(Duration::from_secs(3 * 24 * 3600)).await;
     let levels: Vec<String> = h
         .store()
-        .sla_events("c-1")
+        .sla_events(&key_a("c-1"))
         .expect("sla")
         .into_iter()
         .map(|s| s.level)

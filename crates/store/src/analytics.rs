@@ -510,7 +510,7 @@ impl Store {
                 *intents.entry(u.intent.clone()).or_default() += 1;
                 *emotions.entry(u.emotion.clone()).or_default() += 1;
                 let r = TurnRef {
-                    conversation: conv.clone(),
+                    conversation: crate::client_id(&conv).to_string(),
                     turn: t.id.clone(),
                     at: t.at,
                     text: t.text.clone(),
@@ -742,10 +742,18 @@ impl Store {
         {
             // Keep the newest turns, starting at a conversation boundary.
             let mut cut = out.len() - limit;
-            while cut > 0 && cut < out.len() && out[cut].conversation == out[cut - 1].conversation {
+            while cut > 0
+                && cut < out.len()
+                && (&out[cut].shop, &out[cut].conversation)
+                    == (&out[cut - 1].shop, &out[cut - 1].conversation)
+            {
                 cut += 1;
             }
             out.drain(..cut.min(out.len()));
+        }
+        // Stored keys carry the shop; the transcript names conversations as clients do.
+        for t in &mut out {
+            t.conversation = crate::client_id(&t.conversation).to_string();
         }
         Ok(out)
     }

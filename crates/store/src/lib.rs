@@ -6,6 +6,7 @@
 //! reader connections for replay.
 
 mod analytics;
+mod key;
 mod mask;
 mod schema;
 mod store;
@@ -14,6 +15,7 @@ pub use analytics::{
     AgentDay, Analytics, AnalyticsQuery, BookUse, CategoryHits, ScriptUse, TranscriptTurn, TurnRef,
     Urgent, day_start_ms, local_day,
 };
+pub use key::{client_id, conversation_key};
 pub use mask::{mask, mask_json};
 pub use store::{
     ConversationRecord, DraftRecord, DraftWrite, Durability, Error, EventRecord, EventsWrite,

@@ -2,10 +2,28 @@
 //!
 //! `PRAGMA user_version` records the schema version so a later release can migrate old files.
 
-/// Current schema version.
-pub const VERSION: i64 = 1;
+/// Current schema version. 2: conversation ids are scoped by shop (`conversation_key`); a
+/// version-1 file is migrated in place when opened (`Store::open`).
+pub const VERSION: i64 = 2;
+
+/// Separates the shop from the client's conversation id in a stored conversation key. A
+/// control character: shops (token file) and ids (protocol) may not contain one, so a key
+/// splits back unambiguously at its first separator.
+pub const KEY_SEPARATOR: char = '\u{1f}';
+
+/// The tables whose `conversation` column holds a conversation key, migrated from version 1.
+pub const KEYED_TABLES: &[&str] = &[
+    "turns",
+    "events",
+    "feedback",
+    "drafts",
+    "reveals",
+    "sla_events",
+];
 
 pub const DDL: &str = r#"
+-- `id` and every `conversation` column hold the conversation key: shop, U+001F, client id, so
+-- shop B's `order-10001` is a different conversation from shop A's.
 CREATE TABLE IF NOT EXISTS conversations (
     id          TEXT PRIMARY KEY,
     shop        TEXT NOT NULL,

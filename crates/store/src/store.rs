@@ -247,6 +247,9 @@ impl Store {
         }
         conn.execute_batch(schema::DDL)?;
         add_missing_columns(&conn)?;
+        if found == 1 {
+            migrate_v1_shop_scoped_keys(&conn)?;
+        }
         conn.execute_batch(&format!("PRAGMA user_version={}", schema::VERSION))?;
         Ok(Store { conn })
     }
@@ -529,6 +532,31 @@ impl Table {
             Table::Reveals => "reveals",
         }
     }
+}
+
+/// Version 1 keyed conversations by the client's id alone (one shop's `order-10001` blocked
+/// every other shop's). Rewrites every key as `conversation_key(shop, id)`, in one transaction
+/// with the version bump so a crash leaves either the old file or the migrated one. Rows of a
+/// conversation that was never stored (flagged drafts on an id nobody sent a turn to) have no
+/// known shop and keep their old key; no lookup reaches them any more.
+fn migrate_v1_shop_scoped_keys(conn: &Connection) -> Result<(), Error> {
+    let sep = u32::from(schema::KEY_SEPARATOR);
+    let mut sql = String::from("BEGIN IMMEDIATE;\n");
+    for table in schema::KEYED_TABLES {
+        sql.push_str(&format!(
+            "UPDATE {table} SET conversation = (SELECT c.shop FROM conversations c WHERE c.id = {table}.conversation) || char({sep}) || conversation
+             WHERE conversation IN (SELECT id FROM conversations);\n"
+        ));
+    }
+    sql.push_str(&format!(
+        "UPDATE conversations SET id = shop || char({sep}) || id;\nPRAGMA user_version = {};\nCOMMIT;",
+        schema::VERSION
+    ));
+    if let Err(e) = conn.execute_batch(&sql) {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(e.into());
+    }
+    Ok(())
 }
 
 /// Adds the columns of `schema::ADDED_COLUMNS` a file written by an earlier build lacks.

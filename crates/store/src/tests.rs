@@ -241,12 +241,14 @@ fn a_file_whose_turns_lack_the_agent_column_gets_it_when_opened() {
              PRAGMA user_version = 1;",
         )
         .expect("old layout");
+    // Version 1 ids are migrated to shop-scoped keys as well.
+    let c1 = conversation_key("s1", "c1");
     {
         let mut s = Store::open(&path, Durability::Normal).expect("opens and migrates");
-        s.apply_one(&turn("c1", "m2", 2, "agent", "new reply"))
+        s.apply_one(&turn(&c1, "m2", 2, "agent", "new reply"))
             .expect("turn with an agent");
         let agents: Vec<_> = s
-            .turns("c1")
+            .turns(&c1)
             .expect("turns")
             .into_iter()
             .map(|t| (t.id, t.agent))
@@ -258,10 +260,7 @@ fn a_file_whose_turns_lack_the_agent_column_gets_it_when_opened() {
     }
     // Opening again finds the column and changes nothing.
     let s = Store::open(&path, Durability::Normal).expect("reopens");
-    assert_eq!(
-        s.turns("c1").expect("turns")[1].agent.as_deref(),
-        Some("a1")
-    );
+    assert_eq!(s.turns(&c1).expect("turns")[1].agent.as_deref(), Some("a1"));
     let v: i64 = s
         .conn()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -359,4 +358,81 @@ fn timers_to_rearm_are_the_waiting_customers_and_unreminded_follow_ups() {
     .expect("reminder");
     assert!(s.pending_follow_ups("c3").expect("none").is_empty());
     assert_eq!(s.conversations_with_timers().expect("timers"), ["c1"]);
+}
+
+#[test]
+fn a_version_1_file_is_migrated_to_shop_scoped_keys_in_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v1.db");
+    {
+        // A file as version 1 wrote it: the same tables (the DDL did not change), ids unscoped.
+        let c = rusqlite::Connection::open(&path).expect("open");
+        c.execute_batch(crate::schema::DDL).expect("v1 tables");
+        c.execute_batch(
+            "INSERT INTO conversations VALUES ('order-10001','shop-a',1,1,2,'{\"conversation\":\"order-10001\"}');
+             INSERT INTO conversations VALUES ('c-b','shop-b',1,1,1,NULL);
+             INSERT INTO turns VALUES ('order-10001','m1',1,'customer','你好',1,1,'h',NULL);
+             INSERT INTO turns VALUES ('c-b','m1',1,'agent','您好',1,1,'h','a1');
+             INSERT INTO events (conversation, seq, type, turn, payload, book, created_at)
+                 VALUES ('order-10001',1,'analysis','m1','{\"conversation\":\"order-10001\"}','h',1);
+             INSERT INTO feedback VALUES ('order-10001','m1:greet','greet','used','a1',2,3);
+             INSERT INTO drafts VALUES ('c-b','d1','a1','x','r','c',1,NULL);
+             INSERT INTO drafts VALUES ('never-stored','d1','a1','x','r','c',1,NULL);
+             INSERT INTO sla_events VALUES ('order-10001',2,'warn','m1',8000,9);
+             PRAGMA user_version = 1;",
+        )
+        .expect("v1 rows");
+    }
+    let mut s = Store::open(&path, Durability::Normal).expect("migrated");
+    let a = conversation_key("shop-a", "order-10001");
+    let b = conversation_key("shop-b", "c-b");
+    assert_eq!(
+        s.conversation(&a).expect("read").map(|c| c.shop),
+        Some("shop-a".into())
+    );
+    assert!(s.conversation("order-10001").expect("read").is_none());
+    assert_eq!(s.turns(&a).expect("turns").len(), 1);
+    assert_eq!(s.turns(&b).expect("turns")[0].agent.as_deref(), Some("a1"));
+    assert_eq!(s.events(&a, 0, None, 10).expect("events").len(), 1);
+    assert_eq!(s.feedback(&a).expect("feedback").len(), 1);
+    assert_eq!(s.drafts(&b).expect("drafts").len(), 1);
+    assert_eq!(s.drafts("never-stored").expect("orphan kept").len(), 1);
+    assert_eq!(s.sla_events(&a).expect("sla").len(), 1);
+    let version: i64 = s
+        .conn()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, crate::schema::VERSION);
+    // Shop B can now start its own order-10001, independent of shop A's.
+    let mut w = turn(
+        &conversation_key("shop-b", "order-10001"),
+        "m1",
+        1,
+        "customer",
+        "在吗",
+    );
+    if let Write::Turn(t) = &mut w {
+        t.shop = "shop-b".into();
+    }
+    s.apply_one(&w).expect("shop B's own conversation");
+    assert_eq!(s.turns(&a).expect("turns")[0].text, "你好");
+    // The transcript names conversations as clients do.
+    let ids: Vec<(String, String)> = s
+        .transcript(None, None, None)
+        .expect("transcript")
+        .into_iter()
+        .map(|t| (t.shop, t.conversation))
+        .collect();
+    assert!(
+        ids.contains(&("shop-a".into(), "order-10001".into())),
+        "{ids:?}"
+    );
+    assert!(
+        ids.contains(&("shop-b".into(), "order-10001".into())),
+        "{ids:?}"
+    );
+    drop(s);
+    // Opening again does not migrate twice.
+    let s = Store::open(&path, Durability::Normal).expect("reopen");
+    assert_eq!(s.turns(&a).expect("turns").len(), 1);
 }

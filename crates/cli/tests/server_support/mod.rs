@@ -42,10 +42,13 @@ pub const SUPER_A: &str = "super-a-secret";
 pub const WIDGET_B: &str = "widget-b-secret";
 pub const AGENT_B: &str = "agent-b-secret";
 pub const ADMIN: &str = "admin-secret";
+/// Shop A's chat system (server-side): may send agent turns, unlike the public widget token.
+pub const INTEGRATION_A: &str = "integration-a-secret";
 
 pub fn two_shops() -> Auth {
     Auth::new()
         .with_token(WIDGET_A, TokenRole::Widget, "shop-a", None)
+        .with_token(INTEGRATION_A, TokenRole::Integration, "shop-a", None)
         .with_token(AGENT_A, TokenRole::Agent, "shop-a", Some("a-1"))
         .with_token(SUPER_A, TokenRole::Supervisor, "shop-a", None)
         .with_token(WIDGET_B, TokenRole::Widget, "shop-b", None)
