@@ -290,6 +290,9 @@ async fn a_kicked_slow_consumer_receives_its_4008_close_frame() {
             burst: 100_000.0,
         };
         c.limits.close_timeout = secs(10.0);
+        // Filling the buffers takes a while on a busy machine: no SLA events in between.
+        c.sla.warn = secs(3600.0);
+        c.sla.breach = secs(7200.0);
     })
     .await;
     let (mut w, mut c) = bystanders(&server).await;

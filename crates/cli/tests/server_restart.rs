@@ -76,7 +76,8 @@ async fn sigkill_and_restart_loses_no_acked_turn_and_doubles_none() {
     let tokens = dir.path().join("tokens.toml");
     std::fs::write(
         &tokens,
-        format!("admin = \"{ADMIN}\"\n[[token]]\ntoken = \"{WIDGET_A}\"\nrole = \"widget\"\nshop = \"shop-a\"\n[[token]]\ntoken = \"{AGENT_A}\"\nrole = \"agent\"\nshop = \"shop-a\"\n"),
+        // The widget side is the shop's chat system: it sends agent turns too (integration).
+        format!("admin = \"{ADMIN}\"\n[[token]]\ntoken = \"{WIDGET_A}\"\nrole = \"integration\"\nshop = \"shop-a\"\n[[token]]\ntoken = \"{AGENT_A}\"\nrole = \"agent\"\nshop = \"shop-a\"\n"),
     )
     .expect("tokens");
     let tokens = tokens.to_str().expect("utf-8").to_string();

@@ -111,11 +111,11 @@ const ASSETS: &[Asset] = &[
 ];
 
 /// The parts of a request head the routes need.
-#[derive(Debug, Default)]
-struct Head {
-    method: String,
-    path: String,
-    query: String,
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct Head {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) query: String,
     host: Option<String>,
     origin: Option<String>,
     authorization: Option<String>,
@@ -128,11 +128,12 @@ struct Head {
     connection_upgrade: bool,
     ws_key: Option<String>,
     ws_version: Option<String>,
-    content_length: Option<usize>,
+    pub(crate) content_length: Option<usize>,
 }
 
-struct Response {
-    status: u16,
+#[derive(Debug)]
+pub(crate) struct Response {
+    pub(crate) status: u16,
     content_type: &'static str,
     body: std::borrow::Cow<'static, str>,
     extra: &'static str,
@@ -200,7 +201,7 @@ async fn write_response(tcp: &mut TcpStream, r: Response) {
 /// Parses a request head from the bytes read so far: `Ok(None)` while it is incomplete,
 /// `Ok(Some((head, len)))` once complete (`len` bytes of `buf` are the head), or the response to
 /// send instead. Pure, so the fuzz target drives it with arbitrary bytes.
-fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Response> {
+pub(crate) fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Response> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     let len = match req.parse(buf) {
@@ -263,7 +264,9 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Response> {
 
 /// Reads the request head: `Ok((head, bytes after it))`, or the response to send instead
 /// (`None`: the peer went away). The caller bounds it with the head deadline.
-async fn read_head<R: AsyncRead + Unpin>(tcp: &mut R) -> Result<(Head, Vec<u8>), Option<Response>> {
+pub(crate) async fn read_head<R: AsyncRead + Unpin>(
+    tcp: &mut R,
+) -> Result<(Head, Vec<u8>), Option<Response>> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
     loop {
@@ -451,7 +454,7 @@ pub(crate) fn query_params(query: &str) -> std::collections::HashMap<String, Str
 /// Reads the declared body: refused (413) before reading when over `max`, and 408 when it does
 /// not arrive within `deadline` (the slow-body attack: a token holder declaring 60 KB and
 /// sending one byte would otherwise hold the connection forever).
-async fn read_body<R: AsyncRead + Unpin>(
+pub(crate) async fn read_body<R: AsyncRead + Unpin>(
     tcp: &mut R,
     head: &Head,
     body: Vec<u8>,

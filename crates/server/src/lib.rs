@@ -38,4 +38,6 @@ pub use protocol::{ErrorCode, PROTOCOL_VERSION, close};
 pub use server::run;
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;

@@ -299,9 +299,8 @@ fn numbers(chars: &[char], hide: &mut [bool]) {
                     hide[ci] = true;
                 }
             };
-            if check_x && ds.len() == 17 && id_shaped(&ds) {
-                hide_digits(3, 14, hide);
-            } else if ds.len() == 18 && id_shaped(&ds) {
+            let id_len = if check_x { 17 } else { 18 };
+            if ds.len() == id_len && id_shaped(&ds) {
                 hide_digits(3, 14, hide);
             } else if mobile_at(0) {
                 hide_digits(3, 7, hide);
