@@ -107,6 +107,8 @@ export async function start() {
       offline: !s.online && Boolean(text.trim()),
       marked,
       overridden: s.overridden,
+      empty: !text.trim(),
+      checked: Boolean(fresh),
     });
   }
 

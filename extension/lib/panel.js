@@ -124,7 +124,7 @@ export class Panel {
       : [h('li', { class: 'muted' }, '暂无推荐')]));
   }
 
-  /** @param {{hits?, fixed?, blocked?, offline?, pending?, marked?, overridden?}} g */
+  /** @param {{hits?, fixed?, blocked?, offline?, empty?, checked?, marked?, overridden?}} g */
   setGuard(g) {
     const hits = g.hits ?? [];
     this.guard.dataset.blocked = String(Boolean(g.blocked));
@@ -143,7 +143,7 @@ export class Panel {
     if (g.blocked) actions.push(h('button', { type: 'button', class: 'danger', 'data-action': 'override', onclick: () => this.handlers.onOverride() }, '仍然发送（记录）'));
     if (actions.length) kids.push(h('div', { class: 'actions' }, actions));
     this.guard.className = kids.length ? '' : 'muted';
-    this.guard.replaceChildren(...(kids.length ? kids : ['未发现服务忌语']));
+    this.guard.replaceChildren(...(kids.length ? kids : [g.empty ? '输入回复时自动检查服务忌语' : g.checked ? '未发现服务忌语' : '检查中…']));
   }
 }
 

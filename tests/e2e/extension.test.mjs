@@ -135,7 +135,7 @@ test('generic workbench: turns, scripts, guard, rewrite, override, urgent, recon
   assert.notEqual(rewritten, bad);
   assert.ok(!rewritten.includes('你去告'), rewritten);
   assert.equal((await state(page)).draft, rewritten, 'the page noticed the rewrite');
-  await until(async () => (await guard.getAttribute('data-hits')) === '0', 'the rewrite checks clean');
+  await until(async () => (await guard.getAttribute('data-hits')) === '0' && /未发现服务忌语/.test(await guard.textContent()), 'the rewrite checks clean');
   await page.focus('#reply');
   await page.keyboard.press('Enter');
   await until(async () => (await state(page)).sent.length === 1, 'clean reply sent');
