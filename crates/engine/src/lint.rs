@@ -165,6 +165,8 @@ pub const CLAIM_MARKERS: &[&str] = &[
     "还没发货",
     "已发货",
     "已经发货",
+    "已发出",
+    "已经发出",
     "已签收",
     "已经签收",
     "已揽收",
@@ -207,13 +209,23 @@ fn problem_at(origin: &Origin, id: &str, message: String) -> Problem {
     }
 }
 
-/// The claim marker in `text` when it uses no data slot.
+/// Words that, just before a marker, make it a condition or a question rather than a claim
+/// (如果已经发出…, 帮您查一下是否已发货).
+const CONDITIONS: &[&str] = &["如果", "是否", "若", "要是", "假如", "万一"];
+
+/// The claim marker in `text` when it uses no data slot and states it as a fact somewhere.
 fn unbacked_claim(text: &str) -> Option<&'static str> {
     let backed = slots_in(text).is_ok_and(|slots| slots.iter().any(|s| DATA_SLOTS.contains(s)));
     if backed {
         return None;
     }
-    CLAIM_MARKERS.iter().copied().find(|m| text.contains(m))
+    CLAIM_MARKERS.iter().copied().find(|m| {
+        text.match_indices(m).any(|(at, _)| {
+            let head = &text[..at];
+            let from = head.char_indices().rev().nth(2).map_or(0, |(i, _)| i);
+            !CONDITIONS.iter().any(|c| head[from..].contains(c))
+        })
+    })
 }
 
 fn safety_rules(book: &Phrasebook, problems: &mut Vec<Problem>) {
@@ -362,6 +374,18 @@ mod tests {
             "",
             "{称呼}，我这就帮您备注，并帮您查一下是否已经出库。",
             "",
+        ),
+        (
+            "cond.shipped",
+            "",
+            "{称呼}，如果已经发出，我帮您联系快递改派。",
+            "",
+        ),
+        (
+            "claim.shipped",
+            "",
+            "{称呼}，给您补发的新品已经发出。",
+            "\"已经发出\"",
         ),
         (
             "comp.untagged",
