@@ -291,7 +291,7 @@ pub fn parse(text: &str) -> Result<Inbound, ClientError> {
             "a message is a JSON object",
         ));
     };
-    let r#ref = ["id", "draft", "suggestion", "conversation"]
+    let r#ref = ["id", "draft", "suggestion", "turn", "conversation"]
         .iter()
         .find_map(|k| map.get(*k).and_then(Value::as_str))
         .map(str::to_string);
@@ -382,5 +382,12 @@ mod tests {
             .expect_err("missing text");
         assert_eq!(e.r#ref.as_deref(), Some("m-9"));
         assert!(e.frame().contains(r#""code":"missing_field""#));
+        // A reveal refers to its turn (as its handled errors do), not to the conversation.
+        let e = parse(r#"{"type":"reveal","conversation":"c","turn":"m-3","entity":"first"}"#)
+            .expect_err("entity is an index");
+        assert_eq!(
+            (e.code, e.r#ref.as_deref()),
+            (ErrorCode::BadField, Some("m-3"))
+        );
     }
 }
