@@ -731,7 +731,8 @@ impl Shared {
             .collect();
         let kinds: Vec<String> = events.iter().map(|e| e.kind.clone()).collect();
         let write = Write::Events(EventsWrite {
-            conversation: slot.id.clone(),
+            // The storage key (shop-scoped), not the client's id.
+            conversation: slot.key.clone(),
             shop: shop.clone(),
             at: now_ms(),
             book: engine.meta().hash.clone(),
