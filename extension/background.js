@@ -57,7 +57,7 @@ async function start() {
   if (!configured()) { broadcastStatus(); return; }
   const common = { url: settings.url, shop: settings.shop || 'default', backoff: { initial: 300, max: 5000, factor: 2 } };
   agent = new Huashu({ ...common, token: settings.token, role: 'agent', agent: settings.agent || undefined });
-  turns = new Huashu({ ...common, token: settings.turnToken || settings.token, role: settings.turnRole || 'widget' });
+  turns = new Huashu({ ...common, token: settings.turnToken || settings.token, role: 'widget' });
   track(agent, 'agent');
   track(turns, 'turns');
   for (const type of ['analysis', 'suggestions']) {

@@ -5,7 +5,7 @@
 import { DEFAULTS, load } from './lib/settings.js';
 
 const $ = (id) => document.getElementById(id);
-const FIELDS = ['url', 'token', 'shop', 'agent', 'turnToken', 'turnRole', 'adapter'];
+const FIELDS = ['url', 'token', 'shop', 'agent', 'turnToken', 'adapter'];
 const CHECKS = ['streamTurns', 'sound', 'notify'];
 
 async function fill() {

@@ -9,9 +9,10 @@ export const DEFAULTS = {
   shop: 'default',
   /** Optional agent id sent in hello (must match a token pinned to an agent). */
   agent: '',
-  /** Token and role of the connection that streams turns (default: the same token). */
+  /** Token of the connection that streams turns (hello role `widget`; default: the agent
+   * token). Agent turns need a token of role `integration` (or `any`) in the server's token
+   * file: a plain widget token may send customer turns only. */
   turnToken: '',
-  turnRole: 'widget',
   /** Address prefixes (one per line in the options page) where the extension attaches. */
   sites: [],
   /** 'auto' (Chatwoot's dashboard when recognised, else generic), 'chatwoot' or 'generic'. */
