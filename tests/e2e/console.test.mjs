@@ -186,7 +186,7 @@ describe('huashu console end to end (real server)', () => {
     assert.equal(await metric('huashu_feedback_total'), stored0 + 4, 'huashu_feedback_total after used, used, edited, dismissed');
     // …and (when python3 is there to read SQLite) the rows are in its database, in order.
     const rows = await until(() => {
-      const r = dbQuery('SELECT suggestion, action FROM feedback WHERE conversation = ? ORDER BY rowid', [convs.angry]);
+      const r = dbQuery('SELECT suggestion, action FROM feedback WHERE conversation LIKE ? ORDER BY rowid', [`%${convs.angry}`]);
       return r === null || r.length >= 4 ? r ?? [] : null;
     }, 'feedback rows in the database');
     if (rows.length) {

@@ -1389,7 +1389,7 @@ async fn personal_values_are_masked_everywhere_and_revealed_only_to_a_subscribed
     // Each reveal is a QA record; no value is in the database file or its WAL.
     let store = h.store();
     assert_eq!(store.count(Table::Reveals).expect("count"), 3);
-    let turns = store.turns("c-1").expect("turns");
+    let turns = store.turns(&key_a("c-1")).expect("turns");
     assert!(!turns[0].text.contains("李四") && !turns[0].text.contains("13812345678"));
     for file in ["t.db", "t.db-wal"] {
         let bytes = std::fs::read(h.dir.path().join(file)).unwrap_or_default();
