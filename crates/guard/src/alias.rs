@@ -19,17 +19,17 @@ use pinyin::ToPinyinMulti;
 
 /// Homophone and look-alike stand-ins → the char they stand for. Only used where the reading
 /// completes a rule phrase around real hanzi ("泥去告啊"), never on their own ("尼龙", "泥土").
-const HOMOPHONES: &[(char, char)] = &[
-    ('泥', '你'),
-    ('尼', '你'),
-    ('妮', '你'),
-    ('倪', '你'),
-    ('伲', '你'),
-    ('昵', '你'),
-    ('拟', '你'),
-    ('恁', '您'),
-    ('玛', '妈'),
-    ('衮', '滚'),
+const HOMOPHONES: &[[char; 2]] = &[
+    ['泥', '你'],
+    ['尼', '你'],
+    ['妮', '你'],
+    ['倪', '你'],
+    ['伲', '你'],
+    ['昵', '你'],
+    ['拟', '你'],
+    ['恁', '您'],
+    ['玛', '妈'],
+    ['衮', '滚'],
 ];
 
 /// At most this many candidate chars per pinyin unit (most used in the rules first): an initial
@@ -164,8 +164,9 @@ impl Readings {
         let hay = norm.as_str();
         let spans = norm.spans();
         let chars: Vec<char> = hay.chars().collect();
-        // Units: (candidates, kind, first char index, last char index).
-        let mut units: Vec<(Vec<char>, Kind, usize, usize)> = Vec::with_capacity(chars.len());
+        // Units: (candidates, kind, first char index, last char index); candidates borrow the
+        // tables or the text, so a reading allocates only these two vectors.
+        let mut units: Vec<(&[char], Kind, usize, usize)> = Vec::with_capacity(chars.len());
         let mut changed = false;
         let mut i = 0;
         while i < chars.len() {
@@ -187,27 +188,27 @@ impl Readings {
                                 Kind::Syllable => self.syllables.get(&run[at - i..at - i + len]),
                                 _ => self.initials.get(&run.as_bytes()[at - i]),
                             };
-                            let cands = cands.cloned().unwrap_or_default();
+                            let cands = cands.map_or(&chars[at..=at], Vec::as_slice);
                             units.push((cands, kind, at, at + len - 1));
                             at += len;
                         }
                         changed = true;
                     }
                     None => {
-                        for (k, &c) in chars.iter().enumerate().take(j).skip(i) {
-                            units.push((vec![c], Kind::Same, k, k));
+                        for k in i..j {
+                            units.push((&chars[k..=k], Kind::Same, k, k));
                         }
                     }
                 }
                 i = j;
                 continue;
             }
-            match HOMOPHONES.iter().find(|&&(v, _)| v == c) {
-                Some(&(_, target)) => {
-                    units.push((vec![c, target], Kind::Homophone, i, i));
+            match HOMOPHONES.iter().find(|pair| pair[0] == c) {
+                Some(pair) => {
+                    units.push((pair, Kind::Homophone, i, i));
                     changed = true;
                 }
-                None => units.push((vec![c], Kind::Same, i, i)),
+                None => units.push((&chars[i..=i], Kind::Same, i, i)),
             }
             i += 1;
         }
@@ -269,7 +270,7 @@ impl Readings {
 
     /// Per unit, the index of the candidate that makes the most rule bigrams with its neighbours
     /// (ties: the earlier, more used candidate).
-    fn choose(&self, units: &[(Vec<char>, Kind, usize, usize)]) -> Vec<usize> {
+    fn choose(&self, units: &[(&[char], Kind, usize, usize)]) -> Vec<usize> {
         let n = units.len();
         let mut score: Vec<Vec<i32>> = Vec::with_capacity(n);
         let mut back: Vec<Vec<usize>> = Vec::with_capacity(n);
@@ -278,7 +279,7 @@ impl Readings {
             let mut s = vec![0i32; width];
             let mut b = vec![0usize; width];
             if u > 0 {
-                let prev = &units[u - 1].0;
+                let prev = units[u - 1].0;
                 for (ci, &c) in cands.iter().enumerate() {
                     let mut best = (i32::MIN, 0);
                     for (pi, &p) in prev.iter().enumerate() {
@@ -343,7 +344,7 @@ mod tests {
 
     #[test]
     fn every_homophone_triggers_a_reading() {
-        for &(v, _) in HOMOPHONES {
+        for &[v, _] in HOMOPHONES {
             assert!(triggers(v), "{v}");
         }
     }
