@@ -1381,6 +1381,7 @@ async fn personal_values_are_masked_everywhere_and_revealed_only_to_a_subscribed
     a.expect_error("not_found").await;
     let mut b = h.connect();
     b.hello("agent", "agent-b-token").await;
+    // Shop B (not subscribed to its own, empty `c-1`) gets the same answer as for any id.
     b.send(json!({"type":"reveal","conversation":"c-1","turn":"m-1","entity":0}));
     b.expect_error("forbidden").await;
     w.send(json!({"type":"reveal","conversation":"c-1","turn":"m-1","entity":0}));
