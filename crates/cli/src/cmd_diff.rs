@@ -91,7 +91,7 @@ fn section(title: &str, map: &std::collections::BTreeMap<String, Change>) {
     }
 }
 
-fn print_text(r: &DiffReport) {
+pub(crate) fn print_text(r: &DiffReport) {
     println!("old: {}\nnew: {}", r.old_book, r.new_book);
     println!(
         "replayed {} customer and {} agent lines",

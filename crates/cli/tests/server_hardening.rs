@@ -406,12 +406,20 @@ async fn reload_refuses_an_emptied_forbidden_list_and_any_lint_problem() {
     };
     let (status, body) = post("/api/reload").await.expect("join");
     assert_eq!(status, 200, "{body}");
+    let broad = format!(
+        "{rules}\n[[rule]]\nid = \"dismissive.too_broad\"\ncategory = \"dismissive\"\nseverity = \"block\"\nphrases = [\"不知道\", \"催一下\"]\nrewrite = \"请您稍等，我马上为您查询。\"\n"
+    );
     let lint_trip = rules.replace("请您稍等，我马上为您查询。", "你去告啊");
     let cases: &[(&str, &str, &str)] = &[
         (
             "emptied forbidden.toml",
             "# all rules removed\n",
-            "no forbidden rules",
+            "没有任何忌语规则",
+        ),
+        (
+            "a block rule that flags benign replies",
+            &broad,
+            "正常回复开始被拦截",
         ),
         (
             "a rewrite that trips a block rule",
@@ -425,6 +433,12 @@ async fn reload_refuses_an_emptied_forbidden_list_and_any_lint_problem() {
         assert_eq!(status, 200, "{what}: {body}");
         let check: serde_json::Value = serde_json::from_str(&body).expect("JSON");
         assert_eq!(check["ok"], false, "{what}: {body}");
+        assert!(
+            check["error"]
+                .as_str()
+                .is_some_and(|e| e.contains(needle) || needle.ends_with(':')),
+            "{what}: {body}"
+        );
         let (status, body) = post("/api/reload").await.expect("join");
         assert_eq!(status, 422, "{what}: {body}");
         assert!(body.contains(needle), "{what}: {body}");

@@ -4,6 +4,7 @@
 //! `Engine` is immutable once compiled and shared behind an `Arc`; a reload compiles a new one and
 //! swaps the `Arc`, so a turn is always analysed by exactly one book.
 
+mod check;
 mod diff;
 mod engine;
 mod eval;
@@ -12,6 +13,10 @@ mod lint;
 mod output;
 mod rewrite;
 
+pub use check::{
+    CheckOptions, CheckReport, EvalDelta, NamedCorpus, Refusal, RefusalKind, Side, Tolerance,
+    builtin_corpus, check, check_book, parse_corpus,
+};
 pub use diff::{Change, DiffReport, TranscriptLine, diff};
 pub use engine::{Engine, EngineError};
 pub use eval::{

@@ -70,6 +70,12 @@ pub fn lint(book: &Phrasebook) -> Vec<Problem> {
             }];
         }
     };
+    lint_compiled(&engine)
+}
+
+/// [`lint`] of a book already compiled (the publishing gate compiles once).
+pub fn lint_compiled(engine: &Engine) -> Vec<Problem> {
+    let book = engine.book();
     let mut problems = Vec::new();
     for s in &book.scripts {
         let text = with_sample_slots(book, &s.text);

@@ -8,7 +8,9 @@
 
 const params = new URLSearchParams(location.search);
 const TOKEN = params.get('token');
-const TZ_MS = 8 * 3600 * 1000; // the shops' days are Asia/Shanghai days, like the server's
+// The server's one time zone (`huashu serve --tz`, default Asia/Shanghai): days and times on this
+// page are in it, never in the browser's zone. Replaced by the analytics answer's `tz`.
+let TZ_MS = 8 * 3600 * 1000;
 
 const INTENTS = {
   greeting: '问候', product_inquiry: '商品咨询', price_promo: '价格优惠', order_change: '订单操作',
@@ -110,7 +112,9 @@ async function load() {
 function render(a) {
   $('book-meta').textContent = `话术库 ${a.book.name} v${a.book.version} · `;
   $('book-meta').append(el('code', { class: 'hash', title: '当前话术库哈希' }, a.book.hash));
+  if (a.tz) TZ_MS = a.tz.offset_min * 60000;
   $('range-meta').textContent = `${a.from} 至 ${a.to}`;
+  $('tz-meta').textContent = `时区 ${a.tz?.label ?? 'UTC+08:00'}`;
   renderKpis(a);
   renderDays(a);
   renderHits(a);
@@ -303,7 +307,9 @@ function renderScripts(a) {
   const head = el('tr', {}, ...['话术', '展示', '采用', '修改后发送', '忽略', '采用率'].map((h) => el('th', {}, h)));
   const all = $('scripts').dataset.all === '1';
   const rows = a.scripts.slice(0, all ? 500 : 12).map((s) => el('tr', { 'data-script': s.script },
-    el('td', {}, s.script), el('td', {}, num(s.shown)),
+    el('td', { class: 'script-cell', title: s.text ?? '' }, el('strong', {}, s.title || '（已不在当前话术库）'),
+      el('div', { class: 'muted' }, el('code', {}, s.script), s.text ? ` ${s.text.length > 40 ? `${s.text.slice(0, 40)}…` : s.text}` : '')),
+    el('td', {}, num(s.shown)),
     rateCell(s.used, s.used_rate), rateCell(s.edited, s.edited_rate), rateCell(s.dismissed, s.dismissed_rate),
     el('td', {}, el('span', { class: 'bar' }, el('span', { style: `width:${Math.round(((s.used_rate ?? 0) + (s.edited_rate ?? 0)) * 100)}%` })))));
   if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: 6, class: 'text' }, '这段时间没有推荐话术')));
@@ -318,7 +324,7 @@ function renderScripts(a) {
   $('unused-title').textContent = `当前话术库中无人采用的话术：${unused.length} / ${a.book.scripts}（橙色：展示过但未被采用；灰色：从未展示）`;
   unused.sort((x, y) => y.shown - x.shown);
   $('unused').replaceChildren(...unused.slice(0, 80).map((u) =>
-    el('span', { class: `pill ${u.shown ? 'pill-orange' : ''}`, title: `${INTENTS[u.intent] || u.intent} · ${u.stage} · 展示 ${u.shown} 次` }, u.script)));
+    el('span', { class: `pill ${u.shown ? 'pill-orange' : ''}`, title: `${u.script} · ${INTENTS[u.intent] || u.intent} · ${u.stage} · 展示 ${u.shown} 次` }, u.title || u.script)));
 }
 
 function renderLow(a) {
@@ -366,18 +372,57 @@ function changeList(title, map, limit = 5) {
       el('li', {}, el('strong', {}, k), ` × ${c.count}`, c.examples[0] ? el('div', { class: 'ex' }, `例：第 ${c.examples[0]}`) : ''))));
 }
 
+const EVAL_ROWS = [
+  ['intent_macro_f1', '意图 macro-F1', (s) => s.customer_lines > 0],
+  ['primary_intent_accuracy', '主意图准确率', (s) => s.customer_lines > 0],
+  ['emotion_accuracy', '情绪准确率', (s) => s.customer_lines > 0],
+  ['guard_recall', '忌语召回率', (s) => s.guard_flagged > 0],
+  ['guard_false_alarm_rate', '正常回复误拦率', (s) => s.guard_benign > 0],
+];
+
+// Both books' figures on each corpus of the gate, side by side (published | candidate | delta).
+function evalTable(evals) {
+  if (!evals?.length) return null;
+  const rows = [];
+  for (const e of evals) {
+    rows.push(el('tr', {}, el('th', { colspan: 4, scope: 'rowgroup' },
+      `${e.corpus}（顾客 ${e.candidate.customer_lines} 条，客服 ${e.candidate.agent_lines} 条）`)));
+    for (const [key, label, shown] of EVAL_ROWS) {
+      if (!shown(e.candidate)) continue;
+      const a = e.published[key], b = e.candidate[key];
+      const delta = b - a;
+      // A higher false-alarm rate is worse; every other figure is better when higher.
+      const worse = key === 'guard_false_alarm_rate' ? delta > 1e-9 : delta < -1e-9;
+      rows.push(el('tr', { 'data-metric': key },
+        el('td', {}, label), el('td', {}, a.toFixed(3)), el('td', {}, b.toFixed(3)),
+        el('td', { class: worse ? 'bad-line' : '' }, `${delta >= 0 ? '+' : ''}${delta.toFixed(3)}`)));
+    }
+    for (const line of e.newly_flagged_benign) {
+      rows.push(el('tr', {}, el('td', { colspan: 4, class: 'bad-line' }, `新被拦截的正常回复：第 ${line}`)));
+    }
+  }
+  return el('div', {}, el('h3', {}, '评测对比（当前版本 vs 候选版本）'),
+    el('table', { class: 'grid', id: 'eval-deltas' },
+      el('thead', {}, el('tr', {}, el('th', {}, '指标'), el('th', {}, '当前'), el('th', {}, '候选'), el('th', {}, '变化'))),
+      el('tbody', {}, rows)));
+}
+
 function renderCheck(c) {
   const out = [];
   if (c.current && c.candidate) {
     out.push(el('p', {}, '当前 ', el('code', { class: 'hash' }, c.current.hash), ' → 候选 ', el('code', { class: 'hash', 'data-candidate': c.hash }, c.hash),
       c.changed ? '' : el('span', { class: 'pill', style: 'margin-left:6px' }, '与当前版本相同')));
   }
-  if (c.problems.length) {
-    out.push(el('div', { class: 'bad-line', id: 'check-verdict' }, `lint 发现 ${c.problems.length} 个问题，不能发布：`));
-    out.push(el('ul', { class: 'problems', id: 'problems' }, c.problems.map((p) => el('li', {}, p.text || p.message))));
+  if (c.refusals?.length) {
+    out.push(el('div', { class: 'bad-line', id: 'check-verdict' }, `不能发布（${c.refusals.length} 个原因）：`));
+    out.push(el('ul', { class: 'problems', id: 'refusals' }, c.refusals.map((r) => el('li', { 'data-kind': r.kind }, r.message))));
   } else {
-    out.push(el('div', { class: 'ok-line', id: 'check-verdict' }, 'lint 通过：0 个问题。'));
+    out.push(el('div', { class: 'ok-line', id: 'check-verdict' }, '检查通过：lint 0 个问题，评测无下降。'));
   }
+  if (c.problems.length) {
+    out.push(el('ul', { class: 'problems', id: 'problems' }, c.problems.map((p) => el('li', {}, p.text || p.message))));
+  }
+  out.push(evalTable(c.evals));
   if (c.diff) {
     const d = c.diff;
     out.push(el('h3', {}, `回放最近 ${c.replayed.conversations} 个对话（${c.replayed.turns} 条消息）的差异`));
@@ -409,7 +454,7 @@ async function check() {
     checked = body;
     renderCheck(body);
     $('publish-btn').disabled = !body.ok;
-    $('publish-status').textContent = body.ok ? '检查完成，可以发布。' : '请先修正问题。';
+    $('publish-status').textContent = body.ok ? '检查完成，可以发布。' : '候选版本被拒绝，请先修正。';
   } catch (e) {
     $('publish-status').textContent = `服务不可达：${e.message}`;
   } finally {

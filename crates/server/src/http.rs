@@ -545,7 +545,7 @@ async fn route(shared: &Arc<Shared>, tcp: &mut TcpStream, head: &Head, rest: Vec
                 ),
                 Err(problems) => Response::json(
                     422,
-                    serde_json::json!({"ok": false, "error": crate::publish::summary(&problems), "problems": problems})
+                    serde_json::json!({"ok": false, "error": problems.summary(), "refusals": problems.refusals, "problems": crate::publish::problems_json(&problems)})
                         .to_string(),
                 ),
             }

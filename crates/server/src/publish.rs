@@ -1,4 +1,4 @@
-//! `POST /api/book/check`: the publishing dry run behind the QA page's "reload" button.
+//! `POST /api/book/check`: the publishing dry run (`huashu check` on the served directory) behind the QA page's "reload" button.
 //!
 //! Reads the phrasebook directory exactly as `POST /api/reload` would, lints it (`huashu lint`)
 //! and, when it compiles, replays recent stored transcripts through the current and the
@@ -8,8 +8,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use huashu_engine::{Engine, TranscriptLine, diff};
-use huashu_phrasebook::Problem;
+use std::path::PathBuf;
+
+use huashu_engine::{
+    CheckOptions, CheckReport, Engine, Refusal, RefusalKind, TranscriptLine, parse_corpus,
+};
 use serde_json::{Value, json};
 
 use crate::analytics::error;
@@ -22,43 +25,52 @@ const DEFAULT_TURNS: usize = 2000;
 const MAX_TURNS: usize = 20_000;
 
 /// The one gate between a book directory and the live service: what `POST /api/reload`,
-/// SIGHUP and `POST /api/book/check` all run. It loads the book, lints it (`huashu lint`) and
-/// refuses it on any lint problem or when it has no forbidden rule at all (an emptied
-/// `forbidden.toml` would silently switch the guard off), then compiles it. So reload can never
-/// publish what the check refuses.
-pub(crate) fn gate(dir: &std::path::Path) -> Result<Engine, Vec<Value>> {
-    let message =
-        |m: String| json!({"file": null, "line": null, "id": null, "message": m, "text": m});
-    let book = match huashu_phrasebook::load_dir(dir) {
-        Ok(b) => b,
-        Err(huashu_phrasebook::Error::Invalid(problems)) => {
-            return Err(problems.0.iter().map(problem).collect());
-        }
-        Err(e) => return Err(vec![message(e.to_string())]),
+/// SIGHUP and `POST /api/book/check` all run. It is `huashu check` (`huashu_engine::check`):
+/// lint, at least one forbidden rule, both books evaluated side by side on the built-in agent
+/// lines, the candidate's corpus and the `--check-corpus` files, and (for the check) a diff on
+/// stored chats. So reload can never publish what the check refuses.
+pub(crate) fn gate(
+    dir: &std::path::Path,
+    current: &Engine,
+    corpus_files: &[PathBuf],
+    transcripts: Vec<(usize, TranscriptLine)>,
+) -> CheckReport {
+    let mut opts = CheckOptions {
+        transcripts,
+        ..Default::default()
     };
-    let mut problems: Vec<Value> = huashu_engine::lint(&book).iter().map(problem).collect();
-    if book.rules.is_empty() {
-        problems.push(message(
-            "the book has no forbidden rules: refusing to publish a guard that flags nothing"
-                .into(),
-        ));
+    let mut unreadable = Vec::new();
+    for path in corpus_files {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let (corpus, bad) = parse_corpus(&path.display().to_string(), &text);
+                if !bad.is_empty() {
+                    tracing::warn!(file = %path.display(), lines = bad.len(), "check corpus: unreadable lines skipped");
+                }
+                opts.corpora.push(corpus);
+            }
+            Err(e) => unreadable.push(format!("无法读取评测语料 {}：{e}", path.display())),
+        }
     }
-    if !problems.is_empty() {
-        return Err(problems);
+    let mut report = huashu_engine::check(dir, current, &opts);
+    // A configured corpus that cannot be read must not make the gate quietly weaker.
+    for message in unreadable {
+        report.ok = false;
+        report.engine = None;
+        report.refusals.push(Refusal {
+            kind: RefusalKind::Lint,
+            message,
+        });
     }
-    Engine::compile(book).map_err(|e| vec![message(e.to_string())])
+    report
 }
 
-/// The problems of a refused book as one line (for logs and the reload error).
-pub(crate) fn summary(problems: &[Value]) -> String {
-    problems
-        .iter()
-        .filter_map(|p| p["text"].as_str())
-        .collect::<Vec<_>>()
-        .join("; ")
+/// The lint problems of a report as the JSON list the API returns.
+pub(crate) fn problems_json(report: &CheckReport) -> Vec<Value> {
+    report.problems.iter().map(problem).collect()
 }
 
-fn problem(p: &Problem) -> Value {
+fn problem(p: &huashu_phrasebook::Problem) -> Value {
     json!({"file": p.origin.file, "line": p.origin.line, "id": p.id, "message": p.message,
            "text": p.to_string()})
 }
@@ -90,16 +102,8 @@ pub(crate) async fn check(
     };
     let current = shared.engine();
     let dir = shared.config.phrasebooks.clone();
+    let corpus_files = shared.config.check_corpus.clone();
     let report = tokio::task::spawn_blocking(move || {
-        let candidate = match gate(&dir) {
-            Ok(e) => e,
-            Err(problems) => return json!({"ok": false, "problems": problems}),
-        };
-        let book = candidate.book();
-        let m = book.meta.clone();
-        let counts = json!({"rules": book.rules.len(), "intents": book.intents.len(),
-                            "scripts": book.scripts.len(), "faq": book.faq.len()});
-        let problems: Vec<Value> = Vec::new();
         let lines: Vec<(usize, TranscriptLine)> = transcript
             .iter()
             .enumerate()
@@ -123,17 +127,29 @@ pub(crate) async fn check(
             .iter()
             .map(|t| (t.shop.as_str(), t.conversation.as_str()))
             .collect();
-        let report = diff(&current, &candidate, &lines);
+        let replayed = json!({"turns": lines.len(), "conversations": conversations.len()});
+        let r = gate(&dir, &current, &corpus_files, lines);
         let cm = current.meta();
+        let candidate = r.engine.as_ref().map(|e| {
+            let (m, book) = (e.meta(), e.book());
+            json!({"name": m.name, "version": m.version, "hash": m.hash,
+                   "counts": {"rules": book.rules.len(), "intents": book.intents.len(),
+                              "scripts": book.scripts.len(), "faq": book.faq.len()}})
+        });
+        let hash = r.engine.as_ref().map(|e| e.meta().hash.clone());
         json!({
-            "ok": problems.is_empty(),
-            "problems": problems,
+            "ok": r.ok,
+            "error": r.summary(),
+            "problems": problems_json(&r),
+            "refusals": r.refusals,
+            "evals": r.evals,
             "current": {"name": cm.name, "version": cm.version, "hash": cm.hash},
-            "candidate": {"name": m.name, "version": m.version, "hash": m.hash, "counts": counts},
-            "hash": m.hash,
-            "changed": m.hash != cm.hash,
-            "replayed": {"turns": lines.len(), "conversations": conversations.len()},
-            "diff": report,
+            "candidate": candidate,
+            "candidate_book": r.candidate,
+            "hash": hash,
+            "changed": hash.as_deref() != Some(cm.hash.as_str()),
+            "replayed": replayed,
+            "diff": r.diff,
         })
     })
     .await;

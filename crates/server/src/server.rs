@@ -121,7 +121,7 @@ fn spawn_sighup_reloader(shared: Arc<Shared>) -> tokio::task::JoinHandle<()> {
             match shared.reload().await {
                 Ok(m) => tracing::info!(hash = %m.hash, "SIGHUP: phrasebook reloaded"),
                 Err(p) => tracing::error!(
-                    error = %crate::publish::summary(&p),
+                    error = %p.summary(),
                     "SIGHUP: book refused, old phrasebook kept"
                 ),
             }

@@ -244,22 +244,43 @@ impl Shared {
         }
     }
 
-    /// Runs the publishing gate (`publish::gate`: load, lint, at least one forbidden rule,
-    /// compile) on the book directory and swaps the result in; a refused book keeps the old
-    /// engine and returns the problems (file:line). `POST /api/reload` and SIGHUP both come here.
+    /// Runs the publishing gate (`publish::gate`, i.e. `huashu check` without stored chats)
+    /// on the book directory against the running book and swaps the result in; a refused book
+    /// keeps the old engine and returns the report (reasons and file:line problems).
+    /// `POST /api/reload` and SIGHUP both come here.
     pub(crate) async fn reload(
         &self,
-    ) -> Result<huashu_phrasebook::BookMeta, Vec<serde_json::Value>> {
+    ) -> Result<huashu_phrasebook::BookMeta, Box<huashu_engine::CheckReport>> {
         let _one_at_a_time = self.reload_lock.lock().await;
         let dir = self.config.phrasebooks.clone();
-        let compiled = tokio::task::spawn_blocking(move || crate::publish::gate(&dir))
-            .await
-            .unwrap_or_else(|e| {
-                let m = e.to_string();
-                Err(vec![serde_json::json!({"message": m, "text": m})])
-            });
-        match compiled {
-            Ok(engine) => {
+        let corpus = self.config.check_corpus.clone();
+        let current = self.engine();
+        let report = tokio::task::spawn_blocking(move || {
+            crate::publish::gate(&dir, &current, &corpus, Vec::new())
+        })
+        .await;
+        let mut report = match report {
+            Ok(r) => r,
+            Err(e) => {
+                self.metrics.reloads_failed.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, "the publishing gate panicked; keeping the current book");
+                return Err(Box::new(huashu_engine::CheckReport {
+                    ok: false,
+                    refusals: vec![huashu_engine::Refusal {
+                        kind: huashu_engine::RefusalKind::Lint,
+                        message: format!("检查失败：{e}"),
+                    }],
+                    problems: Vec::new(),
+                    published: String::new(),
+                    candidate: None,
+                    evals: Vec::new(),
+                    diff: None,
+                    engine: None,
+                }));
+            }
+        };
+        match report.engine.take() {
+            Some(engine) if report.ok => {
                 let meta = engine.meta().clone();
                 let engine = Arc::new(engine);
                 match self.engine.write() {
@@ -270,11 +291,11 @@ impl Shared {
                 tracing::info!(book = %meta.name, hash = %meta.hash, "phrasebook reloaded");
                 Ok(meta)
             }
-            Err(problems) => {
+            _ => {
                 self.metrics.reloads_failed.fetch_add(1, Ordering::Relaxed);
-                let message = crate::publish::summary(&problems);
+                let message = report.summary();
                 tracing::warn!(%message, "phrasebook refused; keeping the current book");
-                Err(problems)
+                Err(Box::new(report))
             }
         }
     }
