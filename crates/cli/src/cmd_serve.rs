@@ -29,6 +29,10 @@ pub struct ServeArgs {
     /// (loopback only).
     #[arg(long, value_name = "FILE")]
     tokens: Option<PathBuf>,
+    /// Replace the generated token stored beside the database (`<db>.token`) with a new one:
+    /// consoles opened with the old link stop working.
+    #[arg(long)]
+    new_token: bool,
     /// Chatwoot connection file (TOML `[[account]]` entries: webhook secret, shop, optional
     /// account_id and write-back api_url/api_token): enables `POST /integrations/chatwoot`.
     /// See docs/INTEGRATIONS.md.
@@ -40,6 +44,15 @@ pub struct ServeArgs {
     /// Breach when a customer has waited this long.
     #[arg(long, value_name = "MS", default_value_t = 30_000)]
     sla_breach_ms: u64,
+    /// Labelled JSONL corpus (`huashu eval` format) the publishing gate (QA page, reload,
+    /// SIGHUP) evaluates both books on, besides its built-in agent lines and the book's own
+    /// corpus (repeatable), e.g. a held-out set such as tests/corpus/eval.jsonl.
+    #[arg(long, value_name = "FILE")]
+    check_corpus: Vec<PathBuf>,
+    /// Time zone of the QA figures (local days) and of the console's clocks, labelled on both
+    /// pages: Asia/Shanghai, UTC, another fixed-offset zone name, or an offset like +08:00.
+    #[arg(long, value_name = "ZONE", default_value = "Asia/Shanghai")]
+    tz: String,
     /// Extra browser origin allowed to open WebSockets (repeatable), e.g. https://shop.example.
     #[arg(long, value_name = "ORIGIN")]
     allow_origin: Vec<String>,
@@ -136,11 +149,48 @@ fn log_subscriber(rust_log: Option<&str>) -> impl tracing::Subscriber + Send + S
         let ws = t.starts_with("tungstenite") || t.starts_with("tokio_tungstenite");
         !ws || *meta.level() <= tracing::Level::INFO
     });
+    // Colour codes only on a terminal: a log redirected to a file stays plain text.
     let fmt = tracing_subscriber::fmt::layer()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .with_filter(env)
         .with_filter(quiet_ws);
     tracing_subscriber::registry().with(fmt)
+}
+
+/// The generated token (no `--tokens`): kept in `<db>.token` (mode 0600) so that it stays the
+/// same across restarts and open consoles keep working; `--new-token` rotates it.
+fn stored_token(db: &std::path::Path, rotate: bool) -> anyhow::Result<String> {
+    let mut path = db.as_os_str().to_owned();
+    path.push(".token");
+    let path = PathBuf::from(path);
+    if !rotate {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let t = text.trim();
+                if t.len() >= 16 && t.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    return Ok(t.to_string());
+                }
+                tracing::warn!(file = %path.display(), "stored token is malformed; generating a new one");
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+    let token = huashu_server::random_token()?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    writeln!(file, "{token}").with_context(|| format!("writing {}", path.display()))?;
+    // `mode` applies only when the file is created: a rotated file is narrowed too.
+    #[cfg(unix)]
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .with_context(|| format!("restricting {}", path.display()))?;
+    Ok(token)
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -157,7 +207,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let (auth, token) = match &args.tokens {
         Some(path) => (Auth::load(path)?, None),
         None if args.listen.ip().is_loopback() => {
-            let (auth, token) = Auth::generated()?;
+            let token = stored_token(&args.db, args.new_token)?;
+            let auth = Auth::new()
+                .with_token(&token, huashu_server::TokenRole::Any, "default", None)
+                .with_admin(&token);
             (auth, Some(token))
         }
         None => bail!(
@@ -237,6 +290,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::info!(order_api = ?api, "order lookups enabled");
         config.order_api = Some(api);
     }
+    config.check_corpus = args.check_corpus.clone();
+    config.tz = huashu_server::TimeZone::parse(&args.tz).map_err(anyhow::Error::msg)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

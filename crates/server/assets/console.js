@@ -91,17 +91,31 @@ function fmtWait(ms) {
   if (m < 60) return `${m}:${String(sec % 60).padStart(2, '0')}`;
   return `${Math.floor(m / 60)}时${m % 60}分`;
 }
+/**
+ * The server's one time zone (`huashu serve --tz`, sent in `welcome`): clocks here show the same
+ * times as the QA page. Until the welcome arrives, the browser's own zone.
+ */
+let tzOffsetMs = null;
+/** The wall-clock fields of `at` in the server's zone (UTC getters on a shifted date). */
+function wall(at) {
+  if (tzOffsetMs === null) {
+    const d = new Date(at);
+    return { y: d.getFullYear(), mo: d.getMonth(), d: d.getDate(), h: d.getHours(), mi: d.getMinutes() };
+  }
+  const d = new Date(at + tzOffsetMs);
+  return { y: d.getUTCFullYear(), mo: d.getUTCMonth(), d: d.getUTCDate(), h: d.getUTCHours(), mi: d.getUTCMinutes() };
+}
 /** "今天 18:30" / "明天 09:00" / "12月2日 09:00": when a promised follow-up falls due. */
 function fmtDue(at) {
-  const d = new Date(at);
-  const day = (x) => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
-  const diff = Math.round((day(d) - day(new Date(now()))) / 86400000);
-  const prefix = diff === 0 ? '今天' : diff === 1 ? '明天' : `${d.getMonth() + 1}月${d.getDate()}日`;
+  const w = wall(at);
+  const day = (x) => Date.UTC(x.y, x.mo, x.d);
+  const diff = Math.round((day(w) - day(wall(now()))) / 86400000);
+  const prefix = diff === 0 ? '今天' : diff === 1 ? '明天' : `${w.mo + 1}月${w.d}日`;
   return `${prefix} ${fmtClock(at)} `;
 }
 function fmtClock(at) {
-  const d = new Date(at);
-  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+  const w = wall(at);
+  return `${String(w.h).padStart(2, '0')}:${String(w.mi).padStart(2, '0')}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1194,10 +1208,12 @@ function init() {
     state.online = true;
     if (Number.isFinite(w.server_time)) state.skew = w.server_time - Date.now();
     if (w.sla) state.sla = { warn_ms: w.sla.warn_ms ?? 8000, breach_ms: w.sla.breach_ms ?? 30000 };
+    if (Number.isFinite(w.tz?.offset_min)) tzOffsetMs = w.tz.offset_min * 60000;
     if (w.book) {
       const el = $('top-book');
-      el.textContent = `话术库 ${w.book.name ?? ''} ${w.book.version ?? ''} · ${(w.book.hash ?? '').slice(0, 8)}`.trim();
-      el.title = `话术库版本哈希 ${w.book.hash ?? ''}`;
+      const zone = w.tz?.label ? ` · 时区 ${w.tz.label}` : '';
+      el.textContent = `话术库 ${w.book.name ?? ''} ${w.book.version ?? ''} · ${(w.book.hash ?? '').slice(0, 8)}${zone}`.trim();
+      el.title = `话术库版本哈希 ${w.book.hash ?? ''}；时间均按 ${w.tz?.label ?? '浏览器时区'} 显示`;
     }
     setConn('up', '在线');
     changed(state.convs.get(state.selected), { insight: true });

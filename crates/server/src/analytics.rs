@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use huashu_store::{AnalyticsQuery, day_start_ms, local_day};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::auth::TokenRole;
 use crate::http::query_params;
@@ -19,8 +19,6 @@ use crate::shared::{Shared, now_ms};
 
 /// Longest period one request may cover (the query walks every turn of it).
 const MAX_DAYS: i64 = 366;
-/// The shops' time zone (days are local days): Asia/Shanghai.
-const TZ_OFFSET_MIN: i32 = 480;
 
 pub(crate) fn error(status: u16, code: ErrorCode, message: &str) -> (u16, String) {
     (status, ClientError::new(code, message).frame())
@@ -70,14 +68,16 @@ pub(crate) async fn get(shared: &Arc<Shared>, token: Option<String>, query: &str
         Ok(s) => s,
         Err(r) => return r,
     };
-    let today = local_day(now_ms(), TZ_OFFSET_MIN);
+    // The configured time zone (`--tz`): days are local days in it.
+    let tz = shared.config.tz.offset_min;
+    let today = local_day(now_ms(), tz);
     let to = params.get("to").cloned().unwrap_or_else(|| today.clone());
-    let Some(to_start) = day_start_ms(&to, TZ_OFFSET_MIN) else {
+    let Some(to_start) = day_start_ms(&to, tz) else {
         return error(400, ErrorCode::BadField, "`to` must be a date YYYY-MM-DD");
     };
     let from = match params.get("from") {
         Some(f) => f.clone(),
-        None => local_day(to_start - 6 * 86_400_000, TZ_OFFSET_MIN),
+        None => local_day(to_start - 6 * 86_400_000, tz),
     };
     let Some(mut q) = AnalyticsQuery::days(&shop, &from, &to) else {
         return error(400, ErrorCode::BadField, "`from` must be a date YYYY-MM-DD");
@@ -89,7 +89,7 @@ pub(crate) async fn get(shared: &Arc<Shared>, token: Option<String>, query: &str
             "`from` must be on or before `to`, at most 366 days",
         );
     }
-    q.tz_offset_min = TZ_OFFSET_MIN;
+    q.tz_offset_min = tz;
     if let Some(low) = params.get("low").and_then(|v| v.parse::<f64>().ok()) {
         q.low_confidence = low.clamp(0.0, 1.0);
     }
@@ -117,9 +117,10 @@ pub(crate) async fn get(shared: &Arc<Shared>, token: Option<String>, query: &str
         .iter()
         .filter_map(|s| {
             let (shown, taken) = taken.get(s.id.as_str()).copied().unwrap_or((0, 0));
-            (taken == 0).then(
-                || json!({"script": s.id, "intent": s.intent, "stage": s.stage, "shown": shown}),
-            )
+            (taken == 0).then(|| {
+                json!({"script": s.id, "title": s.title, "intent": s.intent, "stage": s.stage,
+                       "shown": shown})
+            })
         })
         .collect();
     let sla = shared.config.sla;
@@ -130,7 +131,11 @@ pub(crate) async fn get(shared: &Arc<Shared>, token: Option<String>, query: &str
     if let Some(obj) = body.as_object_mut() {
         obj.insert("from".into(), json!(from));
         obj.insert("to".into(), json!(to));
-        obj.insert("tz_offset_min".into(), json!(TZ_OFFSET_MIN));
+        obj.insert("tz_offset_min".into(), json!(tz));
+        obj.insert(
+            "tz".into(),
+            json!({"name": shared.config.tz.name, "offset_min": tz, "label": shared.config.tz.label()}),
+        );
         obj.insert("low_confidence_threshold".into(), json!(threshold));
         obj.insert(
             "book".into(),
@@ -138,6 +143,19 @@ pub(crate) async fn get(shared: &Arc<Shared>, token: Option<String>, query: &str
                    "scripts": book.scripts.len()}),
         );
         obj.insert("unused_scripts".into(), json!(unused));
+        // Script rows carry the script's Chinese title and text (ids alone mean nothing to a QA
+        // lead); a script no longer in the current book has neither.
+        if let Some(rows) = obj.get_mut("scripts").and_then(Value::as_array_mut) {
+            for row in rows {
+                let script = row["script"]
+                    .as_str()
+                    .and_then(|id| book.scripts.iter().find(|s| s.id == id));
+                if let (Some(s), Some(row)) = (script, row.as_object_mut()) {
+                    row.insert("title".into(), json!(s.title));
+                    row.insert("text".into(), json!(s.text));
+                }
+            }
+        }
         obj.insert(
             "sla".into(),
             json!({"warn_ms": sla.warn.as_millis() as u64, "breach_ms": sla.breach.as_millis() as u64}),
@@ -152,7 +170,6 @@ mod tests {
     use std::time::Instant;
 
     use huashu_engine::Engine;
-    use serde_json::Value;
 
     use super::*;
     use crate::auth::{Auth, Role};

@@ -112,6 +112,100 @@ impl Default for Sla {
     }
 }
 
+/// The one time zone of the QA figures and the console clocks (`--tz`): local days of the
+/// analytics, times on the QA page and in the console are all in it, and both pages label it.
+/// Fixed offsets only (a zone with daylight saving time would need a tz database the binary
+/// does not carry): the shops are in China, where Asia/Shanghai has no DST.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeZone {
+    pub name: String,
+    /// Minutes east of UTC.
+    pub offset_min: i32,
+}
+
+/// Zone names `--tz` accepts besides `UTC±HH[:MM]` / `±HH:MM` (all without daylight saving).
+const ZONES: &[(&str, i32)] = &[
+    ("Asia/Shanghai", 480),
+    ("Asia/Chongqing", 480),
+    ("Asia/Hong_Kong", 480),
+    ("Asia/Macau", 480),
+    ("Asia/Taipei", 480),
+    ("Asia/Singapore", 480),
+    ("Asia/Kuala_Lumpur", 480),
+    ("Asia/Manila", 480),
+    ("Asia/Tokyo", 540),
+    ("Asia/Seoul", 540),
+    ("Asia/Bangkok", 420),
+    ("Asia/Jakarta", 420),
+    ("Asia/Ho_Chi_Minh", 420),
+    ("Asia/Kolkata", 330),
+    ("Asia/Dubai", 240),
+    ("UTC", 0),
+];
+
+impl Default for TimeZone {
+    fn default() -> Self {
+        TimeZone {
+            name: "Asia/Shanghai".into(),
+            offset_min: 480,
+        }
+    }
+}
+
+impl TimeZone {
+    /// `Asia/Shanghai`, `UTC`, `UTC+8`, `+08:00`, `-05:30`.
+    pub fn parse(s: &str) -> Result<TimeZone, String> {
+        let s = s.trim();
+        if let Some(&(name, offset_min)) = ZONES.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)) {
+            return Ok(TimeZone {
+                name: name.into(),
+                offset_min,
+            });
+        }
+        let rest = s
+            .strip_prefix("UTC")
+            .or_else(|| s.strip_prefix("GMT"))
+            .unwrap_or(s);
+        let (sign, digits) = match rest.chars().next() {
+            Some('+') => (1, &rest[1..]),
+            Some('-') => (-1, &rest[1..]),
+            _ => {
+                return Err(format!(
+                    "unknown time zone {s:?}: use a fixed offset such as +08:00 or one of {}",
+                    ZONES.iter().map(|z| z.0).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        };
+        let (h, m) = digits.split_once(':').unwrap_or((digits, "0"));
+        let (Ok(h), Ok(m)) = (h.parse::<i32>(), m.parse::<i32>()) else {
+            return Err(format!("bad time zone offset {s:?} (expected ±HH:MM)"));
+        };
+        if h > 14 || m > 59 {
+            return Err(format!("time zone offset {s:?} out of range"));
+        }
+        let offset_min = sign * (h * 60 + m);
+        Ok(TimeZone {
+            name: format!("UTC{}", offset_label(offset_min)),
+            offset_min,
+        })
+    }
+
+    /// `Asia/Shanghai (UTC+08:00)`.
+    pub fn label(&self) -> String {
+        let off = format!("UTC{}", offset_label(self.offset_min));
+        if self.name == off {
+            off
+        } else {
+            format!("{} ({off})", self.name)
+        }
+    }
+}
+
+fn offset_label(min: i32) -> String {
+    let sign = if min < 0 { '-' } else { '+' };
+    format!("{sign}{:02}:{:02}", min.abs() / 60, min.abs() % 60)
+}
+
 /// Service configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -134,6 +228,11 @@ pub struct Config {
     pub require_origin: bool,
     pub limits: Limits,
     pub sla: Sla,
+    /// Labelled JSONL corpora (`huashu eval` format) the publishing gate evaluates both books
+    /// on, besides the built-in agent lines and the book's own corpus (`--check-corpus`).
+    pub check_corpus: Vec<PathBuf>,
+    /// The time zone of the QA figures and of the console's clocks (`--tz`).
+    pub tz: TimeZone,
     /// Reload the book on SIGHUP (the CLI sets it; tests leave it off).
     pub reload_on_sighup: bool,
     /// Time given to open connections to close on shutdown.
@@ -155,9 +254,52 @@ impl Config {
             require_origin: false,
             limits: Limits::default(),
             sla: Sla::default(),
+            check_corpus: Vec::new(),
+            tz: TimeZone::default(),
             reload_on_sighup: false,
             drain_timeout: Duration::from_secs(5),
             order_api: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tz_tests {
+    use super::TimeZone;
+
+    #[test]
+    fn time_zones_parse_and_label() {
+        // (input, Ok((name, offset, label)) or Err)
+        const CASES: &[(&str, Option<(&str, i32, &str)>)] = &[
+            (
+                "Asia/Shanghai",
+                Some(("Asia/Shanghai", 480, "Asia/Shanghai (UTC+08:00)")),
+            ),
+            (
+                "asia/tokyo",
+                Some(("Asia/Tokyo", 540, "Asia/Tokyo (UTC+09:00)")),
+            ),
+            ("UTC", Some(("UTC", 0, "UTC (UTC+00:00)"))),
+            ("UTC+8", Some(("UTC+08:00", 480, "UTC+08:00"))),
+            ("+05:30", Some(("UTC+05:30", 330, "UTC+05:30"))),
+            ("-03:00", Some(("UTC-03:00", -180, "UTC-03:00"))),
+            ("Europe/Berlin", None),
+            ("+25:00", None),
+            ("+8x", None),
+        ];
+        for &(input, want) in CASES {
+            let got = TimeZone::parse(input);
+            match want {
+                Some((name, off, label)) => {
+                    let tz = got.unwrap_or_else(|e| panic!("{input}: {e}"));
+                    assert_eq!(
+                        (tz.name.as_str(), tz.offset_min, tz.label().as_str()),
+                        (name, off, label),
+                        "{input}"
+                    );
+                }
+                None => assert!(got.is_err(), "{input}: {got:?}"),
+            }
         }
     }
 }

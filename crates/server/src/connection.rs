@@ -266,6 +266,8 @@ where
             },
             "sla": {"warn_ms": sla.warn.as_millis() as u64, "breach_ms": sla.breach.as_millis() as u64},
             "server_time": now_ms(),
+            "tz": {"name": self.shared.config.tz.name, "offset_min": self.shared.config.tz.offset_min,
+                   "label": self.shared.config.tz.label()},
         });
         self.shared.metrics.connection_closed(None);
         self.shared.metrics.connection_opened(Some(session.role));

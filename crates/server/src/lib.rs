@@ -30,7 +30,7 @@ mod sla;
 
 pub use auth::{Auth, Role, TokenRole, random_token};
 pub use chatwoot::{Chatwoot, ChatwootAccount};
-pub use config::{Config, Limits, RateLimit, Sla};
+pub use config::{Config, Limits, RateLimit, Sla, TimeZone};
 pub use error::Error;
 pub use huashu_store::Durability;
 pub use orders::{MAX_TIMEOUT as ORDER_API_MAX_TIMEOUT, OrderApi, OrderApiError, OrderStatus};

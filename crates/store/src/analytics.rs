@@ -568,8 +568,33 @@ impl Store {
                     r.get::<_, i64>(4)?,
                 ))
             })?;
+            // One reply is one draft: resolved drafts carry 0/1 on the latest version only
+            // (2 = superseded); of the unresolved ones, only each conversation's latest counts.
+            let mut counted = Vec::new();
+            let mut pending: HashMap<String, (Option<String>, String, Option<i64>, i64)> =
+                HashMap::new();
             for row in rows {
                 let (conv, agent, cats, rewritten, at) = row?;
+                match rewritten {
+                    Some(crate::store::DRAFT_SUPERSEDED) => {}
+                    Some(_) => counted.push((conv, agent, cats, rewritten, at)),
+                    None => {
+                        let e =
+                            pending
+                                .entry(conv)
+                                .or_insert((None, String::new(), None, i64::MIN));
+                        if at >= e.3 {
+                            *e = (agent, cats, None, at);
+                        }
+                    }
+                }
+            }
+            counted.extend(
+                pending
+                    .into_iter()
+                    .map(|(conv, (agent, cats, rewritten, at))| (conv, agent, cats, rewritten, at)),
+            );
+            for (conv, agent, cats, rewritten, at) in counted {
                 let agent = agent
                     .filter(|a| !a.is_empty())
                     .unwrap_or_else(|| owner(&conv));

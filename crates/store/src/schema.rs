@@ -82,7 +82,8 @@ CREATE TABLE IF NOT EXISTS feedback (
 CREATE INDEX IF NOT EXISTS feedback_conv ON feedback (conversation, after_seq);
 
 -- Drafts the guard flagged; `rewritten` is set by the agent's next sent turn in the
--- conversation: 1 when none of the flagged rules is in it any more, 0 when sent anyway.
+-- conversation: 1 when none of the flagged rules is in it any more, 0 when sent anyway, on the
+-- latest flagged version of that reply only; earlier versions get 2 (superseded, not counted).
 CREATE TABLE IF NOT EXISTS drafts (
     conversation TEXT NOT NULL,
     draft        TEXT NOT NULL,

@@ -182,8 +182,10 @@ pub struct DraftRecord {
     pub text: String,
     pub rules: Vec<String>,
     pub categories: Vec<String>,
-    /// `None` until the agent sends a turn in the conversation.
+    /// `None` until the agent sends a turn in the conversation (and for a superseded draft).
     pub rewritten: Option<bool>,
+    /// An earlier version of a reply whose latest flagged version was resolved: not counted.
+    pub superseded: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -428,7 +430,12 @@ impl Store {
                 text: r.get(1)?,
                 rules: words(r.get(2)?),
                 categories: words(r.get(3)?),
-                rewritten: r.get::<_, Option<i64>>(4)?.map(|v| v != 0),
+                rewritten: match r.get::<_, Option<i64>>(4)? {
+                    Some(0) => Some(false),
+                    Some(1) => Some(true),
+                    _ => None,
+                },
+                superseded: r.get::<_, Option<i64>>(4)? == Some(DRAFT_SUPERSEDED),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -755,8 +762,10 @@ fn apply_one(conn: &Connection, w: &Write) -> Result<(), Error> {
     }
 }
 
-/// Marks the conversation's unresolved flagged drafts as rewritten (none of their rules is in
-/// the sent turn) or not.
+/// Resolves the conversation's unresolved flagged drafts with the sent turn. They are versions
+/// of the one reply that was just sent, so only the latest is marked rewritten (1: none of its
+/// rules is in the sent turn) or sent anyway (0); the earlier ones are marked superseded (2) and
+/// are not counted, so "rewritten" counts once per sent reply, not once per keystroke check.
 fn resolve_drafts(
     conn: &Connection,
     conversation: &str,
@@ -764,7 +773,8 @@ fn resolve_drafts(
 ) -> Result<(), Error> {
     let pending: Vec<(String, String)> = {
         let mut st = conn.prepare_cached(
-            "SELECT draft, rules FROM drafts WHERE conversation = ?1 AND rewritten IS NULL",
+            "SELECT draft, rules FROM drafts WHERE conversation = ?1 AND rewritten IS NULL
+             ORDER BY at DESC, draft DESC",
         )?;
         st.query_map([conversation], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?
@@ -772,9 +782,17 @@ fn resolve_drafts(
     let mut upd = conn.prepare_cached(
         "UPDATE drafts SET rewritten = ?3 WHERE conversation = ?1 AND draft = ?2",
     )?;
-    for (draft, rules) in pending {
-        let still = rules.split(' ').any(|r| hit_rules.iter().any(|h| h == r));
-        upd.execute(params![conversation, draft, i64::from(!still)])?;
+    for (i, (draft, rules)) in pending.into_iter().enumerate() {
+        let state = if i > 0 {
+            DRAFT_SUPERSEDED
+        } else {
+            let still = rules.split(' ').any(|r| hit_rules.iter().any(|h| h == r));
+            i64::from(!still)
+        };
+        upd.execute(params![conversation, draft, state])?;
     }
     Ok(())
 }
+
+/// `drafts.rewritten` of an earlier version of a reply whose latest version was resolved.
+pub(crate) const DRAFT_SUPERSEDED: i64 = 2;

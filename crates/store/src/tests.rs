@@ -129,8 +129,53 @@ fn flagged_drafts_are_resolved_by_the_next_agent_turn() {
     t.agent_hit_rules = Some(vec!["insult.x".into()]);
     s.apply_one(&Write::Turn(t)).expect("agent turn");
     let d = s.drafts("c1").expect("drafts");
-    assert_eq!(d[0].rewritten, Some(true));
-    assert_eq!(d[1].rewritten, Some(false));
+    // d1 and d2 are versions of the one reply m2: only the latest (d2) is resolved.
+    assert_eq!((d[0].superseded, d[0].rewritten), (true, None));
+    assert_eq!((d[1].superseded, d[1].rewritten), (false, Some(false)));
+}
+
+/// "改写 25 after 4 replies": every keystroke check of a reply is a flagged draft, but the
+/// figures count one caught draft (and at most one rewrite) per sent reply.
+#[test]
+fn rewrites_count_once_per_sent_reply() {
+    let (_dir, mut s) = open();
+    s.apply_one(&turn("c1", "m1", 1, "customer", "x"))
+        .expect("turn");
+    // (sent turn id, drafts before it, sent text still hits the rule)
+    const REPLIES: &[(&str, usize, bool)] = &[("a1", 5, false), ("a2", 3, false), ("a3", 2, true)];
+    let mut at = 10;
+    for &(id, drafts, still) in REPLIES {
+        for k in 0..drafts {
+            at += 1;
+            s.apply_one(&Write::Draft(DraftWrite {
+                conversation: "c1".into(),
+                draft: format!("{id}-d{k}"),
+                agent: Some("a1".into()),
+                text: "你去告啊".into(),
+                rules: vec!["provoke.go_sue".into()],
+                categories: vec!["provoke".into()],
+                at,
+            }))
+            .expect("draft");
+        }
+        at += 1;
+        let Write::Turn(mut t) = turn("c1", id, at as u64, "agent", "y") else {
+            unreachable!()
+        };
+        t.agent_hit_rules = Some(if still {
+            vec!["provoke.go_sue".into()]
+        } else {
+            vec![]
+        });
+        s.apply_one(&Write::Turn(t)).expect("agent turn");
+    }
+    let d = s.drafts("c1").expect("drafts");
+    let resolved: Vec<Option<bool>> = d
+        .iter()
+        .filter(|x| !x.superseded)
+        .map(|x| x.rewritten)
+        .collect();
+    assert_eq!(resolved, [Some(true), Some(true), Some(false)]);
 }
 
 #[test]
