@@ -122,7 +122,7 @@ pub fn scripts_to_csv(scripts: &[Script]) -> String {
     )
 }
 
-/// Parsed CSV rows keyed by header name; problems name `file:row`.
+/// Parsed CSV rows keyed by header name; problems name `file:row` (the row Excel shows).
 struct Rows<'a> {
     file: &'a str,
     header: Vec<String>,
@@ -139,11 +139,9 @@ fn read_csv<'a>(file: &'a str, text: &str, want: &[&str]) -> Result<Rows<'a>, Pr
     let mut header = Vec::new();
     let mut rows = Vec::new();
     for (i, rec) in r.records().enumerate() {
-        let line = rec
-            .as_ref()
-            .ok()
-            .and_then(|r| r.position())
-            .map_or(i + 1, |p| p.line() as usize);
+        // The row number Excel shows: the header is row 1, the n-th record row n + 1, whatever
+        // line breaks inside quoted cells do to the file's line count.
+        let line = i + 1;
         match rec {
             Err(e) => problems.push(problem(file, i + 1, None, format!("CSV: {e}"))),
             Ok(rec) if header.is_empty() => {

@@ -15,7 +15,34 @@ use crate::{Error, Problem, Problems};
 /// Loads every `*.toml` file of `dir` (sorted by name) as one book, with its training corpus:
 /// every `*.tsv` of the folder named by `[book] corpus` (relative to `dir`), or of `dir/corpus`
 /// when the key is absent and that folder exists.
+///
+/// `[book] extends = "../default"` layers the book on a base book (see [`EXTENDS_DEPTH`]): the
+/// base's files are read first, named by their path from this book (`../default/forbidden.toml`,
+/// so problems point at the right file); a file of this book with the same name as a base file
+/// replaces it (`book.toml` always does); a definition (rule, script, FAQ, intent, emotion,
+/// product) whose id the base already defines replaces the base's (override by id); `[book]
+/// remove = ["id", …]` drops base definitions; the corpus is the base's unless this book names
+/// its own. The hash covers every file read.
 pub fn load_dir(dir: &Path) -> Result<Phrasebook, Error> {
+    let (sources, base) = gather(dir, "", 0)?;
+    let refs: Vec<(&str, &str)> = sources
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    parse_layers(&refs, &base)
+}
+
+/// How many `extends` a chain may hold (a longer chain is almost surely a cycle).
+pub const EXTENDS_DEPTH: usize = 4;
+
+/// The files of the book in `dir` and of its bases, names prefixed with `prefix` (the path
+/// from the top book), and the set of names that belong to a base.
+#[allow(clippy::type_complexity)]
+fn gather(
+    dir: &Path,
+    prefix: &str,
+    depth: usize,
+) -> Result<(Vec<(String, String)>, std::collections::HashSet<String>), Error> {
     let files = files_with_extension(dir, "toml")?;
     if files.is_empty() {
         return Err(Error::Io {
@@ -23,40 +50,65 @@ pub fn load_dir(dir: &Path) -> Result<Phrasebook, Error> {
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "no *.toml files"),
         });
     }
-    let mut sources = Vec::with_capacity(files.len());
+    let mut own = Vec::with_capacity(files.len());
     for path in &files {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        sources.push((name, read(path)?));
+        own.push((name, read(path)?));
     }
-    // The corpus folder is named inside the book; syntax errors surface in `parse_str` below.
-    let key = sources.iter().find_map(|(_, text)| {
-        toml::from_str::<CorpusKey>(text)
-            .ok()
-            .and_then(|k| k.book)
-            .and_then(|b| b.corpus)
-    });
-    let (folder, required) = match &key {
+    // `[book] corpus` / `extends` are read leniently first; syntax errors surface in the parse.
+    let key = own
+        .iter()
+        .find_map(|(_, text)| toml::from_str::<CorpusKey>(text).ok().and_then(|k| k.book));
+    let corpus_key = key.as_ref().and_then(|b| b.corpus.clone());
+    let extends = key.as_ref().and_then(|b| b.extends.clone());
+    let mut out = Vec::new();
+    let mut base_names = std::collections::HashSet::new();
+    if let Some(ext) = &extends {
+        if depth + 1 >= EXTENDS_DEPTH {
+            return Err(Error::Syntax {
+                file: format!("{prefix}book.toml"),
+                line: 0,
+                message: format!(
+                    "extends = {ext:?}: more than {EXTENDS_DEPTH} books in the chain (a cycle?)"
+                ),
+            });
+        }
+        let ext = ext.trim_end_matches('/');
+        let base_prefix = format!("{prefix}{ext}/");
+        let (base, _) = gather(&dir.join(ext), &base_prefix, depth + 1)?;
+        for (name, text) in base {
+            let local = name.strip_prefix(&base_prefix).unwrap_or(&name);
+            let replaced = own.iter().any(|(n, _)| n == local);
+            let base_corpus = local.ends_with(".tsv");
+            if replaced || (base_corpus && corpus_key.is_some()) {
+                continue;
+            }
+            base_names.insert(name.clone());
+            out.push((name, text));
+        }
+    }
+    let (folder, required) = match &corpus_key {
         Some(k) => (k.trim_end_matches('/').to_string(), true),
         None => ("corpus".to_string(), false),
     };
+    for (name, text) in own {
+        out.push((format!("{prefix}{name}"), text));
+    }
     let corpus_dir = dir.join(&folder);
-    if required || corpus_dir.is_dir() {
+    let inherit_corpus = extends.is_some() && corpus_key.is_none() && !corpus_dir.is_dir();
+    if !inherit_corpus && (required || corpus_dir.is_dir()) {
         for path in files_with_extension(&corpus_dir, "tsv")? {
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            sources.push((format!("{folder}/{name}"), read(&path)?));
+            out.push((format!("{prefix}{folder}/{name}"), read(&path)?));
         }
     }
-    let refs: Vec<(&str, &str)> = sources
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.as_str()))
-        .collect();
-    parse_str(&refs)
+    Ok((out, base_names))
 }
 
 fn read(path: &Path) -> Result<String, Error> {
@@ -92,11 +144,21 @@ struct CorpusKey {
 #[derive(Deserialize)]
 struct CorpusKeyBook {
     corpus: Option<String>,
+    extends: Option<String>,
 }
 
 /// Parses a book from `(file name, contents)` pairs, as if they were the files of a directory:
 /// names ending in `.tsv` are corpus files (`corpus/a.tsv`), all others TOML.
 pub fn parse_str(files: &[(&str, &str)]) -> Result<Phrasebook, Error> {
+    parse_layers(files, &Default::default())
+}
+
+/// [`parse_str`] where the files named in `base` come from a base book (`extends`): this
+/// book's definitions override theirs by id instead of being duplicates.
+fn parse_layers(
+    files: &[(&str, &str)],
+    base: &std::collections::HashSet<String>,
+) -> Result<Phrasebook, Error> {
     let mut hasher = Sha256::new();
     let mut raws = Vec::with_capacity(files.len());
     let mut corpus_files = Vec::new();
@@ -119,7 +181,10 @@ pub fn parse_str(files: &[(&str, &str)]) -> Result<Phrasebook, Error> {
     let digest = hasher.finalize();
     let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
 
-    let mut b = Builder::default();
+    let mut b = Builder {
+        base_files: base.clone(),
+        ..Default::default()
+    };
     for (name, text, raw) in raws {
         b.file(name, text, raw);
     }
@@ -174,6 +239,14 @@ struct RawBook {
     /// The training-corpus folder, relative to the book directory.
     #[serde(default)]
     corpus: Option<String>,
+    /// The base book this one is layered on: acted on by `load_dir`'s first pass (`gather`),
+    /// declared here so `deny_unknown_fields` accepts it.
+    #[serde(default)]
+    #[allow(dead_code)]
+    extends: Option<String>,
+    /// Ids of base definitions (rules, scripts, FAQ, products) this book drops.
+    #[serde(default)]
+    remove: Vec<String>,
 }
 
 /// A list of strings (weight 1.0 each) or a table of string → weight.
@@ -376,6 +449,12 @@ pub(crate) struct Builder {
     pub(crate) problems: Vec<Problem>,
     /// Ids per namespace ("rule", "intent", "script", "faq", "emotion") → first origin.
     ids: HashMap<(&'static str, String), Origin>,
+    /// Files read from a base book (`extends`): their definitions may be overridden by id.
+    base_files: std::collections::HashSet<String>,
+    /// (namespace, id, origin of the base definition) replaced by this book's.
+    overridden: Vec<(&'static str, String, Origin)>,
+    /// `[book] remove` with the table's origin.
+    remove: Vec<(String, Origin)>,
 }
 
 impl Builder {
@@ -394,6 +473,12 @@ impl Builder {
         }
         if let Some(first) = self.ids.get(&(ns, id.to_string())) {
             let first = first.clone();
+            if self.base_files.contains(&first.file) && !self.base_files.contains(&origin.file) {
+                // Override by id: this book's definition replaces the base's (`extends`).
+                self.overridden.push((ns, id.to_string(), first));
+                self.ids.insert((ns, id.to_string()), origin.clone());
+                return;
+            }
             self.problem(
                 origin,
                 Some(id),
@@ -435,6 +520,11 @@ impl Builder {
             self.book.meta.version = book.version;
             self.book.meta.description = book.description;
             self.book.meta.corpus = book.corpus;
+            self.remove = book
+                .remove
+                .into_iter()
+                .map(|id| (id, origin.clone()))
+                .collect();
             self.meta_seen = Some(origin);
         }
         if let Some(slots) = raw.slots {
@@ -897,7 +987,94 @@ impl Builder {
         self.book.scripts = scripts;
     }
 
+    /// Applies `extends`: drops the base definitions this book overrides or removes.
+    fn layer(&mut self) {
+        fn drop<T>(
+            v: &mut Vec<T>,
+            key: impl Fn(&T) -> (&str, &Origin),
+            id: &str,
+            at: Option<&Origin>,
+            base: &std::collections::HashSet<String>,
+        ) -> usize {
+            let before = v.len();
+            v.retain(|x| {
+                let (xid, o) = key(x);
+                let hit = xid == id && at.is_none_or(|a| a == o) && base.contains(&o.file);
+                !hit
+            });
+            before - v.len()
+        }
+        let base = std::mem::take(&mut self.base_files);
+        let b = &mut self.book;
+        for (ns, id, at) in std::mem::take(&mut self.overridden) {
+            let at = Some(&at);
+            match ns {
+                "rule" => drop(&mut b.rules, |x| (x.id.as_str(), &x.origin), &id, at, &base),
+                "intent" => drop(
+                    &mut b.intents,
+                    |x| (x.id.as_str(), &x.origin),
+                    &id,
+                    at,
+                    &base,
+                ),
+                "emotion" => drop(
+                    &mut b.emotions,
+                    |x| (x.label.as_str(), &x.origin),
+                    &id,
+                    at,
+                    &base,
+                ),
+                "script" => drop(
+                    &mut b.scripts,
+                    |x| (x.id.as_str(), &x.origin),
+                    &id,
+                    at,
+                    &base,
+                ),
+                "faq" => drop(&mut b.faq, |x| (x.id.as_str(), &x.origin), &id, at, &base),
+                "product" => drop(
+                    &mut b.products,
+                    |x| (x.sku.as_str(), &x.origin),
+                    &id,
+                    at,
+                    &base,
+                ),
+                _ => 0,
+            };
+        }
+        for (id, origin) in std::mem::take(&mut self.remove) {
+            let n = drop(
+                &mut b.rules,
+                |x| (x.id.as_str(), &x.origin),
+                &id,
+                None,
+                &base,
+            ) + drop(
+                &mut b.scripts,
+                |x| (x.id.as_str(), &x.origin),
+                &id,
+                None,
+                &base,
+            ) + drop(&mut b.faq, |x| (x.id.as_str(), &x.origin), &id, None, &base)
+                + drop(
+                    &mut b.products,
+                    |x| (x.sku.as_str(), &x.origin),
+                    &id,
+                    None,
+                    &base,
+                );
+            if n == 0 {
+                self.problems.push(Problem {
+                    origin,
+                    id: Some(id),
+                    message: "[book] remove: no rule, script, FAQ entry or product of the base book (extends) has this id".into(),
+                });
+            }
+        }
+    }
+
     fn finish(mut self, hash: String) -> Result<Phrasebook, Error> {
+        self.layer();
         if self.meta_seen.is_none() {
             self.problem(
                 &Origin {
