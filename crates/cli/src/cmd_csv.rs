@@ -26,8 +26,9 @@ enum CsvCommand {
         /// Phrasebook directory.
         #[arg(value_name = "DIR")]
         dir: PathBuf,
-        /// Output directory (default: current directory).
-        #[arg(long, value_name = "OUT", default_value = ".")]
+        /// Output directory (created if missing). Required: the files never land in whatever
+        /// directory the command happened to run in.
+        #[arg(long, value_name = "OUT")]
         out: PathBuf,
     },
     /// Validate CSV files and write them back into the book as TOML.

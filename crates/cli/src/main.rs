@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod books;
 mod cmd_analyze;
+mod cmd_check;
 mod cmd_csv;
 mod cmd_diff;
 mod cmd_eval;
@@ -38,6 +39,8 @@ enum Command {
     Lint(cmd_lint::LintArgs),
     /// Measure a phrasebook on a labelled JSONL corpus.
     Eval(cmd_eval::EvalArgs),
+    /// The publishing gate: lint, eval both books side by side, diff on chats; exit 1 = refused.
+    Check(cmd_check::CheckArgs),
     /// Show what a phrasebook change would alter on past transcripts.
     Diff(cmd_diff::DiffArgs),
     /// Export a book's rules and scripts to CSV, or import them back.
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Analyze(a) => cmd_analyze::run(a),
         Command::Lint(a) => cmd_lint::run(a),
         Command::Eval(a) => cmd_eval::run(a),
+        Command::Check(a) => cmd_check::run(a),
         Command::Diff(a) => cmd_diff::run(a),
         Command::Csv(a) => cmd_csv::run(a),
         Command::Export(a) => cmd_export::run(a),
@@ -63,8 +67,26 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("huashu: {e:#}");
+            eprintln!("huashu: {}", message(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes on one line, each cause only when the text so far does not already
+/// say it (library errors often print their source too: "cannot read: No such file or directory
+/// (os error 2)" must not be followed by the same words again).
+fn message(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
