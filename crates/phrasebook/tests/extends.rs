@@ -42,7 +42,8 @@ fn a_child_keeps_only_what_differs() {
     base(tmp.path());
     // (case, child book.toml extra lines, child files, Ok(rule id → first phrase) or Err(substring))
     type Want = Result<&'static [(&'static str, &'static str)], &'static str>;
-    let cases: Vec<(&str, &str, Vec<(&str, String)>, Want)> = vec![
+    type Files = Vec<(&'static str, String)>;
+    let cases: Vec<(&str, &str, Files, Want)> = vec![
         (
             "inherits everything",
             "",
