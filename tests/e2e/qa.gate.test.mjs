@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { spawn } from 'node:child_process';
+import WebSocket from 'ws';
 import { launch, watch, until, ARTIFACTS, HERE } from './lib.mjs';
 
 const BOOK_SRC = path.join(HERE, '../../phrasebooks/default');
@@ -76,6 +77,42 @@ describe('QA page: the publishing gate', () => {
     const cells = await page.$$eval('#eval-deltas tr[data-metric="guard_false_alarm_rate"] td', (t) => t.map((x) => x.textContent));
     assert.equal(cells.length, 4, 'label, published, candidate, delta');
     assert.ok(!(await page.isDisabled('#publish-btn')));
+    await page.click('#publish-btn');
+    await page.waitForSelector('#published', { timeout: 60000 });
+  });
+
+  it('the labelling queue saves confirmed labels into the candidate, which checks and publishes', async () => {
+    // Seed customer turns the model cannot place (they land in the queue).
+    const ws = new WebSocket(`${base.replace(/^http/, 'ws')}/ws`);
+    const frames = [];
+    ws.on('message', (d) => frames.push(JSON.parse(String(d))));
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    ws.send(JSON.stringify({ type: 'hello', token: TOKEN, shop: 'default', role: 'widget' }));
+    await until(() => frames.find((m) => m.type === 'welcome'), 'welcome');
+    const texts = ['嗯那个呢', '所以呢我那个', '喂喂那边'];
+    for (const [i, text] of texts.entries()) {
+      ws.send(JSON.stringify({ type: 'turn', conversation: `lq-${i}`, id: `lq-${i}-1`, role: 'customer', text }));
+      await until(() => frames.find((m) => m.type === 'ack' && m.id === `lq-${i}-1`), 'ack');
+    }
+    ws.close();
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.loaded, null, { timeout: 15000 });
+    await page.waitForSelector('#label-text', { timeout: 10000 });
+    const shown = (await page.textContent('#label-text')).replace(/^顾客：/, '');
+    // Keys: 5 = shipping (物流配送), S = anxiety (焦急), Enter saves.
+    await page.keyboard.press('5');
+    await page.keyboard.press('s');
+    assert.equal(await page.getAttribute('#label-card [data-kind="intent"][aria-pressed="true"]', 'data-label'), 'shipping');
+    assert.equal(await page.getAttribute('#label-card [data-kind="emotion"][aria-pressed="true"]', 'data-label'), 'anxiety');
+    await page.keyboard.press('Enter');
+    await until(async () => /已写入|已有/.test(await page.textContent('#label-status')), 'the label to be saved', 10000, 50);
+    const file = path.join(book, 'corpus', 'labelled.tsv');
+    const written = fs.readFileSync(file, 'utf8');
+    assert.match(written, /^# by 质检 \d{4}-\d{2}-\d{2}$/m);
+    assert.ok(written.includes(`shipping\tanxiety\t${shown}\n`), written);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'qa-label-queue.png'), fullPage: true });
+    // The candidate with the new example passes the gate and is published.
+    assert.match(await runCheck(), /检查通过/);
     await page.click('#publish-btn');
     await page.waitForSelector('#published', { timeout: 60000 });
   });

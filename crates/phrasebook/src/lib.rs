@@ -11,6 +11,7 @@
 mod catalog_csv;
 mod corpus;
 mod csv;
+mod labelled;
 mod load;
 mod model;
 
@@ -18,6 +19,7 @@ pub use catalog_csv::catalog_csv_to_toml;
 pub use csv::{
     rules_from_csv, rules_to_csv, rules_to_toml, scripts_from_csv, scripts_to_csv, scripts_to_toml,
 };
+pub use labelled::{AppendReport, LABELLED_FILE, LabelledExample, append_labelled};
 pub use load::{load_dir, parse_str, slots_in};
 pub use model::*;
 

@@ -97,9 +97,10 @@ fn gather(
     for (name, text) in own {
         out.push((format!("{prefix}{name}"), text));
     }
+    // A book that extends another reads the base's corpus (unless it names its own folder)
+    // and its own `corpus/` too, where the QA page writes labelled examples.
     let corpus_dir = dir.join(&folder);
-    let inherit_corpus = extends.is_some() && corpus_key.is_none() && !corpus_dir.is_dir();
-    if !inherit_corpus && (required || corpus_dir.is_dir()) {
+    if required || corpus_dir.is_dir() {
         for path in files_with_extension(&corpus_dir, "tsv")? {
             let name = path
                 .file_name()

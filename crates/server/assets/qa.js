@@ -124,6 +124,7 @@ function render(a) {
   $('customer-count').textContent = num(a.customer_turns);
   renderScripts(a);
   renderLow(a);
+  labelQueue(a);
   renderUrgent(a);
   renderBooks(a);
 }
@@ -359,6 +360,97 @@ function renderBooks(a) {
   if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: 4, class: 'text' }, '这段时间没有事件')));
   $('books').replaceChildren(el('thead', {}, head), el('tbody', {}, rows));
 }
+
+// ---- labelling queue ----------------------------------------------------------------------
+// The low-confidence customer turns of the period, one at a time with their context. Enter saves
+// the chosen labels (the model's guess until changed) with `POST /api/examples` into the
+// candidate book's corpus; the check below then evaluates the candidate trained on them.
+
+const INTENT_KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '-', '='];
+const EMOTION_KEYS = ['a', 's', 'd', 'f', 'g'];
+const queue = { items: [], at: 0, intent: null, emotion: null, saved: 0 };
+
+function labelQueue(a) {
+  const done = new Set(queue.items.slice(0, queue.at).map((t) => `${t.conversation}/${t.turn}`));
+  queue.items = (a.low_confidence || []).filter((t) => !done.has(`${t.conversation}/${t.turn}`));
+  queue.at = 0;
+  showLabel();
+}
+
+function showLabel() {
+  const t = queue.items[queue.at];
+  $('label-left').textContent = Math.max(0, queue.items.length - queue.at);
+  if (!t) {
+    $('label-card').replaceChildren(el('p', { class: 'text', id: 'label-empty' }, queue.saved ? `队列已完成：本次保存 ${queue.saved} 条。` : '没有待标注的消息。'));
+    return;
+  }
+  queue.intent = queue.intent ?? (t.intent in INTENTS ? t.intent : 'other');
+  queue.emotion = queue.emotion ?? (t.emotion in EMOTIONS ? t.emotion : 'neutral');
+  const choice = (kind, keys, labels, current) => el('div', { class: 'choices', role: 'group' },
+    Object.entries(labels).map(([id, name], i) => {
+      const b = el('button', { class: 'btn', type: 'button', 'data-label': id, 'data-kind': kind, 'aria-pressed': String(id === current) },
+        keys[i] ? `${keys[i].toUpperCase()} ${name}` : name);
+      b.addEventListener('click', () => { queue[kind] = id; showLabel(); });
+      return b;
+    }));
+  $('label-card').replaceChildren(
+    ...(t.context || []).map((c) => el('div', { class: 'ctx' }, c)),
+    el('div', { class: 'turn', id: 'label-text' }, `顾客：${t.text}`),
+    el('div', { class: 'muted' }, `模型识别：${INTENTS[t.intent] || t.intent}（${t.score.toFixed(2)}）· ${EMOTIONS[t.emotion] || t.emotion}`),
+    choice('intent', INTENT_KEYS, INTENTS, queue.intent),
+    choice('emotion', EMOTION_KEYS, EMOTIONS, queue.emotion),
+    el('div', { class: 'choices' },
+      (() => { const b = el('button', { class: 'btn btn-primary', type: 'button', id: 'label-save' }, 'Enter 保存'); b.addEventListener('click', saveLabel); return b; })(),
+      (() => { const b = el('button', { class: 'btn', type: 'button', id: 'label-skip' }, '→ 跳过'); b.addEventListener('click', nextLabel); return b; })()));
+}
+
+function nextLabel() {
+  queue.at += 1;
+  queue.intent = null;
+  queue.emotion = null;
+  showLabel();
+}
+
+async function saveLabel() {
+  const t = queue.items[queue.at];
+  if (!t) return;
+  const example = { text: t.text, intents: [queue.intent], emotion: queue.emotion };
+  const r = await fetch('/api/examples', {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ by: $('label-by').value, examples: [example] }),
+  });
+  let body = null;
+  try { body = await r.json(); } catch { /* not JSON */ }
+  if (r.status !== 200) {
+    $('label-status').textContent = r.status === 401 ? '需要管理员 token 才能保存标注。' : `保存失败（${r.status}）：${body?.message ?? ''}`;
+    return;
+  }
+  if (body.conflicts?.length) {
+    $('label-status').textContent = `未保存：语料中已有不同标注（${body.conflicts[0]}）`;
+  } else if (body.invalid?.length) {
+    $('label-status').textContent = `未保存：${body.invalid[0]}`;
+  } else {
+    queue.saved += body.written;
+    $('label-status').textContent = body.written
+      ? `已写入 ${body.file}（本次共 ${queue.saved} 条）。请检查候选版本后发布。`
+      : '语料中已有同样的样例，跳过。';
+  }
+  nextLabel();
+}
+
+document.addEventListener('keydown', (e) => {
+  if (e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement) return;
+  if (!queue.items[queue.at] || e.ctrlKey || e.metaKey || e.altKey) return;
+  const i = INTENT_KEYS.indexOf(e.key);
+  const j = EMOTION_KEYS.indexOf(e.key.toLowerCase());
+  if (i >= 0 && i < Object.keys(INTENTS).length) { queue.intent = Object.keys(INTENTS)[i]; showLabel(); }
+  else if (j >= 0) { queue.emotion = Object.keys(EMOTIONS)[j]; showLabel(); }
+  else if (e.key === 'Enter') { e.preventDefault(); saveLabel(); }
+  else if (e.key === 'ArrowRight') { nextLabel(); }
+  else return;
+  e.preventDefault();
+});
 
 // ---- publishing ---------------------------------------------------------------------------
 

@@ -534,6 +534,24 @@ async fn route(shared: &Arc<Shared>, tcp: &mut TcpStream, head: &Head, rest: Vec
             let (status, body) = crate::publish::check(shared, bearer(head), &head.query).await;
             Response::json(status, body)
         }
+        ("POST", "/api/examples") => {
+            if !bearer(head).is_some_and(|t| shared.config.auth.is_admin(&t)) {
+                return Response::error(401, ErrorCode::Unauthorized, "admin token required");
+            }
+            let limits = &shared.config.limits;
+            let body = match read_body(tcp, head, rest, limits.max_body, limits.body_timeout).await
+            {
+                Ok(b) => b,
+                Err(r) => {
+                    if r.status == 408 {
+                        shared.metrics.http_timeouts.fetch_add(1, Relaxed);
+                    }
+                    return r;
+                }
+            };
+            let (status, body) = crate::labels::post(shared, bearer(head), &body).await;
+            Response::json(status, body)
+        }
         ("POST", "/api/reload") => {
             if !bearer(head).is_some_and(|t| shared.config.auth.is_admin(&t)) {
                 return Response::error(401, ErrorCode::Unauthorized, "admin token required");

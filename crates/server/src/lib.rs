@@ -17,6 +17,7 @@ mod db;
 mod error;
 mod escalation;
 mod http;
+mod labels;
 mod metrics;
 mod orders;
 mod outbox;

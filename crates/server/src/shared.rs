@@ -178,6 +178,8 @@ pub(crate) struct Shared {
     engine: RwLock<Arc<Engine>>,
     /// Serialises reloads (two compiles at once would only waste CPU).
     reload_lock: Mutex<()>,
+    /// One labelling-queue write at a time (`labels`): two appends must not interleave lines.
+    pub(crate) labels_lock: Mutex<()>,
     pub(crate) conversations: DashMap<String, Arc<Conversation>>,
     pub(crate) watchers: DashMap<String, Vec<Outbox>>,
     pub(crate) db: Arc<Db>,
@@ -221,6 +223,7 @@ impl Shared {
             config,
             engine: RwLock::new(engine),
             reload_lock: Mutex::new(()),
+            labels_lock: Mutex::new(()),
             conversations: DashMap::new(),
             watchers: DashMap::new(),
             db: Arc::new(db),

@@ -126,6 +126,10 @@ pub struct TurnRef {
     /// Urgent turns: ms until the next agent turn, `None` when still unanswered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handling_ms: Option<i64>,
+    /// Low-confidence turns: up to two previous turns of the conversation, oldest first, as
+    /// `顾客：…` / `客服：…` (masked like everything stored), for the labelling queue.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub context: Vec<String>,
 }
 
 /// Urgent customer turns and how fast they were answered.
@@ -453,8 +457,10 @@ impl Store {
             let mut answered_once = false;
             // Urgent turns of this conversation still waiting for an agent turn.
             let mut open_urgent: Vec<usize> = Vec::new();
+            let conv_start = i;
             while i < turns.len() && turns[i].conversation == conv {
                 let t = &turns[i];
+                let at_index = i;
                 i += 1;
                 let payload = payloads.get(&(conv.clone(), t.id.clone()));
                 if t.role == "agent" {
@@ -518,9 +524,25 @@ impl Store {
                     score: u.score,
                     emotion: u.emotion.clone(),
                     handling_ms: None,
+                    context: Vec::new(),
                 };
                 if u.intent == "other" || u.score < q.low_confidence {
-                    low.push(r.clone());
+                    let from = at_index.saturating_sub(2).max(conv_start);
+                    let context = turns[from..at_index]
+                        .iter()
+                        .map(|c| {
+                            let who = if c.role == "agent" {
+                                "客服"
+                            } else {
+                                "顾客"
+                            };
+                            format!("{who}：{}", c.text)
+                        })
+                        .collect();
+                    low.push(TurnRef {
+                        context,
+                        ..r.clone()
+                    });
                 }
                 if u.urgent {
                     open_urgent.push(urgent.len());
