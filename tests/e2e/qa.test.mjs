@@ -217,11 +217,12 @@ describe('QA page (real server)', () => {
     assert.equal(await page.getAttribute('[data-candidate]', 'data-candidate'), c.hash);
     if (!c.ok) {
       // The shipped book is being edited by someone else: publishing must stay blocked.
-      assert.match(verdict, /问题/);
+      assert.match(verdict, /不能发布/);
       assert.ok(await page.isDisabled('#publish-btn'));
       return;
     }
-    assert.match(verdict, /lint 通过/);
+    assert.match(verdict, /检查通过/);
+    assert.ok(await page.$('#eval-deltas'), 'eval deltas shown side by side');
     assert.ok(await page.$('#diff-summary'), 'diff summary shown');
     assert.ok(!(await page.isDisabled('#publish-btn')), 'publish enabled after a clean check');
     await page.click('#publish-btn');

@@ -13,6 +13,7 @@ mod cmd_check;
 mod cmd_csv;
 mod cmd_diff;
 mod cmd_eval;
+mod cmd_examples;
 mod cmd_export;
 mod cmd_lint;
 mod cmd_loadgen;
@@ -45,6 +46,8 @@ enum Command {
     Diff(cmd_diff::DiffArgs),
     /// Export a book's rules and scripts to CSV, or import them back.
     Csv(cmd_csv::CsvArgs),
+    /// Export a book's labelled examples (corpus) to CSV, or import new ones from CSV.
+    Examples(cmd_examples::ExamplesArgs),
     /// Export stored conversations as JSONL transcripts (PII masked) for eval/diff.
     Export(cmd_export::ExportArgs),
     /// Drive a running server with simulated widgets and consoles and report latencies.
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Check(a) => cmd_check::run(a),
         Command::Diff(a) => cmd_diff::run(a),
         Command::Csv(a) => cmd_csv::run(a),
+        Command::Examples(a) => cmd_examples::run(a),
         Command::Export(a) => cmd_export::run(a),
         Command::Loadgen(a) => cmd_loadgen::run(a),
     };

@@ -11,7 +11,7 @@ use crate::load::{Builder, RawRule, RawScript};
 use crate::model::*;
 use crate::{Problem, Problems};
 
-const BOM: &str = "\u{feff}";
+pub(crate) const BOM: &str = "\u{feff}";
 const RULE_HEADER: &[&str] = &[
     "id", "category", "severity", "phrases", "patterns", "allow", "boundary", "position",
     "rewrite", "note",
@@ -51,14 +51,14 @@ fn defuse(cell: &str) -> std::borrow::Cow<'_, str> {
 
 /// Undoes `defuse`: one leading `'` before a formula character or another `'` is removed (a
 /// spreadsheet that saved the cell may also have dropped it already, which reads the same).
-fn restore(cell: String) -> String {
+pub(crate) fn restore(cell: String) -> String {
     match cell.strip_prefix('\'') {
         Some(rest) if rest.starts_with(FORMULA_START) || rest.starts_with('\'') => rest.to_string(),
         _ => cell,
     }
 }
 
-fn write_csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+pub(crate) fn write_csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
     let mut w = csv::WriterBuilder::new()
         .quote_style(csv::QuoteStyle::Necessary)
         .from_writer(Vec::new());

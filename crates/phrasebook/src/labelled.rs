@@ -133,6 +133,105 @@ pub fn append_labelled(
     Ok(report)
 }
 
+/// The columns of `huashu examples export` / `import`.
+pub const EXAMPLE_HEADER: &[&str] = &["intents", "emotion", "text", "source"];
+
+/// A book's corpus as Excel-friendly CSV (UTF-8 with BOM): intents (`+`-joined), emotion, text,
+/// and where the line lives (`file:line`, ignored on import).
+pub fn examples_to_csv(corpus: &[crate::CorpusLine]) -> String {
+    crate::csv::write_csv(
+        EXAMPLE_HEADER,
+        corpus.iter().map(|c| {
+            vec![
+                c.intents.join("+"),
+                c.emotion.clone(),
+                c.text.clone(),
+                format!("{}:{}", c.origin.file, c.origin.line),
+            ]
+        }),
+    )
+}
+
+/// Reads examples from CSV; problems name `file:row` with the row Excel shows (header = 1).
+pub fn examples_from_csv(file: &str, text: &str) -> Result<Vec<LabelledExample>, crate::Problems> {
+    let text = text.strip_prefix(crate::csv::BOM).unwrap_or(text);
+    let mut r = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut problems = Vec::new();
+    let mut out = Vec::new();
+    let mut cols: Option<(usize, usize, usize)> = None;
+    for (i, rec) in r.records().enumerate() {
+        let row = i + 1;
+        let mut problem = |message: String| {
+            problems.push(crate::Problem {
+                origin: crate::Origin {
+                    file: file.to_string(),
+                    line: row,
+                },
+                id: None,
+                message,
+            })
+        };
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                problem(format!("CSV: {e}"));
+                continue;
+            }
+        };
+        let Some((ci, ce, ct)) = cols else {
+            let find = |name: &str| rec.iter().position(|h| h.trim() == name);
+            match (find("intents"), find("emotion"), find("text")) {
+                (Some(a), Some(b), Some(c)) => cols = Some((a, b, c)),
+                _ => problem("the header must name the columns intents, emotion and text".into()),
+            }
+            if cols.is_none() {
+                break;
+            }
+            continue;
+        };
+        if rec.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let get = |i: usize| crate::csv::restore(rec.get(i).unwrap_or("").trim().to_string());
+        let intents: Vec<String> = get(ci)
+            .split('+')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let emotion = get(ce);
+        let text = get(ct);
+        if let Some(bad) = intents.iter().find(|i| !INTENTS.contains(&i.as_str())) {
+            problem(format!(
+                "unknown intent {bad:?} (expected one of {})",
+                INTENTS.join(", ")
+            ));
+        } else if intents.is_empty() {
+            problem("no intent".into());
+        } else if !EMOTIONS.contains(&emotion.as_str()) {
+            problem(format!(
+                "unknown emotion {emotion:?} (expected one of {})",
+                EMOTIONS.join(", ")
+            ));
+        } else if clean(&text).is_empty() {
+            problem("empty text".into());
+        } else {
+            out.push(LabelledExample {
+                intents,
+                emotion,
+                text,
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(crate::Problems(problems))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +275,17 @@ mod tests {
         // The book still loads and now trains on the new line.
         let book = load_dir(dir).expect("loads");
         assert!(book.corpus.iter().any(|c| c.text == "怎么还没发货 急"));
+        // CSV round trip: export the corpus, import it back; a bad row names its Excel row.
+        let csv = examples_to_csv(&book.corpus);
+        assert!(csv.starts_with('\u{feff}'));
+        let back = examples_from_csv("x.csv", &csv).expect("import");
+        assert_eq!(back.len(), book.corpus.len());
+        let bad = "intents,emotion,text\nshipping,neutral,\"多行\n文本\"\nnonsense,neutral,x\n";
+        let err = examples_from_csv("x.csv", bad).expect_err("bad row");
+        assert!(
+            err.to_string().starts_with("x.csv:3: unknown intent"),
+            "{err}"
+        );
         // A second batch does not repeat what is there.
         let again = append_labelled(dir, &all[..1], "王质检", "2026-12-02").expect("append");
         assert_eq!((again.written, again.skipped.len()), (0, 1));

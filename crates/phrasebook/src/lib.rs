@@ -19,7 +19,10 @@ pub use catalog_csv::catalog_csv_to_toml;
 pub use csv::{
     rules_from_csv, rules_to_csv, rules_to_toml, scripts_from_csv, scripts_to_csv, scripts_to_toml,
 };
-pub use labelled::{AppendReport, LABELLED_FILE, LabelledExample, append_labelled};
+pub use labelled::{
+    AppendReport, EXAMPLE_HEADER, LABELLED_FILE, LabelledExample, append_labelled,
+    examples_from_csv, examples_to_csv,
+};
 pub use load::{load_dir, parse_str, slots_in};
 pub use model::*;
 

@@ -114,7 +114,8 @@ function render(a) {
   $('book-meta').append(el('code', { class: 'hash', title: '当前话术库哈希' }, a.book.hash));
   if (a.tz) TZ_MS = a.tz.offset_min * 60000;
   $('range-meta').textContent = `${a.from} 至 ${a.to}`;
-  $('tz-meta').textContent = `时区 ${a.tz?.label ?? 'UTC+08:00'}`;
+  $('tz-meta').textContent = `时区 ${a.tz?.name ?? 'Asia/Shanghai'}`;
+  $('tz-meta').title = `日期与时间均按 ${a.tz?.label ?? 'Asia/Shanghai (UTC+08:00)'} 显示（huashu serve --tz）`;
   renderKpis(a);
   renderDays(a);
   renderHits(a);
@@ -308,8 +309,8 @@ function renderScripts(a) {
   const head = el('tr', {}, ...['话术', '展示', '采用', '修改后发送', '忽略', '采用率'].map((h) => el('th', {}, h)));
   const all = $('scripts').dataset.all === '1';
   const rows = a.scripts.slice(0, all ? 500 : 12).map((s) => el('tr', { 'data-script': s.script },
-    el('td', { class: 'script-cell', title: s.text ?? '' }, el('strong', {}, s.title || '（已不在当前话术库）'),
-      el('div', { class: 'muted' }, el('code', {}, s.script), s.text ? ` ${s.text.length > 40 ? `${s.text.slice(0, 40)}…` : s.text}` : '')),
+    el('td', { class: 'script-cell', title: s.text ?? '' }, el('strong', {}, s.title || (s.text === undefined ? '（已不在当前话术库）' : s.script)),
+      el('div', { class: 'muted' }, s.title ? el('code', {}, s.script) : '', s.text ? ` ${s.text.length > 40 ? `${s.text.slice(0, 40)}…` : s.text}` : '')),
     el('td', {}, num(s.shown)),
     rateCell(s.used, s.used_rate), rateCell(s.edited, s.edited_rate), rateCell(s.dismissed, s.dismissed_rate),
     el('td', {}, el('span', { class: 'bar' }, el('span', { style: `width:${Math.round(((s.used_rate ?? 0) + (s.edited_rate ?? 0)) * 100)}%` })))));
