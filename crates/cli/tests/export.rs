@@ -220,10 +220,7 @@ fn an_export_feeds_huashu_diff() {
     // The candidate book: the default one plus a rule that flags one exported agent line.
     let new = dir.path().join("candidate");
     std::fs::create_dir(&new).expect("dir");
-    for entry in std::fs::read_dir(default_book()).expect("default book") {
-        let p = entry.expect("entry").path();
-        std::fs::copy(&p, new.join(p.file_name().expect("name"))).expect("copy");
-    }
+    copy_tree(&default_book(), &new);
     let forbidden = new.join("forbidden.toml");
     let mut text = std::fs::read_to_string(&forbidden).expect("forbidden.toml");
     text.push_str(
@@ -283,4 +280,18 @@ fn an_export_feeds_huashu_diff() {
         export.to_str().expect("path"),
     ]);
     assert_eq!(gate.status.code(), Some(1));
+}
+
+/// Copies a book directory with its subfolders (the training corpus lives in `corpus/`).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let p = entry.expect("entry").path();
+        let dest = to.join(p.file_name().expect("name"));
+        if p.is_dir() {
+            copy_tree(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).expect("copy");
+        }
+    }
 }
