@@ -163,6 +163,7 @@ fn parse_layers(
     let mut hasher = Sha256::new();
     let mut raws = Vec::with_capacity(files.len());
     let mut corpus_files = Vec::new();
+    let mut syntax = Vec::new();
     for (name, text) in files {
         hasher.update(name.as_bytes());
         hasher.update([0]);
@@ -172,12 +173,24 @@ fn parse_layers(
             corpus_files.push((*name, *text));
             continue;
         }
-        let raw: RawFile = toml::from_str(text).map_err(|e| Error::Syntax {
-            file: (*name).to_string(),
-            line: e.span().map(|s| line_of(text, s.start)).unwrap_or(0),
-            message: e.message().to_string(),
-        })?;
-        raws.push((*name, *text, raw));
+        // A syntax error does not stop the reading: every file's first syntax error is reported
+        // in the same run (TOML itself cannot go on inside a broken file).
+        match toml::from_str::<RawFile>(text) {
+            Ok(raw) => raws.push((*name, *text, raw)),
+            Err(e) => syntax.push(Problem {
+                origin: Origin {
+                    file: (*name).to_string(),
+                    line: e.span().map(|s| line_of(text, s.start)).unwrap_or(0),
+                },
+                id: None,
+                message: format!("TOML syntax: {}", e.message()),
+            }),
+        }
+    }
+    if !syntax.is_empty() {
+        // The other files' definitions are not checked: what a broken file leaves out would
+        // only show up as follow-on problems elsewhere.
+        return Err(Error::Invalid(Problems(syntax)));
     }
     let digest = hasher.finalize();
     let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
@@ -1176,6 +1189,20 @@ mod tests {
         let p = problems(&[("book.toml", BOOK), ("x.toml", "[[rule]]\nid = \"a\nfoo")]);
         assert_eq!(p.len(), 1);
         assert!(p[0].starts_with("x.toml:3: TOML syntax"), "{p:?}");
+    }
+
+    /// "Five problems in one file take five lint runs": at least every broken file shows up in
+    /// one run.
+    #[test]
+    fn every_file_with_a_syntax_error_is_reported_in_one_run() {
+        let p = problems(&[
+            ("book.toml", BOOK),
+            ("x.toml", "[[rule]]\nid = \"a\nfoo"),
+            ("y.toml", "[[script]]\nid = = 1\n"),
+        ]);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].starts_with("x.toml:3: TOML syntax"), "{p:?}");
+        assert!(p[1].starts_with("y.toml:2: TOML syntax"), "{p:?}");
     }
 
     #[test]
