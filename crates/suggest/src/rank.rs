@@ -133,6 +133,9 @@ struct Compiled {
     flags: u16,
     priority: i32,
     tpl: Template,
+    /// Sorted distinct bigrams of the template text, for the near-duplicate check (slots change
+    /// a few chars at most, so the template's bigrams stand for the filled text's).
+    grams: Vec<u64>,
     /// Product categories the script is tagged with (mask; 0 = fits every category).
     categories: u8,
     out_intent: String,
@@ -160,6 +163,8 @@ struct CompiledFaq {
     /// Catalogue index of the product a per-product answer is about.
     product: Option<u32>,
     tpl: Template,
+    /// As [`Compiled::grams`].
+    grams: Vec<u64>,
     source: String,
     title: String,
 }
@@ -230,6 +235,7 @@ impl Suggester {
         let mut slots = SlotTable::new(&book.slots);
         let mut problems = Vec::new();
         let mut scripts = Vec::with_capacity(book.scripts.len());
+        let norm = Normalizer::new();
         for s in &book.scripts {
             let tpl = match Template::compile(&s.text, &mut slots) {
                 Ok(t) => t,
@@ -313,6 +319,7 @@ impl Suggester {
                 flags,
                 priority: s.priority,
                 tpl,
+                grams: text_bigrams(&norm, &s.text),
                 categories: category_mask(s.categories()),
                 out_intent: s.intent.clone(),
                 out_stage: s.stage.clone(),
@@ -321,7 +328,6 @@ impl Suggester {
             });
         }
 
-        let norm = Normalizer::new();
         let catalog = Catalog::new(&norm, book);
         let mut faq = Vec::with_capacity(book.faq.len());
         for f in &book.faq {
@@ -343,6 +349,7 @@ impl Suggester {
                     categories: category_mask(f.categories.iter().copied()),
                     product,
                     tpl,
+                    grams: text_bigrams(&norm, &f.answer),
                     source: f.source.trim().to_string(),
                     title: if f.title.is_empty() {
                         f.questions
@@ -451,7 +458,7 @@ impl Suggester {
     ) -> Vec<Suggestion> {
         let (ranked, keep) = self.rank(u, text, state, refresh);
         let mut out: Vec<Suggestion> = Vec::with_capacity(keep);
-        let mut seen: Vec<Vec<u64>> = Vec::with_capacity(keep);
+        let mut seen: Vec<&[u64]> = Vec::with_capacity(keep);
         let mut hashes: Vec<u64> = Vec::with_capacity(keep);
         for (n, c) in ranked.into_iter().enumerate() {
             // The first `keep` are the list; the rest only stand in for near-duplicates, up to
@@ -459,7 +466,7 @@ impl Suggester {
             if out.len() >= MAX_SUGGESTIONS || (n >= keep && out.len() >= MIN_SUGGESTIONS) {
                 break;
             }
-            let (hash, suggestion) = match c.item {
+            let (hash, grams, suggestion) = match c.item {
                 Item::Script(i) => {
                     let s = &self.scripts[i as usize];
                     let Some(text) = s.tpl.fill(&self.slots, &state.slots) else {
@@ -467,6 +474,7 @@ impl Suggester {
                     };
                     (
                         s.hash,
+                        s.grams.as_slice(),
                         Suggestion {
                             script: s.id.clone(),
                             intent: s.out_intent.clone(),
@@ -489,6 +497,7 @@ impl Suggester {
                         .map_or(u.primary_intent(), |i| INTENTS[usize::from(i)]);
                     (
                         f.hash,
+                        f.grams.as_slice(),
                         Suggestion {
                             script: f.id.clone(),
                             intent: intent.to_string(),
@@ -502,11 +511,10 @@ impl Suggester {
                     )
                 }
             };
-            let grams = text_bigrams(&self.norm, &suggestion.text);
             let faq = matches!(c.item, Item::Faq(_));
             if let Some(dup) = seen
                 .iter()
-                .position(|g| jaccard(g, &grams) >= NEAR_DUPLICATE)
+                .position(|g| jaccard(g, grams) >= NEAR_DUPLICATE)
             {
                 // The same sentence twice: the FAQ answer (the shop's policy text, with its
                 // source) takes the place of the script that says the same.
