@@ -388,14 +388,13 @@ impl Shared {
         self.release(&slot, inner);
     }
 
-    /// Stores feedback and tells the conversation state (so the suggester can learn from it).
-    pub(crate) async fn feedback(
+    /// Locks a conversation of the session's shop that has at least one turn (`not_found`
+    /// otherwise, and the empty slot is dropped): what feedback, resolve and reveal act on.
+    async fn lock_existing(
         &self,
         session: &Session,
         conversation: &str,
-        suggestion: &str,
-        action: Action,
-    ) -> Result<(), ClientError> {
+    ) -> Result<crate::shared::Locked, ClientError> {
         let (slot, mut inner) = self.lock_in(&session.shop, conversation).await?;
         if inner.shop.is_none() || inner.last_seq == 0 {
             self.release(&slot, inner);
@@ -405,6 +404,18 @@ impl Shared {
             ));
         }
         Shared::check_shop(&slot, &mut inner, &session.shop, false)?;
+        Ok((slot, inner))
+    }
+
+    /// Stores feedback and tells the conversation state (so the suggester can learn from it).
+    pub(crate) async fn feedback(
+        &self,
+        session: &Session,
+        conversation: &str,
+        suggestion: &str,
+        action: Action,
+    ) -> Result<(), ClientError> {
+        let (slot, mut inner) = self.lock_existing(session, conversation).await?;
         // Suggestion ids are `<turn>:<script>`; a bare script id is accepted too.
         let script = suggestion.split_once(':').map_or(suggestion, |(_, s)| s);
         self.db
@@ -531,15 +542,7 @@ impl Shared {
         session: &Session,
         conversation: &str,
     ) -> Result<bool, ClientError> {
-        let (slot, mut inner) = self.lock_in(&session.shop, conversation).await?;
-        if inner.shop.is_none() || inner.last_seq == 0 {
-            self.release(&slot, inner);
-            return Err(ClientError::new(
-                ErrorCode::NotFound,
-                "no such conversation",
-            ));
-        }
-        Shared::check_shop(&slot, &mut inner, &session.shop, false)?;
+        let (slot, mut inner) = self.lock_existing(session, conversation).await?;
         let Some(kind) = inner.state.safety() else {
             return Ok(false);
         };
@@ -597,15 +600,7 @@ impl Shared {
         turn: &str,
         entity: u32,
     ) -> Result<crate::personal::PersonalValue, ClientError> {
-        let (slot, mut inner) = self.lock_in(&session.shop, conversation).await?;
-        if inner.shop.is_none() || inner.last_seq == 0 {
-            self.release(&slot, inner);
-            return Err(ClientError::new(
-                ErrorCode::NotFound,
-                "no such conversation",
-            ));
-        }
-        Shared::check_shop(&slot, &mut inner, &session.shop, false)?;
+        let (slot, inner) = self.lock_existing(session, conversation).await?;
         let Some(value) = inner.personal.get(turn, entity).cloned() else {
             return Err(ClientError::new(
                 ErrorCode::NotFound,
