@@ -168,7 +168,12 @@ impl Bus {
             rx,
             Arc::clone(&stats),
         ));
-        tokio::spawn(subscriber(client, config.clone(), deliver, Arc::clone(&stats)));
+        tokio::spawn(subscriber(
+            client,
+            config.clone(),
+            deliver,
+            Arc::clone(&stats),
+        ));
         Ok((
             Bus {
                 tx,
@@ -339,7 +344,11 @@ mod tests {
             (0, 5, 5, Next::Gap { from: 1, to: 4 }),
         ];
         for (seen, first, last, want) in cases {
-            assert_eq!(next(seen, first, last), want, "seen {seen}, {first}..={last}");
+            assert_eq!(
+                next(seen, first, last),
+                want,
+                "seen {seen}, {first}..={last}"
+            );
         }
     }
 
@@ -349,7 +358,10 @@ mod tests {
         assert!(backoff(0) <= Duration::from_millis(75));
         for attempt in 6..40 {
             let d = backoff(attempt);
-            assert!(d >= Duration::from_secs(2) && d <= Duration::from_secs(3), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(2) && d <= Duration::from_secs(3),
+                "{d:?}"
+            );
         }
     }
 

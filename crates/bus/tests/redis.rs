@@ -103,8 +103,16 @@ async fn events_reach_other_nodes_in_order_and_not_their_sender() {
             other => panic!("{other:?}"),
         }
     }
-    assert!(a.stats().published.load(std::sync::atomic::Ordering::Relaxed) >= 50);
-    assert_eq!(b.stats().dropped.load(std::sync::atomic::Ordering::Relaxed), 0);
+    assert!(
+        a.stats()
+            .published
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 50
+    );
+    assert_eq!(
+        b.stats().dropped.load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
 }
 
 /// A private Redis that the test may kill and restart (the machine's is shared by others).
@@ -173,7 +181,11 @@ async fn a_redis_restart_loses_nothing_published_and_tells_receivers_to_resync()
         Some(Delivery::Event(Event { first: 1, .. }))
     ));
 
-    let published = |bus: &Bus| bus.stats().published.load(std::sync::atomic::Ordering::Relaxed);
+    let published = |bus: &Bus| {
+        bus.stats()
+            .published
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
     let before = published(&a);
     redis.kill();
     // Published while Redis is down: kept by the publisher and sent after the restart.
@@ -214,8 +226,18 @@ async fn a_redis_restart_loses_nothing_published_and_tells_receivers_to_resync()
         }
     }
     assert!(got.windows(2).all(|w| w[0] < w[1]), "in order: {got:?}");
-    assert!(a.stats().publish_errors.load(std::sync::atomic::Ordering::Relaxed) >= 1);
-    assert!(a.stats().reconnects.load(std::sync::atomic::Ordering::Relaxed) >= 1);
+    assert!(
+        a.stats()
+            .publish_errors
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    );
+    assert!(
+        a.stats()
+            .reconnects
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    );
 }
 
 #[tokio::test]
