@@ -4,6 +4,9 @@
 //!   suggestions (the "customer turns analysed per second per core", goal ≥ 100k/s).
 //!   Each conversation takes eight turns, then a fresh one starts, so the no-repeat ranking
 //!   history stays realistic.
+//! - `step/default`: the same customer turns through `Engine::step`, which adds the
+//!   conversation's flags, the wait and the timers to arm to `customer_turn` (what the server
+//!   calls per turn).
 //! - `agent_turn/default`: guard + follow-up promise detection on a sent agent reply.
 //! - `load/default`: `Engine::load` — read, validate, compile the guard, train the models.
 //!
@@ -14,7 +17,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use huashu_engine::{ConversationState, Engine};
+use huashu_engine::{Chat, ConversationState, Engine, Speaker, Turn};
 
 const CUSTOMER: &[&str] = include!("../../understand/benches/customer_turns.in");
 
@@ -48,6 +51,29 @@ fn bench(c: &mut Criterion) {
                 let mut conv = ConversationState::default();
                 for t in chunk {
                     black_box(engine.customer_turn(&mut conv, black_box(t), None));
+                }
+            }
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("step");
+    g.throughput(Throughput::Elements(CUSTOMER.len() as u64));
+    g.measurement_time(Duration::from_secs(5));
+    g.bench_function("default", |b| {
+        b.iter(|| {
+            for chunk in CUSTOMER.chunks(8) {
+                let mut chat = Chat::default();
+                for (i, t) in chunk.iter().enumerate() {
+                    let turn = Turn {
+                        speaker: Speaker::Customer,
+                        id: "m",
+                        text: black_box(t),
+                        at_ms: i as i64,
+                        received_ms: i as i64,
+                        product: None,
+                    };
+                    black_box(engine.step(&mut chat, &turn));
                 }
             }
         })

@@ -27,9 +27,7 @@ use serde::Serialize;
 
 pub use catalog::PRODUCT_SLOT;
 pub use rank::{ESCALATION_RISK, MAX_SUGGESTIONS, MIN_SUGGESTIONS, Suggester};
-pub use state::{
-    ComplaintStage, ConversationState, EmotionPoint, RepeatedAsk, StateSummary, Trend, carrier_name,
-};
+pub use state::{ComplaintStage, ConversationState, EmotionPoint, Trend, carrier_name};
 
 /// One suggested reply, as shown to the agent (the engine assigns the per-turn `id`).
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use huashu_phrasebook::{INTENTS, UrgentKind};
 use huashu_understand::{Context, Understanding};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Emotion points kept for the trend.
 const EMOTION_WINDOW: usize = 10;
@@ -49,7 +49,7 @@ impl ComplaintStage {
 }
 
 /// Direction of the customer's anger over the last turns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Trend {
     Rising,
@@ -73,37 +73,6 @@ impl Trend {
 pub struct EmotionPoint {
     pub label: &'static str,
     pub intensity: f32,
-}
-
-/// An intent the customer raised more than once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RepeatedAsk {
-    pub intent: &'static str,
-    pub count: u32,
-}
-
-/// What the console shows about a conversation (serialisable; no slot values, which are PII).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StateSummary {
-    pub turns: u32,
-    pub agent_turns: u32,
-    /// Whether a complaint flow is under way (negative emotion, complaint-like intent, threat).
-    pub complaint: bool,
-    pub stage: &'static str,
-    pub escalation_risk: f32,
-    pub emotion_trend: &'static str,
-    /// Oldest first, at most ten.
-    pub emotions: Vec<EmotionPoint>,
-    pub repeated_asks: Vec<RepeatedAsk>,
-    /// Customer turns that said "I already asked" (第三次问了, 说了多少遍).
-    pub repeat_ask_turns: u32,
-    /// How long the customer has been waiting for a reply, when they are waiting.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub waiting_ms: Option<i64>,
-    /// Names of the slots known from the conversation (订单号, 物流单号, …).
-    pub known_slots: Vec<String>,
-    /// The incident kind while the conversation is in safety mode.
-    pub safety: Option<UrgentKind>,
 }
 
 /// A script shown to the agent at a customer turn.
@@ -501,32 +470,6 @@ impl ConversationState {
             list.pop_front();
         }
         list.push_back(mark);
-    }
-
-    /// A serialisable snapshot for the console; `now_ms` gives the waiting time.
-    pub fn summary(&self, now_ms: Option<i64>) -> StateSummary {
-        StateSummary {
-            turns: self.turns,
-            agent_turns: self.agent_turns,
-            complaint: self.complaint,
-            stage: self.stage.as_str(),
-            escalation_risk: (self.risk * 100.0).round() / 100.0,
-            emotion_trend: self.trend.as_str(),
-            emotions: self.emotions.iter().copied().collect(),
-            repeated_asks: INTENTS
-                .iter()
-                .zip(self.asks.iter())
-                .filter(|(id, n)| **n >= 2 && !matches!(**id, "greeting" | "thanks_closing"))
-                .map(|(id, n)| RepeatedAsk {
-                    intent: id,
-                    count: *n,
-                })
-                .collect(),
-            repeat_ask_turns: self.repeat_ask_turns,
-            waiting_ms: now_ms.and_then(|now| self.waiting_ms(now)),
-            known_slots: self.slots.keys().cloned().collect(),
-            safety: self.safety,
-        }
     }
 
     /// Records the scripts suggested at the current turn.
