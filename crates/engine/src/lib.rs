@@ -30,7 +30,7 @@ pub use eval::{
 pub use flags::{EscalationReason, Flags};
 pub use followup::FollowUp;
 pub use huashu_suggest::{ConversationState, ESCALATION_RISK, FeedbackAction, Trend};
-pub use huashu_understand::Entity;
+pub use huashu_understand::{Entity, Understanding};
 pub use lint::lint;
 pub use output::{
     AgentAnalysis, AnalyzeLine, CustomerAnalysis, DraftCheck, GuardHit, SuggestionItem,

@@ -13,7 +13,6 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use serde::Serialize;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -23,7 +22,7 @@ use crate::admission::Refusal;
 use crate::auth::Role;
 use crate::conversation::TurnInput;
 use crate::outbox::{Inbox, Outbox, outbox};
-use crate::protocol::{self, ClientError, ErrorCode, Hello, Inbound, Speaker, close, to_json};
+use crate::protocol::{self, ClientError, ErrorCode, Hello, Inbound, Outbound, Speaker, close};
 use crate::ratelimit::TokenBucket;
 use crate::shared::{Session, Shared, now_ms};
 
@@ -116,8 +115,8 @@ where
         }
     }
 
-    async fn send_json<T: Serialize>(&mut self, v: &T) -> Result<(), Stop> {
-        self.send_text(to_json(v)).await
+    async fn send(&mut self, frame: &Outbound<'_>) -> Result<(), Stop> {
+        self.send_text(frame.frame()).await
     }
 
     /// A frame the WebSocket layer refused: RFC 6455 says how the connection ends. Invalid
@@ -250,30 +249,40 @@ where
         let meta = engine.meta();
         let limits = &self.shared.config.limits;
         let sla = &self.shared.config.sla;
-        let welcome = serde_json::json!({
-            "type": "welcome",
-            "protocol": protocol::PROTOCOL_VERSION,
-            "role": session.role.as_str(),
-            "shop": session.shop,
-            "agent": session.agent,
-            "book": {"name": meta.name, "version": meta.version, "hash": meta.hash},
-            "limits": {
-                "max_frame": limits.max_frame,
-                "max_text": limits.max_text,
-                "rate": {"per_sec": limits.rate.per_sec, "burst": limits.rate.burst},
-                "outbound_queue": limits.outbound_queue,
-                "heartbeat_ms": limits.heartbeat.as_millis() as u64,
+        let tz = &self.shared.config.tz;
+        let welcome = Outbound::Welcome(protocol::Welcome {
+            protocol: protocol::PROTOCOL_VERSION,
+            role: session.role.as_str(),
+            shop: &session.shop,
+            agent: session.agent.as_deref(),
+            book: protocol::BookRef::of(meta),
+            limits: protocol::WelcomeLimits {
+                max_frame: limits.max_frame,
+                max_text: limits.max_text,
+                rate: protocol::Rate {
+                    per_sec: limits.rate.per_sec,
+                    burst: limits.rate.burst,
+                },
+                outbound_queue: limits.outbound_queue,
+                heartbeat_ms: limits.heartbeat.as_millis() as u64,
             },
-            "sla": {"warn_ms": sla.warn.as_millis() as u64, "breach_ms": sla.breach.as_millis() as u64},
-            "server_time": now_ms(),
-            "tz": {"name": self.shared.config.tz.name, "offset_min": self.shared.config.tz.offset_min,
-                   "label": self.shared.config.tz.label()},
-        });
+            sla: protocol::SlaLimits {
+                warn_ms: sla.warn.as_millis() as u64,
+                breach_ms: sla.breach.as_millis() as u64,
+            },
+            server_time: now_ms(),
+            tz: protocol::Tz {
+                name: &tz.name,
+                offset_min: tz.offset_min,
+                label: tz.label(),
+            },
+        })
+        .frame();
         self.shared.metrics.connection_closed(None);
         self.shared.metrics.connection_opened(Some(session.role));
         tracing::debug!(conn = self.conn_id, role = session.role.as_str(), shop = %session.shop, "hello");
         self.session = Some(session);
-        self.send_text(welcome.to_string()).await
+        self.send_text(welcome).await
     }
 
     fn authenticate(&mut self, h: Hello) -> Result<Session, ClientError> {
@@ -494,7 +503,7 @@ where
                 ErrorCode::Forbidden,
                 "already authenticated",
             ))),
-            Inbound::Ping => Ok(self.send_text(r#"{"type":"pong"}"#).await?),
+            Inbound::Ping => Ok(self.send(&Outbound::Pong).await?),
             Inbound::Turn(t) => {
                 let session = self.require(&[Role::Widget], "send turns (agents use `send`)")?;
                 let r = Some(t.id.clone());
@@ -550,16 +559,10 @@ where
                         .unsubscribe(&session.shop, &u.conversation, self.conn_id)
                         .await;
                 }
-                #[derive(Serialize)]
-                struct Unsubscribed<'a> {
-                    r#type: &'static str,
-                    conversation: &'a str,
-                }
                 Ok(self
-                    .send_json(&Unsubscribed {
-                        r#type: "unsubscribed",
+                    .send(&Outbound::Unsubscribed(protocol::Unsubscribed {
                         conversation: &u.conversation,
-                    })
+                    }))
                     .await?)
             }
             Inbound::Draft(d) => {
@@ -575,22 +578,12 @@ where
                         .map_err(Reply::Client)
                 };
                 let check = checked.await.map_err(|e| e.with_ref(r))?;
-                #[derive(Serialize)]
-                struct Guard<'a> {
-                    r#type: &'static str,
-                    conversation: &'a str,
-                    draft: &'a str,
-                    hits: &'a [huashu_engine::GuardHit],
-                    /// The whole draft rewritten, `null` without a block/warn hit.
-                    rewritten: Option<&'a str>,
-                }
-                self.send_json(&Guard {
-                    r#type: "guard",
+                self.send(&Outbound::DraftGuard(protocol::DraftGuard {
                     conversation: &d.conversation,
                     draft: &d.draft,
                     hits: &check.hits,
                     rewritten: check.rewritten.as_deref(),
-                })
+                }))
                 .await?;
                 self.shared.metrics.draft_guard.observe(received.elapsed());
                 Ok(())
@@ -607,20 +600,12 @@ where
                         .map_err(Reply::Client)
                 };
                 stored.await.map_err(|e| e.with_ref(r))?;
-                #[derive(Serialize)]
-                struct Noted<'a> {
-                    r#type: &'static str,
-                    conversation: &'a str,
-                    suggestion: &'a str,
-                    action: &'static str,
-                }
                 Ok(self
-                    .send_json(&Noted {
-                        r#type: "noted",
+                    .send(&Outbound::Noted(protocol::Noted {
                         conversation: &f.conversation,
                         suggestion: &f.suggestion,
                         action: f.action.as_str(),
-                    })
+                    }))
                     .await?)
             }
             Inbound::Reveal(r) => {
@@ -642,24 +627,14 @@ where
                         .map_err(Reply::Client)
                 };
                 let v = revealed.await.map_err(|e| e.with_ref(rf))?;
-                #[derive(Serialize)]
-                struct Revealed<'a> {
-                    r#type: &'static str,
-                    conversation: &'a str,
-                    turn: &'a str,
-                    entity: u32,
-                    kind: &'a str,
-                    value: &'a str,
-                }
                 Ok(self
-                    .send_json(&Revealed {
-                        r#type: "revealed",
+                    .send(&Outbound::Revealed(protocol::Revealed {
                         conversation: &r.conversation,
                         turn: &r.turn,
                         entity: r.entity,
                         kind: v.kind,
                         value: &v.value,
-                    })
+                    }))
                     .await?)
             }
             Inbound::Resolve(r) => {
@@ -673,19 +648,11 @@ where
                         .map_err(Reply::Client)
                 };
                 let changed = done.await.map_err(|e| e.with_ref(reference))?;
-                #[derive(Serialize)]
-                struct Resolved<'a> {
-                    r#type: &'static str,
-                    conversation: &'a str,
-                    /// False when the conversation was not in safety mode.
-                    changed: bool,
-                }
                 Ok(self
-                    .send_json(&Resolved {
-                        r#type: "resolved",
+                    .send(&Outbound::Resolved(protocol::Resolved {
                         conversation: &r.conversation,
                         changed,
-                    })
+                    }))
                     .await?)
             }
             Inbound::Watch => {
@@ -698,7 +665,7 @@ where
                     self.shared.unwatch(&session.shop, self.conn_id);
                     self.watching = false;
                 }
-                Ok(self.send_text(r#"{"type":"unwatched"}"#).await?)
+                Ok(self.send(&Outbound::Unwatched).await?)
             }
         }
     }
@@ -744,23 +711,13 @@ where
             .accept_turn(session, t, received)
             .await
             .map_err(Reply::Client)?;
-        #[derive(Serialize)]
-        struct AckFrame<'a> {
-            r#type: &'static str,
-            conversation: &'a str,
-            id: &'a str,
-            seq: u64,
-            #[serde(skip_serializing_if = "std::ops::Not::not")]
-            duplicate: bool,
-        }
         Ok(self
-            .send_json(&AckFrame {
-                r#type: "ack",
+            .send(&Outbound::Ack(protocol::Ack {
                 conversation: &conversation,
                 id: &id,
                 seq: ack.seq,
                 duplicate: ack.duplicate,
-            })
+            }))
             .await?)
     }
 
@@ -826,18 +783,11 @@ where
                 after = end;
             }
         }
-        #[derive(Serialize)]
-        struct Subscribed<'a> {
-            r#type: &'static str,
-            conversation: &'a str,
-            seq: u64,
-        }
         Ok(self
-            .send_json(&Subscribed {
-                r#type: "subscribed",
+            .send(&Outbound::Subscribed(protocol::Subscribed {
                 conversation: &conversation,
                 seq: last,
-            })
+            }))
             .await?)
     }
 
@@ -853,10 +803,16 @@ where
             .read(move |s| s.summaries(&shop, WATCH_SNAPSHOT))
             .await
             .map_err(|e| Reply::Client(crate::shared::internal(e)))?;
-        let mut frame = String::from(r#"{"type":"conversations","items":["#);
-        frame.push_str(&items.join(","));
-        frame.push_str("]}");
-        Ok(self.send_text(frame).await?)
+        // Stored summaries are JSON objects written by us; one that is not is left out.
+        let items: Vec<_> = items
+            .into_iter()
+            .filter_map(|s| serde_json::value::RawValue::from_string(s).ok())
+            .collect();
+        Ok(self
+            .send(&Outbound::Conversations(protocol::Conversations {
+                items: &items,
+            }))
+            .await?)
     }
 
     async fn cleanup(&mut self) {

@@ -5,13 +5,14 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
-use huashu_engine::{AnalyzeLine, ConversationState, DraftCheck, FeedbackAction, GuardHit};
+use huashu_engine::{AnalyzeLine, ConversationState, DraftCheck, FeedbackAction};
 use huashu_store::{DraftWrite, FeedbackWrite, NewEvent, RevealWrite, TurnWrite, Write};
-use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::outbox::Outbox;
-use crate::protocol::{Action, ClientError, ErrorCode, Speaker, to_json};
+use crate::protocol::{
+    self, Action, ClientError, ErrorCode, Outbound, SafetyMode, Speaker, to_json,
+};
 use crate::shared::{Inner, Session, Shared, internal, now_ms};
 
 /// A turn as accepted from a widget `turn` or an agent `send`.
@@ -34,34 +35,6 @@ pub(crate) struct TurnInput {
 pub(crate) struct Ack {
     pub(crate) seq: u64,
     pub(crate) duplicate: bool,
-}
-
-/// Serialises an event payload and masks every `text` in it: the same bytes are stored and sent.
-fn masked<T: Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(mut value) => {
-            huashu_store::mask_json(&mut value);
-            value.to_string()
-        }
-        Err(_) => to_json(v),
-    }
-}
-
-/// A conversation's safety mode as consoles see it (`analysis.safety`, `safety` events).
-#[derive(Debug, Clone, Copy, Serialize)]
-pub(crate) struct SafetyMode {
-    pub(crate) kind: huashu_phrasebook::UrgentKind,
-    /// zh-CN label of the kind.
-    pub(crate) name: &'static str,
-}
-
-impl SafetyMode {
-    pub(crate) fn of(state: &ConversationState) -> Option<SafetyMode> {
-        state.safety().map(|kind| SafetyMode {
-            kind,
-            name: kind.name(),
-        })
-    }
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -126,22 +99,6 @@ impl Shared {
                     crate::personal::mask_personal(&t.text, &mut a.understanding.entities);
                 personal = values;
                 let text = &*masked_text.insert(text);
-                #[derive(Serialize)]
-                struct Analysis<'a, U: Serialize> {
-                    r#type: &'static str,
-                    conversation: &'a str,
-                    seq: u64,
-                    turn: &'a str,
-                    role: &'static str,
-                    text: &'a str,
-                    at: i64,
-                    #[serde(skip_serializing_if = "Option::is_none")]
-                    customer: Option<&'a str>,
-                    /// The conversation's safety mode after this turn (null when off).
-                    safety: Option<SafetyMode>,
-                    #[serde(flatten)]
-                    understanding: &'a U,
-                }
                 let u = &a.understanding;
                 if self.orders.is_some() {
                     order = crate::orders::order_number(
@@ -153,8 +110,7 @@ impl Shared {
                     seq,
                     kind: "analysis".into(),
                     turn: Some(t.id.clone()),
-                    payload: masked(&Analysis {
-                        r#type: "analysis",
+                    payload: Outbound::Analysis(protocol::Analysis {
                         conversation: &t.conversation,
                         seq,
                         turn: &t.id,
@@ -164,27 +120,21 @@ impl Shared {
                         customer: t.customer.as_deref(),
                         safety: SafetyMode::of(&state),
                         understanding: u,
-                    }),
+                    })
+                    .masked_frame(),
                 });
-                #[derive(Serialize)]
-                struct Suggestions<'a> {
-                    r#type: &'static str,
-                    conversation: &'a str,
-                    seq: u64,
-                    turn: &'a str,
-                    items: &'a [huashu_engine::SuggestionItem],
-                }
                 events.push(NewEvent {
                     seq: seq + 1,
                     kind: "suggestions".into(),
                     turn: Some(t.id.clone()),
-                    payload: masked(&Suggestions {
-                        r#type: "suggestions",
+                    payload: Outbound::Suggestions(protocol::Suggestions {
                         conversation: &t.conversation,
                         seq: seq + 1,
                         turn: &t.id,
                         items: &a.suggestions,
-                    }),
+                        refresh: false,
+                    })
+                    .masked_frame(),
                 });
                 summary.intent = Some(u.primary_intent().to_string());
                 summary.emotion = Some(u.emotion.label.to_string());
@@ -219,27 +169,11 @@ impl Shared {
             }
             Speaker::Agent => {
                 let a = engine.agent_turn(&mut state, &t.text, Some(at));
-                #[derive(Serialize)]
-                struct Guard<'a> {
-                    r#type: &'static str,
-                    conversation: &'a str,
-                    seq: u64,
-                    turn: &'a str,
-                    role: &'static str,
-                    text: &'a str,
-                    at: i64,
-                    hits: &'a [GuardHit],
-                    /// The whole turn rewritten, `null` without a block/warn hit.
-                    rewritten: Option<&'a str>,
-                    #[serde(skip_serializing_if = "Option::is_none")]
-                    follow_up: Option<&'a huashu_engine::FollowUp>,
-                }
                 events.push(NewEvent {
                     seq,
                     kind: "guard".into(),
                     turn: Some(t.id.clone()),
-                    payload: masked(&Guard {
-                        r#type: "guard",
+                    payload: Outbound::TurnGuard(protocol::TurnGuard {
                         conversation: &t.conversation,
                         seq,
                         turn: &t.id,
@@ -249,7 +183,8 @@ impl Shared {
                         hits: &a.guard,
                         rewritten: a.rewritten.as_deref(),
                         follow_up: a.follow_up.as_ref(),
-                    }),
+                    })
+                    .masked_frame(),
                 });
                 for h in &a.guard {
                     self.metrics.guard_hit(&h.category);
@@ -454,24 +389,14 @@ impl Shared {
         let mut state = inner.state.clone();
         let items = engine.resuggest(&mut state, &text);
         let seq = inner.last_seq + 1;
-        #[derive(Serialize)]
-        struct Suggestions<'a> {
-            r#type: &'static str,
-            conversation: &'a str,
-            seq: u64,
-            turn: &'a str,
-            items: &'a [huashu_engine::SuggestionItem],
-            /// Marks a list re-ranked after feedback (not caused by a new turn).
-            refresh: bool,
-        }
-        let payload = masked(&Suggestions {
-            r#type: "suggestions",
+        let payload = Outbound::Suggestions(protocol::Suggestions {
             conversation: &slot.id,
             seq,
             turn: &turn,
             items: &items,
             refresh: true,
-        });
+        })
+        .masked_frame();
         let mut summary = inner.summary.clone();
         summary.seq = seq;
         summary.updated_at = now_ms();
@@ -551,28 +476,15 @@ impl Shared {
         };
         let seq = inner.last_seq + 1;
         let at = now_ms();
-        #[derive(Serialize)]
-        struct SafetyEvent<'a> {
-            r#type: &'static str,
-            conversation: &'a str,
-            seq: u64,
-            /// Null: safety mode is over.
-            safety: Option<SafetyMode>,
-            /// The kind that was resolved.
-            resolved: huashu_phrasebook::UrgentKind,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            by: Option<&'a str>,
-            at: i64,
-        }
-        let payload = masked(&SafetyEvent {
-            r#type: "safety",
+        let payload = Outbound::Safety(protocol::Safety {
             conversation,
             seq,
             safety: None,
             resolved: kind,
             by: session.agent.as_deref(),
             at,
-        });
+        })
+        .masked_frame();
         let mut summary = inner.summary.clone();
         summary.seq = seq;
         summary.safety = Some(None);

@@ -1,11 +1,19 @@
-//! Protocol v1 on the wire: inbound messages parsed into types with typed errors, and the
-//! outbound frames. docs/PROTOCOL.md documents every message here; keep them in sync.
+//! Protocol v1 on the wire, defined once: inbound messages parsed into `Inbound` with typed
+//! errors (this file), and every outbound frame as `Outbound` (`outbound.rs`). No other module
+//! writes a frame; `wire_tests.rs` checks that, and checks docs/PROTOCOL.md's examples against
+//! these types. `js.rs` generates the browser's typedefs and labels from the same definitions.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::auth::Role;
+
+mod outbound;
+pub(crate) use outbound::*;
+
+#[cfg(test)]
+mod wire_tests;
 
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -105,24 +113,18 @@ impl ClientError {
         self
     }
 
+    /// The `error` frame (also the body of JSON API failures).
     pub fn frame(&self) -> String {
-        #[derive(Serialize)]
-        struct Frame<'a> {
-            r#type: &'static str,
-            code: ErrorCode,
-            message: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            r#ref: Option<&'a str>,
-        }
-        to_json(&Frame {
-            r#type: "error",
+        Outbound::Error(ErrorFrame {
             code: self.code,
             message: &self.message,
             r#ref: self.r#ref.as_deref(),
         })
+        .frame()
     }
 }
 
+/// JSON of a value that is not a frame (stored summaries, HTTP answers).
 pub fn to_json<T: Serialize>(v: &T) -> String {
     // Serialising our own types (strings, numbers, maps with string keys) cannot fail.
     serde_json::to_string(v).unwrap_or_else(|_| String::from("{}"))
@@ -268,6 +270,23 @@ impl Inbound {
         }
     }
 }
+
+/// Every `type` a client may send, in `Inbound`'s order (for the wire checks and the JS).
+#[cfg(test)]
+pub(crate) const INBOUND_TYPES: &[&str] = &[
+    "hello",
+    "ping",
+    "turn",
+    "send",
+    "subscribe",
+    "unsubscribe",
+    "draft",
+    "feedback",
+    "reveal",
+    "resolve",
+    "watch",
+    "unwatch",
+];
 
 fn fields<T: DeserializeOwned>(v: Value) -> Result<T, ClientError> {
     serde_json::from_value(v).map_err(|e| {

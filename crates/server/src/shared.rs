@@ -32,7 +32,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
-use crate::protocol::{ClientError, ErrorCode, to_json};
+use crate::protocol::{ClientError, ErrorCode, Outbound, SummaryFrame};
 
 /// A conversation as read back from the database by `load`.
 struct Loaded {
@@ -107,17 +107,9 @@ where
 }
 
 impl Summary {
+    /// The `conversation` frame watchers get.
     pub(crate) fn frame(&self) -> String {
-        #[derive(Serialize)]
-        struct Frame<'a> {
-            r#type: &'static str,
-            #[serde(flatten)]
-            summary: &'a Summary,
-        }
-        to_json(&Frame {
-            r#type: "conversation",
-            summary: self,
-        })
+        Outbound::Conversation(SummaryFrame { summary: self }).frame()
     }
 }
 

@@ -17,11 +17,10 @@ use std::time::Duration;
 
 use huashu_engine::FollowUp;
 use huashu_store::{EventsWrite, NewEvent, SlaWrite, Write};
-use serde::Serialize;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::protocol::to_json;
+use crate::protocol::{self, Outbound, to_json};
 use crate::shared::{Conversation, Inner, Shared, Waiting, now_ms};
 
 impl Shared {
@@ -87,24 +86,15 @@ impl Shared {
         }
         let waiting_ms = i64::try_from(w.since.elapsed().as_millis()).unwrap_or(i64::MAX);
         let turn = w.turn.clone();
-        #[derive(Serialize)]
-        struct Sla<'a> {
-            r#type: &'static str,
-            conversation: &'a str,
-            seq: u64,
-            level: &'static str,
-            turn: &'a str,
-            waiting_ms: i64,
-        }
         let seq = inner.last_seq + 1;
-        let payload = to_json(&Sla {
-            r#type: "sla",
+        let payload = Outbound::Sla(protocol::Sla {
             conversation: &slot.id,
             seq,
             level,
             turn: &turn,
             waiting_ms,
-        });
+        })
+        .frame();
         let mut summary = inner.summary.clone();
         summary.sla = level.into();
         summary.seq = seq;
@@ -157,24 +147,15 @@ impl Shared {
             if inner.removed {
                 return;
             }
-            #[derive(Serialize)]
-            struct Reminder<'a> {
-                r#type: &'static str,
-                conversation: &'a str,
-                seq: u64,
-                turn: &'a str,
-                text: &'a str,
-                due_at: i64,
-            }
             let seq = inner.last_seq + 1;
-            let payload = to_json(&Reminder {
-                r#type: "follow_up",
+            let payload = Outbound::FollowUp(protocol::FollowUpDue {
                 conversation: &conv.id,
                 seq,
                 turn: &turn,
                 text: &f.text,
                 due_at,
-            });
+            })
+            .frame();
             let mut summary = inner.summary.clone();
             summary.seq = seq;
             let sla = SlaWrite {

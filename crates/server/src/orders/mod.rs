@@ -30,7 +30,7 @@ use huashu_store::{EventsWrite, NewEvent, Write};
 use serde::{Deserialize, Serialize};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::protocol::to_json;
+use crate::protocol::{self, Outbound, to_json};
 use crate::shared::{Conversation, Shared, now_ms};
 
 /// Placeholder for the order number in the URL template.
@@ -674,51 +674,34 @@ impl Shared {
             state.set_slot("物流单号", t);
         }
         let seq = inner.last_seq + 1;
-        #[derive(Serialize)]
-        struct OrderEvent<'a> {
-            r#type: &'static str,
-            conversation: &'a str,
-            seq: u64,
-            turn: &'a str,
-            order: &'a Order,
-        }
         let mut events = vec![NewEvent {
             seq,
             kind: "order".into(),
             turn: Some(after.turn.clone()),
-            payload: to_json(&OrderEvent {
-                r#type: "order",
+            payload: Outbound::Order(protocol::OrderFrame {
                 conversation: &slot.id,
                 seq,
                 turn: &after.turn,
                 order: &order,
-            }),
+            })
+            .frame(),
         }];
         let current = (inner.state.turns(), inner.state.agent_turns());
         if current == after.turns {
             let items = engine.resuggest(&mut state, &after.text);
-            #[derive(Serialize)]
-            struct Suggestions<'a> {
-                r#type: &'static str,
-                conversation: &'a str,
-                seq: u64,
-                turn: &'a str,
-                items: &'a [huashu_engine::SuggestionItem],
-            }
-            let mut payload = serde_json::to_value(Suggestions {
-                r#type: "suggestions",
+            let payload = Outbound::Suggestions(protocol::Suggestions {
                 conversation: &slot.id,
                 seq: seq + 1,
                 turn: &after.turn,
                 items: &items,
+                refresh: false,
             })
-            .unwrap_or_default();
-            huashu_store::mask_json(&mut payload);
+            .masked_frame();
             events.push(NewEvent {
                 seq: seq + 1,
                 kind: "suggestions".into(),
                 turn: Some(after.turn.clone()),
-                payload: payload.to_string(),
+                payload,
             });
         }
         let last = seq + events.len() as u64 - 1;
