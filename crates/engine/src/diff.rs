@@ -101,7 +101,10 @@ pub fn diff(old: &Engine, new: &Engine, lines: &[(usize, TranscriptLine)]) -> Di
                     .or_default()
                     .add(*n, &line.text);
             }
-            let serious = |hits: &[crate::GuardHit]| hits.iter().any(|h| h.severity != "hint");
+            let serious = |hits: &[crate::GuardHit]| {
+                hits.iter()
+                    .any(|h| h.severity != huashu_phrasebook::Severity::Hint)
+            };
             match (serious(&a), serious(&b)) {
                 (false, true) => r.lines_newly_flagged += 1,
                 (true, false) => r.lines_no_longer_flagged += 1,

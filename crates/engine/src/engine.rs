@@ -196,8 +196,8 @@ impl Engine {
                 let rule = &self.guard.rules()[h.rule];
                 GuardHit {
                     rule: rule.id.clone(),
-                    category: rule.category.clone(),
-                    severity: rule.severity.as_str(),
+                    category: rule.category.as_str().to_string(),
+                    severity: rule.severity,
                     start: h.start,
                     end: h.end,
                     text: cursor.slice(h.start, h.end).to_owned(),

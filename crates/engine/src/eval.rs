@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use huashu_phrasebook::INTENTS;
+use huashu_phrasebook::{INTENTS, Severity};
 use serde::{Deserialize, Serialize};
 
 use crate::{ConversationState, Engine};
@@ -380,7 +380,7 @@ pub fn evaluate_with(
                 .agent_turn(state, &line.text, None)
                 .guard
                 .into_iter()
-                .filter(|h| h.severity != "hint")
+                .filter(|h| h.severity != Severity::Hint)
                 .collect();
             let got = hits
                 .iter()

@@ -13,7 +13,8 @@
 use std::sync::LazyLock;
 
 use huashu_phrasebook::{
-    Origin, Phrasebook, Problem, SafetyStep, Severity, UNSAFE_IN_SAFETY_TAGS, UrgentKind, slots_in,
+    Origin, Phrasebook, Problem, SafetyStep, Severity, TagKind, UNSAFE_IN_SAFETY_TAGS, UrgentKind,
+    slots_in,
 };
 use regex::Regex;
 
@@ -80,7 +81,7 @@ pub fn lint_compiled(engine: &Engine) -> Vec<Problem> {
     for s in &book.scripts {
         let text = with_sample_slots(book, &s.text);
         for hit in engine.check_draft(&text) {
-            if hit.severity != Severity::Hint.as_str() {
+            if hit.severity != Severity::Hint {
                 problems.push(Problem {
                     origin: s.origin.clone(),
                     id: Some(s.id.clone()),
@@ -101,7 +102,7 @@ pub fn lint_compiled(engine: &Engine) -> Vec<Problem> {
             });
         }
         for hit in engine.check_draft(&r.rewrite) {
-            if hit.severity != Severity::Hint.as_str() {
+            if hit.severity != Severity::Hint {
                 problems.push(Problem {
                     origin: r.origin.clone(),
                     id: Some(r.id.clone()),
@@ -115,7 +116,7 @@ pub fn lint_compiled(engine: &Engine) -> Vec<Problem> {
     }
     for f in &book.faq {
         for hit in engine.check_draft(&f.answer) {
-            if hit.severity != Severity::Hint.as_str() {
+            if hit.severity != Severity::Hint {
                 problems.push(Problem {
                     origin: f.origin.clone(),
                     id: Some(f.id.clone()),
@@ -144,23 +145,26 @@ pub fn lint_compiled(engine: &Engine) -> Vec<Problem> {
 /// Words that show a script offers what safety mode must never offer, per tag of
 /// [`UNSAFE_IN_SAFETY_TAGS`]. Matched on the raw text at lint time only; at run time the
 /// suggester filters on the tags.
-const UNSAFE_MARKERS: &[(&str, &[&str])] = &[
+const UNSAFE_MARKERS: &[(TagKind, &[&str])] = &[
     (
-        "compensation",
+        TagKind::Compensation,
         &["补偿", "赔偿", "心意", "红包", "返现", "补贴"],
     ),
     (
-        "keep_using",
+        TagKind::KeepUsing,
         &["继续使用", "继续用", "照常使用", "正常使用", "不影响使用"],
     ),
-    ("coupon", &["优惠券", "领券", "代金券", "无门槛"]),
+    (TagKind::Coupon, &["优惠券", "领券", "代金券", "无门槛"]),
     (
-        "promotion",
+        TagKind::Promotion,
         &[
             "优惠", "满减", "折扣", "秒杀", "特价", "福利", "赠品", "加购",
         ],
     ),
-    ("review_request", &["好评", "评价", "五星", "晒单", "评分"]),
+    (
+        TagKind::ReviewRequest,
+        &["好评", "评价", "五星", "晒单", "评分"],
+    ),
 ];
 
 /// Phrases that state an order's status, a shipping time or an action already taken. A text
@@ -258,7 +262,7 @@ fn safety_rules(book: &Phrasebook, problems: &mut Vec<Problem>) {
     for s in &book.scripts {
         for (tag, markers) in UNSAFE_MARKERS {
             debug_assert!(UNSAFE_IN_SAFETY_TAGS.contains(tag));
-            if s.tags.iter().any(|t| t == tag) {
+            if s.has(*tag) {
                 continue;
             }
             if let Some(m) = markers.iter().find(|m| s.text.contains(*m)) {
@@ -266,7 +270,7 @@ fn safety_rules(book: &Phrasebook, problems: &mut Vec<Problem>) {
                     &s.origin,
                     &s.id,
                     format!(
-                        "script text offers {m:?}: tag it {tag:?} so that safety mode never suggests it"
+                        "script text offers {m:?}: tag it \"{tag}\" so that safety mode never suggests it"
                     ),
                 ));
             }

@@ -1,6 +1,7 @@
 //! The result types of the engine, serialised as the `huashu analyze` JSONL contract (fixed) and
 //! as the payloads of the WebSocket `analysis`, `suggestions` and `guard` events.
 
+use huashu_phrasebook::Severity;
 use huashu_suggest::Suggestion;
 use huashu_understand::{Emotion, Entity, IntentScore, Understanding};
 use serde::Serialize;
@@ -11,8 +12,9 @@ use crate::FollowUp;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GuardHit {
     pub rule: String,
+    /// The rule's category id (`RuleCategory::as_str`), as the wire carries it.
     pub category: String,
-    pub severity: &'static str,
+    pub severity: Severity,
     /// Char offsets in the original text, end exclusive.
     pub start: usize,
     pub end: usize,

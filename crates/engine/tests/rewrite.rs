@@ -20,7 +20,7 @@ fn serious(text: &str) -> Vec<String> {
     ENGINE
         .check_draft(text)
         .into_iter()
-        .filter(|h| h.severity != "hint")
+        .filter(|h| h.severity != huashu_phrasebook::Severity::Hint)
         .map(|h| format!("{}({})", h.rule, h.text))
         .collect()
 }
@@ -142,7 +142,7 @@ proptest! {
     #[test]
     fn every_rewritten_draft_checks_clean(text in draft()) {
         let got = ENGINE.review_draft(&text);
-        let flagged = got.hits.iter().any(|h| h.severity != "hint");
+        let flagged = got.hits.iter().any(|h| h.severity != huashu_phrasebook::Severity::Hint);
         match &got.rewritten {
             None => prop_assert!(!flagged, "{text:?} has block/warn hits but no rewrite"),
             Some(r) => {

@@ -114,7 +114,7 @@ fn every_kind_gets_its_first_action_first_on_every_turn_and_nothing_unsafe() {
                 let unsafe_tag = script.and_then(|x| {
                     x.tags
                         .iter()
-                        .find(|t| UNSAFE_IN_SAFETY_TAGS.contains(&t.as_str()))
+                        .find(|t| t.kind().is_some_and(|k| UNSAFE_IN_SAFETY_TAGS.contains(&k)))
                 });
                 if let Some(t) = unsafe_tag {
                     failures.push(format!(

@@ -48,7 +48,7 @@ fn synthetic_rules(n: usize) -> Vec<ForbiddenRule> {
         }
         rules.push(ForbiddenRule {
             id: format!("synthetic.r{}", rules.len()),
-            category: "insult".into(),
+            category: huashu_phrasebook::RuleCategory::Insult,
             severity: Severity::Warn,
             phrases: vec![phrase],
             patterns: vec![],

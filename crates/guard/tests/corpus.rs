@@ -71,7 +71,7 @@ fn default_book_on_guard_corpus() {
                 flagged += 1;
                 if !serious
                     .iter()
-                    .any(|h| guard.rules()[h.rule].category == category)
+                    .any(|h| guard.rules()[h.rule].category.as_str() == category)
                 {
                     failures.push(format!(
                         "line {}: {category} missed in {text:?} (got: {})",

@@ -75,6 +75,11 @@ fn lines(items: &[String]) -> String {
     items.join("\n")
 }
 
+/// A list of closed-set members as one id per line.
+fn ids<T: Copy>(items: &[T], id: impl Fn(T) -> &'static str) -> String {
+    items.iter().map(|&t| id(t)).collect::<Vec<_>>().join("\n")
+}
+
 /// Forbidden rules as CSV.
 pub fn rules_to_csv(rules: &[ForbiddenRule]) -> String {
     write_csv(
@@ -82,7 +87,7 @@ pub fn rules_to_csv(rules: &[ForbiddenRule]) -> String {
         rules.iter().map(|r| {
             vec![
                 r.id.clone(),
-                r.category.clone(),
+                r.category.as_str().to_string(),
                 r.severity.as_str().to_string(),
                 lines(&r.phrases),
                 lines(&r.patterns),
@@ -106,12 +111,12 @@ pub fn scripts_to_csv(scripts: &[Script]) -> String {
         scripts.iter().map(|s| {
             vec![
                 s.id.clone(),
-                s.intent.clone(),
-                s.stage.clone(),
-                lines(&s.emotions),
+                s.intent.as_str().to_string(),
+                s.stage.as_str().to_string(),
+                ids(&s.emotions, |e| e.as_str()),
                 s.style.map(|x| x.as_str()).unwrap_or("any").to_string(),
                 s.urgent.to_string(),
-                lines(&s.tags),
+                ids(&s.tags, |t| t.as_str()),
                 s.priority.to_string(),
                 s.text.clone(),
                 s.title.clone(),
@@ -317,8 +322,8 @@ pub fn scripts_from_csv(
 #[derive(Serialize)]
 struct RuleOut<'a> {
     id: &'a str,
-    category: &'a str,
-    severity: &'a str,
+    category: RuleCategory,
+    severity: Severity,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     phrases: &'a [String],
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
@@ -337,10 +342,10 @@ struct RuleOut<'a> {
 #[derive(Serialize)]
 struct ScriptOut<'a> {
     id: &'a str,
-    intent: &'a str,
-    stage: &'a str,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    emotions: &'a [String],
+    intent: Intent,
+    stage: Stage,
+    #[serde(skip_serializing_if = "<[EmotionLabel]>::is_empty")]
+    emotions: &'a [EmotionLabel],
     #[serde(skip_serializing_if = "Option::is_none")]
     style: Option<&'a str>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -351,8 +356,8 @@ struct ScriptOut<'a> {
     safety: Option<&'a str>,
     #[serde(skip_serializing_if = "str::is_empty")]
     title: &'a str,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    tags: &'a [String],
+    #[serde(skip_serializing_if = "<[Tag]>::is_empty")]
+    tags: &'a [Tag],
     #[serde(skip_serializing_if = "is_zero")]
     priority: i32,
     text: &'a str,
@@ -382,8 +387,8 @@ pub fn rules_to_toml(rules: &[ForbiddenRule]) -> String {
             .iter()
             .map(|r| RuleOut {
                 id: &r.id,
-                category: &r.category,
-                severity: r.severity.as_str(),
+                category: r.category,
+                severity: r.severity,
                 phrases: &r.phrases,
                 patterns: &r.patterns,
                 allow: &r.allow,
@@ -394,7 +399,10 @@ pub fn rules_to_toml(rules: &[ForbiddenRule]) -> String {
             })
             .collect(),
     };
-    format!("{GENERATED}{}", toml::to_string(&file).unwrap_or_default())
+    format!(
+        "{GENERATED}{}",
+        toml::to_string_pretty(&file).unwrap_or_default()
+    )
 }
 
 /// Renders scripts as a `scripts.toml` the loader reads back to the same scripts.
@@ -404,8 +412,8 @@ pub fn scripts_to_toml(scripts: &[Script]) -> String {
             .iter()
             .map(|s| ScriptOut {
                 id: &s.id,
-                intent: &s.intent,
-                stage: &s.stage,
+                intent: s.intent,
+                stage: s.stage,
                 emotions: &s.emotions,
                 style: s.style.map(|x| x.as_str()),
                 urgent: s.urgent,
@@ -418,7 +426,10 @@ pub fn scripts_to_toml(scripts: &[Script]) -> String {
             })
             .collect(),
     };
-    format!("{GENERATED}{}", toml::to_string(&file).unwrap_or_default())
+    format!(
+        "{GENERATED}{}",
+        toml::to_string_pretty(&file).unwrap_or_default()
+    )
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod csv;
 mod labelled;
 mod load;
 mod model;
+mod sets;
 
 pub use catalog_csv::catalog_csv_to_toml;
 pub use csv::{

@@ -469,6 +469,9 @@ pub(crate) struct Builder {
     overridden: Vec<(&'static str, String, Origin)>,
     /// `[book] remove` with the table's origin.
     remove: Vec<(String, Origin)>,
+    /// (origin, id, text) of scripts refused for an unknown intent or stage: their text is
+    /// still checked, so one run reports every problem.
+    refused_scripts: Vec<(Origin, String, String)>,
 }
 
 impl Builder {
@@ -715,16 +718,9 @@ impl Builder {
 
     pub(crate) fn rule(&mut self, r: RawRule, origin: Origin) {
         self.unique("rule", &r.id, &origin);
-        if !CATEGORIES.contains(&r.category.as_str()) {
-            self.problem(
-                &origin,
-                Some(&r.id),
-                format!(
-                    "unknown category {:?} (expected one of {})",
-                    r.category,
-                    CATEGORIES.join(", ")
-                ),
-            );
+        let category = RuleCategory::parse(r.category.trim());
+        if category.is_none() {
+            self.problem(&origin, Some(&r.id), RuleCategory::unknown(&r.category));
         }
         let severity = Severity::parse(&r.severity).unwrap_or_else(|| {
             self.problem(
@@ -762,9 +758,12 @@ impl Builder {
         if r.rewrite.trim().is_empty() {
             self.problem(&origin, Some(&r.id), "rewrite is empty");
         }
+        let Some(category) = category else {
+            return;
+        };
         self.book.rules.push(ForbiddenRule {
             id: r.id,
-            category: r.category,
+            category,
             severity,
             phrases: r.phrases,
             patterns: r.patterns,
@@ -832,27 +831,29 @@ impl Builder {
 
     pub(crate) fn script(&mut self, s: RawScript, origin: Origin) {
         self.unique("script", &s.id, &origin);
-        if !INTENTS.contains(&s.intent.as_str()) {
-            self.problem(
-                &origin,
-                Some(&s.id),
-                format!("unknown intent {:?}", s.intent),
-            );
+        let intent = Intent::parse(s.intent.trim());
+        if intent.is_none() {
+            self.problem(&origin, Some(&s.id), Intent::unknown(&s.intent));
         }
-        if !STAGES.contains(&s.stage.as_str()) {
-            self.problem(
-                &origin,
-                Some(&s.id),
-                format!(
-                    "unknown stage {:?} (expected one of {})",
-                    s.stage,
-                    STAGES.join(", ")
-                ),
-            );
+        let stage = Stage::parse(s.stage.trim());
+        if stage.is_none() {
+            self.problem(&origin, Some(&s.id), Stage::unknown(&s.stage));
         }
+        let mut emotions = Vec::with_capacity(s.emotions.len());
         for e in &s.emotions {
-            if !EMOTIONS.contains(&e.as_str()) {
-                self.problem(&origin, Some(&s.id), format!("unknown emotion {e:?}"));
+            match EmotionLabel::parse(e.trim()) {
+                Some(e) => emotions.push(e),
+                None => self.problem(&origin, Some(&s.id), EmotionLabel::unknown(e)),
+            }
+        }
+        let mut tags = Vec::with_capacity(s.tags.len());
+        for t in &s.tags {
+            match Tag::parse(t.trim()) {
+                Some(t) if tags.contains(&t) => {
+                    self.problem(&origin, Some(&s.id), format!("tag \"{t}\" twice"))
+                }
+                Some(t) => tags.push(t),
+                None => self.problem(&origin, Some(&s.id), Tag::unknown(t)),
             }
         }
         let style = match s.style.as_deref() {
@@ -901,10 +902,9 @@ impl Builder {
         });
         let urgent = s.urgent || urgent_kind.is_some() || safety.is_some();
         if urgent
-            && let Some(t) = s
-                .tags
+            && let Some(t) = tags
                 .iter()
-                .find(|t| UNSAFE_IN_SAFETY_TAGS.contains(&t.as_str()))
+                .find(|t| t.kind().is_some_and(TagKind::unsafe_in_safety))
         {
             self.problem(
                 &origin,
@@ -914,17 +914,21 @@ impl Builder {
                 ),
             );
         }
+        let (Some(intent), Some(stage)) = (intent, stage) else {
+            self.refused_scripts.push((origin, s.id, s.text));
+            return;
+        };
         self.book.scripts.push(Script {
             id: s.id,
-            intent: s.intent,
-            stage: s.stage,
-            emotions: s.emotions,
+            intent,
+            stage,
+            emotions,
             style,
             urgent,
             urgent_kind,
             safety,
             title: s.title.trim().to_string(),
-            tags: s.tags,
+            tags,
             text: s.text,
             priority: s.priority,
             origin,
@@ -940,11 +944,16 @@ impl Builder {
         if f.answer.trim().is_empty() {
             self.problem(&origin, Some(&f.id), "answer is empty");
         }
-        if let Some(intent) = &f.intent
-            && !INTENTS.contains(&intent.as_str())
-        {
-            self.problem(&origin, Some(&f.id), format!("unknown intent {intent:?}"));
-        }
+        let intent = match f.intent.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(i) => {
+                let intent = Intent::parse(i);
+                if intent.is_none() {
+                    self.problem(&origin, Some(&f.id), Intent::unknown(i));
+                }
+                intent
+            }
+        };
         let mut categories = Vec::new();
         let all = f
             .categories
@@ -970,7 +979,7 @@ impl Builder {
             id: f.id,
             questions: f.questions,
             answer: f.answer,
-            intent: f.intent,
+            intent,
             source: f.source,
             title: f.title.trim().to_string(),
             categories,
@@ -982,20 +991,29 @@ impl Builder {
     /// Every {slot} used by a script must be declared in [slots].
     pub(crate) fn check_slots(&mut self) {
         let scripts = std::mem::take(&mut self.book.scripts);
-        for s in &scripts {
-            match slots_in(&s.text) {
+        let refused = std::mem::take(&mut self.refused_scripts);
+        let texts = scripts
+            .iter()
+            .map(|s| (&s.origin, s.id.as_str(), s.text.as_str()))
+            .chain(
+                refused
+                    .iter()
+                    .map(|(o, id, t)| (o, id.as_str(), t.as_str())),
+            );
+        for (origin, id, text) in texts {
+            match slots_in(text) {
                 Ok(slots) => {
                     for slot in slots {
                         if !self.book.slots.contains_key(slot) {
                             self.problem(
-                                &s.origin,
-                                Some(&s.id),
+                                origin,
+                                Some(id),
                                 format!("unknown slot {{{slot}}} (declare it in [slots])"),
                             );
                         }
                     }
                 }
-                Err(msg) => self.problem(&s.origin, Some(&s.id), msg),
+                Err(msg) => self.problem(origin, Some(id), msg),
             }
         }
         self.book.scripts = scripts;
@@ -1212,6 +1230,47 @@ mod tests {
             &format!("{BOOK}[[faq]]\nid=\"f\"\nquestions=[\"q\"]\nanswer=\"a\"\nanswr=\"typo\"\n"),
         )]);
         assert!(p[0].contains("unknown field `answr`"), "{p:?}");
+    }
+
+    /// Every closed set refuses an unknown member at load, naming file, line and id, and all
+    /// of them are reported in one run.
+    #[test]
+    fn unknown_closed_set_members_name_file_and_line() {
+        let rules = "# header\n[[rule]]\nid = \"r1\"\ncategory = \"rude\"\nseverity = \"block\"\nphrases = [\"喂\"]\nrewrite = \"您好\"\n";
+        let scripts = "[[script]]\nid = \"s1\"\nintent = \"shipping\"\nstage = \"solve\"\nemotions = [\"angry\"]\ntags = [\"info\", \"vip\", \"solution\", \"solution\"]\ntext = \"好的\"\n\n[[script]]\nid = \"s2\"\nintent = \"refund\"\nstage = \"later\"\ntext = \"好的\"\n";
+        let faq =
+            "[[faq]]\nid = \"f1\"\nquestions = [\"q\"]\nanswer = \"a\"\nintent = \"delivery\"\n";
+        let p = problems(&[
+            ("book.toml", BOOK),
+            ("f.toml", rules),
+            ("s.toml", scripts),
+            ("q.toml", faq),
+        ]);
+        const WANT: &[&str] = &[
+            "f.toml:2: [r1] unknown category \"rude\" (expected one of provoke (激化矛盾)",
+            "s.toml:1: [s1] unknown emotion \"angry\" (expected one of anger (愤怒)",
+            "s.toml:1: [s1] tag \"info\" changes nothing",
+            "s.toml:1: [s1] unknown tag \"vip\" (expected one of empathy (共情)",
+            "s.toml:1: [s1] tag \"solution\" twice",
+            "s.toml:9: [s2] unknown intent \"refund\" (expected one of greeting (问候)",
+            "s.toml:9: [s2] unknown stage \"later\" (expected one of greet (问候)",
+            "q.toml:1: [f1] unknown intent \"delivery\"",
+        ];
+        for want in WANT {
+            assert!(p.iter().any(|m| m.starts_with(want)), "{want}\n{p:#?}");
+        }
+        assert_eq!(p.len(), WANT.len(), "{p:#?}");
+    }
+
+    #[test]
+    fn retired_tags_are_refused_with_a_reason() {
+        for (tag, why) in REFUSED_TAGS {
+            let s = format!(
+                "[[script]]\nid = \"s\"\nintent = \"other\"\nstage = \"close\"\ntags = [\"{tag}\"]\ntext = \"好的\"\n"
+            );
+            let p = problems(&[("book.toml", BOOK), ("s.toml", &s)]);
+            assert_eq!(p, vec![format!("s.toml:1: [s] {why}")]);
+        }
     }
 
     #[test]

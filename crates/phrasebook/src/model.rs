@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub use crate::sets::{EmotionLabel, Intent, REFUSED_TAGS, RuleCategory, Stage, Tag, TagKind};
+
 /// Where a definition was written: file name inside the book directory and 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Origin {
@@ -16,49 +18,17 @@ impl fmt::Display for Origin {
     }
 }
 
-/// The twelve intents of the SPEC (fixed ids). A book defines detection data for them; it may not
-/// invent new ids because consoles and reports key on these.
-pub const INTENTS: &[&str] = &[
-    "greeting",
-    "product_inquiry",
-    "price_promo",
-    "order_change",
-    "shipping",
-    "return_refund",
-    "quality_issue",
-    "complaint",
-    "escalation",
-    "service_attitude",
-    "thanks_closing",
-    "other",
-];
+/// The twelve intent ids of the SPEC, in [`Intent`] order (per-intent arrays index by these).
+pub const INTENTS: &[&str] = Intent::IDS;
 
-/// The five emotion labels of the SPEC (fixed ids).
-pub const EMOTIONS: &[&str] = &["anger", "anxiety", "disappointment", "neutral", "positive"];
+/// The five emotion label ids of the SPEC, in [`EmotionLabel`] order.
+pub const EMOTIONS: &[&str] = EmotionLabel::IDS;
 
-/// Forbidden-phrase categories of the SPEC (fixed ids).
-pub const CATEGORIES: &[&str] = &[
-    "provoke",
-    "blame_shift",
-    "impatience",
-    "argue",
-    "dismissive",
-    "insult",
-    "overpromise",
-    "rude_opening",
-    "command_tone",
-];
+/// Forbidden-phrase category ids of the SPEC, in [`RuleCategory`] order.
+pub const CATEGORIES: &[&str] = RuleCategory::IDS;
 
-/// Script stages, in the order a conversation usually walks through them.
-pub const STAGES: &[&str] = &[
-    "greet",
-    "soothe",
-    "clarify",
-    "solve",
-    "promote",
-    "close",
-    "follow_up",
-];
+/// Script stage ids, in [`Stage`] order.
+pub const STAGES: &[&str] = Stage::IDS;
 
 /// What kind of safety incident an urgent turn reports (fixed ids of SPEC.md "Additions"). Each
 /// kind has its own first action (seed 004: safety first), so the book groups its urgent
@@ -198,32 +168,19 @@ impl SafetyStep {
 /// compensation, asking to keep using the product, coupons, promotions, review requests. The
 /// suggester filters on these tags; `huashu lint` checks that scripts saying such things carry
 /// them.
-pub const UNSAFE_IN_SAFETY_TAGS: &[&str] = &[
-    "compensation",
-    "keep_using",
-    "coupon",
-    "promotion",
-    "review_request",
+pub const UNSAFE_IN_SAFETY_TAGS: &[TagKind] = &[
+    TagKind::Compensation,
+    TagKind::KeepUsing,
+    TagKind::Coupon,
+    TagKind::Promotion,
+    TagKind::ReviewRequest,
 ];
 
 /// zh-CN names of [`STAGES`], same order (titles derived from intent + stage).
-pub const STAGE_NAMES: &[&str] = &["问候", "安抚", "澄清", "解决", "推荐", "结束", "跟进"];
+pub const STAGE_NAMES: &[&str] = Stage::NAMES;
 
 /// zh-CN names of [`INTENTS`], same order.
-pub const INTENT_NAMES: &[&str] = &[
-    "问候",
-    "商品咨询",
-    "价格优惠",
-    "订单操作",
-    "物流配送",
-    "退换退款",
-    "质量问题",
-    "投诉威胁",
-    "要求升级",
-    "服务态度",
-    "致谢结束",
-    "其他",
-];
+pub const INTENT_NAMES: &[&str] = Intent::NAMES;
 
 /// How bad a forbidden hit is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -251,6 +208,38 @@ impl Severity {
             "block" => Some(Severity::Block),
             _ => None,
         }
+    }
+
+    /// The zh-CN name agents see.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Hint => "措辞提示",
+            Severity::Warn => "建议修改",
+            Severity::Block => "禁止发送",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Severity {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Severity {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Severity::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown severity {s:?} (expected block, warn or hint)"
+            ))
+        })
     }
 }
 
@@ -305,7 +294,7 @@ pub struct BookMeta {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForbiddenRule {
     pub id: String,
-    pub category: String,
+    pub category: RuleCategory,
     pub severity: Severity,
     /// Literal phrases, matched on normalised text.
     pub phrases: Vec<String>,
@@ -392,10 +381,10 @@ pub struct StyleDef {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Script {
     pub id: String,
-    pub intent: String,
-    pub stage: String,
+    pub intent: Intent,
+    pub stage: Stage,
     /// Emotion filter: empty means any emotion.
-    pub emotions: Vec<String>,
+    pub emotions: Vec<EmotionLabel>,
     /// Style filter: `None` means any style.
     pub style: Option<Style>,
     /// Only for urgent (safety) turns and conversations in safety mode.
@@ -406,7 +395,8 @@ pub struct Script {
     pub safety: Option<SafetyStep>,
     /// Short zh-CN label shown to the agent above the text (empty: derived from intent + stage).
     pub title: String,
-    pub tags: Vec<String>,
+    /// What the script is for (empathy, solution, …) and the product categories it fits.
+    pub tags: Vec<Tag>,
     /// Text with `{slot}` placeholders, every slot declared in `[slots]`.
     pub text: String,
     /// Higher comes first among equals (default 0).
@@ -415,10 +405,18 @@ pub struct Script {
 }
 
 impl Script {
-    /// The product categories named among the script's tags (`tags = ["info", "服装鞋包"]`):
+    /// The product categories named among the script's tags (`tags = ["solution", "服装鞋包"]`):
     /// such a script fits only conversations about those categories (or about no known one).
     pub fn categories(&self) -> impl Iterator<Item = ProductCategory> + '_ {
-        self.tags.iter().filter_map(|t| ProductCategory::parse(t))
+        self.tags.iter().filter_map(|t| match t {
+            Tag::Category(c) => Some(*c),
+            Tag::Kind(_) => None,
+        })
+    }
+
+    /// Whether the script carries this behaviour tag.
+    pub fn has(&self, kind: TagKind) -> bool {
+        self.tags.contains(&Tag::Kind(kind))
     }
 }
 
@@ -430,7 +428,7 @@ pub struct FaqEntry {
     pub questions: Vec<String>,
     pub answer: String,
     /// Intent the entry belongs to (optional).
-    pub intent: Option<String>,
+    pub intent: Option<Intent>,
     /// Where the answer comes from (policy name, page), shown to the agent.
     pub source: String,
     /// Short zh-CN label shown to the agent (empty: the first question).

@@ -11,16 +11,18 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use huashu_phrasebook::{FaqEntry, INTENTS, Phrasebook, STAGES, Script, Style};
+use huashu_phrasebook::{
+    EmotionLabel, FaqEntry, Intent, Phrasebook, Script, Stage, Style, Tag, TagKind,
+};
 use huashu_suggest::{ConversationState, Suggester};
 use huashu_understand::{Emotion, Entity, IntentScore, Understanding};
 
-const TAGS: &[&[&str]] = &[
-    &["empathy"],
-    &["apology"],
-    &["solution"],
+const TAGS: &[&[Tag]] = &[
+    &[Tag::Kind(TagKind::Empathy)],
+    &[Tag::Kind(TagKind::Apology)],
+    &[Tag::Kind(TagKind::Solution)],
     &[],
-    &["solution", "faq"],
+    &[Tag::Kind(TagKind::Solution), Tag::Kind(TagKind::Empathy)],
 ];
 const WORDS: &[&str] = &[
     "包邮",
@@ -64,10 +66,10 @@ fn book() -> Phrasebook {
         };
         b.scripts.push(Script {
             id: format!("s{i:03}"),
-            intent: INTENTS[i % INTENTS.len()].to_string(),
-            stage: STAGES[(i / INTENTS.len()) % STAGES.len()].to_string(),
+            intent: Intent::ALL[i % Intent::ALL.len()],
+            stage: Stage::ALL[(i / Intent::ALL.len()) % Stage::ALL.len()],
             emotions: if i % 7 == 0 {
-                vec!["anger".into()]
+                vec![EmotionLabel::Anger]
             } else {
                 vec![]
             },
@@ -80,7 +82,7 @@ fn book() -> Phrasebook {
             urgent_kind: None,
             safety: None,
             title: String::new(),
-            tags: TAGS[i % TAGS.len()].iter().map(|t| t.to_string()).collect(),
+            tags: TAGS[i % TAGS.len()].to_vec(),
             text: format!("{{称呼}}，这是第{i}条话术，{slot}为您处理。"),
             priority: (i % 3) as i32,
             origin: Default::default(),
@@ -98,7 +100,7 @@ fn book() -> Phrasebook {
                 format!("想问下{}的问题", w(0)),
             ],
             answer: format!("{{称呼}}，关于{}：第{i}条答案。", w(0)),
-            intent: Some(INTENTS[1 + i % 5].to_string()),
+            intent: Some(Intent::ALL[1 + i % 5]),
             source: "政策".into(),
             categories: Vec::new(),
             product: None,

@@ -42,8 +42,8 @@
 //! near-duplicates (char-bigram Jaccard ≥ 0.6): the lower one gives way to the next candidate.
 
 use huashu_phrasebook::{
-    INTENT_NAMES, INTENTS, Phrasebook, ProductCategory, STAGE_NAMES, STAGES, SafetyStep, Style,
-    UNSAFE_IN_SAFETY_TAGS, UrgentKind,
+    INTENT_NAMES, INTENTS, Intent, Phrasebook, ProductCategory, STAGE_NAMES, SafetyStep, Style,
+    Tag, TagKind, UrgentKind,
 };
 use huashu_understand::Understanding;
 
@@ -85,8 +85,10 @@ const DATA: u16 = 1 << 6;
 /// Bonus of a `data` script (it is only fillable once the lookup filled its slots): the
 /// shop's own facts beat generic wording on the same subject.
 const DATA_BONUS: f32 = 3.0;
-/// Never offered in safety mode (one of `UNSAFE_IN_SAFETY_TAGS`).
-const UNSAFE: u16 = 1 << 6;
+/// Never offered in safety mode (one of `UNSAFE_IN_SAFETY_TAGS`). (It shared `DATA`'s bit
+/// while tags were strings: every compensation/coupon/promotion script got the data bonus and
+/// every data script was kept out of safety mode.)
+const UNSAFE: u16 = 1 << 7;
 
 const S_GREET: u8 = 0;
 const S_SOOTHE: u8 = 1;
@@ -244,49 +246,40 @@ impl Suggester {
                     continue;
                 }
             };
-            let Some(intent) = intent_index(&s.intent) else {
-                problems.push(format!(
-                    "{}: [{}] unknown intent {:?}",
-                    s.origin, s.id, s.intent
-                ));
-                continue;
-            };
+            let intent = s.intent.index();
             let mut emotions = 0u8;
             for e in &s.emotions {
-                match emotion_index(e) {
-                    Some(i) => emotions |= 1 << i,
-                    None => {
-                        problems.push(format!("{}: [{}] unknown emotion {e:?}", s.origin, s.id))
-                    }
-                }
+                emotions |= 1 << e.index();
             }
             let mut flags = 0u16;
             for t in &s.tags {
-                flags |= match t.as_str() {
-                    "empathy" | "soothe" | "comfort" => EMPATHY,
-                    "apology" => APOLOGY,
-                    "solution" => SOLUTION,
-                    "safety" => SAFETY,
-                    "escalation" | "escalate" | "handoff" => ESCALATION,
-                    "generic" => GENERIC,
-                    "data" => DATA,
-                    t if UNSAFE_IN_SAFETY_TAGS.contains(&t) => UNSAFE,
-                    _ => 0,
+                let Tag::Kind(kind) = *t else {
+                    continue; // a product category: `categories` below
+                };
+                flags |= match kind {
+                    TagKind::Empathy => EMPATHY,
+                    TagKind::Apology => APOLOGY,
+                    TagKind::Solution => SOLUTION,
+                    TagKind::Safety => SAFETY,
+                    TagKind::Escalation => ESCALATION,
+                    TagKind::Generic => GENERIC,
+                    TagKind::Data => DATA,
+                    TagKind::Compensation
+                    | TagKind::KeepUsing
+                    | TagKind::Coupon
+                    | TagKind::Promotion
+                    | TagKind::ReviewRequest => UNSAFE,
                 };
             }
-            if s.intent == "escalation" {
-                flags |= ESCALATION;
-            }
-            if s.intent == "other" {
-                flags |= GENERIC;
+            match s.intent {
+                Intent::Escalation => flags |= ESCALATION,
+                Intent::Other => flags |= GENERIC,
+                _ => {}
             }
             if s.urgent {
                 flags |= SAFETY;
             }
-            let stage = STAGES
-                .iter()
-                .position(|x| *x == s.stage)
-                .map_or(S_UNKNOWN, |i| i as u8);
+            let stage = s.stage.index() as u8;
             let title = if !s.title.is_empty() {
                 s.title.clone()
             } else if let Some(kind) = s.urgent_kind {
@@ -295,7 +288,7 @@ impl Suggester {
                 let intent_name = book
                     .intents
                     .iter()
-                    .find(|d| d.id == s.intent && !d.name.trim().is_empty())
+                    .find(|d| d.id == s.intent.as_str() && !d.name.trim().is_empty())
                     .map_or(INTENT_NAMES.get(intent).copied().unwrap_or("其他"), |d| {
                         d.name.trim()
                     });
@@ -321,9 +314,9 @@ impl Suggester {
                 tpl,
                 grams: text_bigrams(&norm, &s.text),
                 categories: category_mask(s.categories()),
-                out_intent: s.intent.clone(),
-                out_stage: s.stage.clone(),
-                tags: s.tags.clone(),
+                out_intent: s.intent.as_str().to_string(),
+                out_stage: s.stage.as_str().to_string(),
+                tags: s.tags.iter().map(|t| t.as_str().to_string()).collect(),
                 title,
             });
         }
@@ -345,7 +338,7 @@ impl Suggester {
                 Ok(tpl) => faq.push(CompiledFaq {
                     id: f.id.clone(),
                     hash: id_hash(&f.id),
-                    intent: f.intent.as_deref().and_then(intent_index).map(|i| i as u8),
+                    intent: f.intent.map(|i| i.index() as u8),
                     categories: category_mask(f.categories.iter().copied()),
                     product,
                     tpl,

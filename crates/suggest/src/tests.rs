@@ -718,3 +718,36 @@ fn high_risk_offers_escalation_even_when_the_intent_fills_every_place() {
     // Still an empathy lead: escalation is offered, not forced to the top.
     assert!(is_empathy(&first[0]), "{:?}", ids(&first));
 }
+
+/// Regression: while tags were strings, `data` and the unsafe-in-safety tags shared one flag
+/// bit, so a coupon script got the +3 data bonus over an equal untagged one, and a `data`
+/// script was kept out of safety mode.
+#[test]
+fn coupon_scripts_get_no_data_bonus() {
+    const PROMO: &str = r#"
+[[script]]
+id = "promo.a_coupon"
+intent = "price_promo"
+stage = "solve"
+tags = ["coupon"]
+text = "{称呼}，这边可以领一张店铺优惠券。"
+
+[[script]]
+id = "promo.b_plain"
+intent = "price_promo"
+stage = "solve"
+priority = 1
+text = "{称呼}，活动价以下单页面显示为准。"
+"#;
+    let book = parse_str(&[("book.toml", BOOK), ("p.toml", PROMO)]).expect("parses");
+    let s = Suggester::new(&book).expect("compiles");
+    let mut st = ConversationState::new();
+    let t = turn(&[("price_promo", 0.9)], "neutral", 0.0, Style::Rational);
+    let out = run(&s, &mut st, &t);
+    // Same score; the higher priority wins the tie.
+    assert_eq!(
+        ids(&out)[..2],
+        ["promo.b_plain", "promo.a_coupon"],
+        "{out:#?}"
+    );
+}

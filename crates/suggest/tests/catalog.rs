@@ -23,7 +23,7 @@ text = "{称呼}，我帮您看一下。"
 id = "product.fabric"
 intent = "product_inquiry"
 stage = "solve"
-tags = ["info", "服装鞋包"]
+tags = ["solution", "服装鞋包"]
 text = "{称呼}，这款面料亲肤透气。"
 
 [[script]]
