@@ -6,7 +6,7 @@
 //! - no module outside `protocol` writes a frame (no `"type"` key built by hand).
 
 use huashu_engine::{FollowUp, GuardHit, SuggestionItem, Understanding};
-use huashu_phrasebook::{Style, UrgentKind};
+use huashu_phrasebook::{Severity, Style, UrgentKind};
 use huashu_suggest::Suggestion;
 use huashu_understand::{Emotion, Entity, IntentScore};
 use serde_json::Value;
@@ -94,7 +94,7 @@ fn hit() -> GuardHit {
     GuardHit {
         rule: "provoke.go_sue".into(),
         category: "provoke".into(),
-        severity: "block",
+        severity: Severity::Block,
         start: 0,
         end: 4,
         text: "你去告啊".into(),
