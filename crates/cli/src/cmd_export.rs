@@ -15,16 +15,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use huashu_store::{Durability, Store, day_start_ms, local_day};
+use huashu_store::{Durability, Location, Store, day_start_ms, local_day};
 
 /// Days are the shops' local days (Asia/Shanghai), as in the QA page.
 const TZ_OFFSET_MIN: i32 = 480;
 
 #[derive(clap::Args, Debug)]
 pub struct ExportArgs {
-    /// The service's database (`huashu serve --db`).
-    #[arg(long, value_name = "PATH")]
-    db: PathBuf,
+    /// The service's database (`huashu serve --db`: a path, `sqlite:PATH` or `postgres://…`).
+    #[arg(long, value_name = "DB")]
+    db: Location,
     /// Only this shop's conversations.
     #[arg(long, value_name = "SHOP")]
     shop: Option<String>,
@@ -50,8 +50,10 @@ fn local_time(ms: i64) -> String {
 }
 
 pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
-    if !args.db.is_file() {
-        bail!("no database at {}", args.db.display());
+    if let Some(path) = args.db.sqlite_path()
+        && !path.is_file()
+    {
+        bail!("no database at {}", path.display());
     }
     let since = match &args.since {
         Some(d) => Some(
@@ -60,8 +62,8 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
-    let store = Store::open(&args.db, Durability::Normal)
-        .with_context(|| format!("opening {}", args.db.display()))?;
+    let store = Store::connect(&args.db, Durability::Normal)
+        .with_context(|| format!("opening {}", args.db))?;
     let turns = store
         .transcript(args.shop.as_deref(), since, None)
         .context("reading turns")?;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use huashu_server::{Auth, Config, Durability, OrderApi, RateLimit};
+use huashu_server::{Auth, Config, Durability, Location, OrderApi, RateLimit};
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -21,16 +21,18 @@ pub struct ServeArgs {
     /// Phrasebook directory (default: the shipped `phrasebooks/default`).
     #[arg(long, value_name = "DIR")]
     phrasebooks: Option<PathBuf>,
-    /// SQLite database file (created if missing).
-    #[arg(long, value_name = "PATH", default_value = "huashu.db")]
-    db: PathBuf,
+    /// The database: an SQLite file (created if missing; also `sqlite:PATH`) or PostgreSQL
+    /// (`postgres://USER@HOST/DB`, migrated on start).
+    #[arg(long, value_name = "PATH|URL", default_value = "huashu.db")]
+    db: Location,
     /// Token file (TOML: `admin = "…"` and `[[token]]` entries with token, role, shop, agent).
     /// Without it, one random token valid for every role of shop `default` is generated
     /// (loopback only).
     #[arg(long, value_name = "FILE")]
     tokens: Option<PathBuf>,
-    /// Replace the generated token stored beside the database (`<db>.token`) with a new one:
-    /// consoles opened with the old link stop working.
+    /// Replace the generated token stored beside the database (`<db>.token`; with PostgreSQL
+    /// `huashu-postgres.token` in the current directory) with a new one: consoles opened with
+    /// the old link stop working.
     #[arg(long)]
     new_token: bool,
     /// Chatwoot connection file (TOML `[[account]]` entries: webhook secret, shop, optional
@@ -158,12 +160,18 @@ fn log_subscriber(rust_log: Option<&str>) -> impl tracing::Subscriber + Send + S
     tracing_subscriber::registry().with(fmt)
 }
 
-/// The generated token (no `--tokens`): kept in `<db>.token` (mode 0600) so that it stays the
-/// same across restarts and open consoles keep working; `--new-token` rotates it.
-fn stored_token(db: &std::path::Path, rotate: bool) -> anyhow::Result<String> {
-    let mut path = db.as_os_str().to_owned();
-    path.push(".token");
-    let path = PathBuf::from(path);
+/// The generated token (no `--tokens`): kept in `<db>.token` (mode 0600; with PostgreSQL
+/// `huashu-postgres.token` in the current directory) so that it stays the same across restarts
+/// and open consoles keep working; `--new-token` rotates it.
+fn stored_token(db: &Location, rotate: bool) -> anyhow::Result<String> {
+    let path = match db.sqlite_path() {
+        Some(db) => {
+            let mut path = db.as_os_str().to_owned();
+            path.push(".token");
+            PathBuf::from(path)
+        }
+        None => PathBuf::from("huashu-postgres.token"),
+    };
     if !rotate {
         match std::fs::read_to_string(&path) {
             Ok(text) => {

@@ -73,6 +73,19 @@ async fn sigkill_and_restart_loses_no_acked_turn_and_doubles_none() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("h.db");
     let db = db.to_str().expect("utf-8").to_string();
+    sigkill_and_restart_on(&dir, &db).await;
+}
+
+/// The same on PostgreSQL (`--db postgres://…`): fails, never skips, without PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_and_restart_on_postgres_loses_no_acked_turn_and_doubles_none() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pg = huashu_store::TempDatabase::new().expect("PostgreSQL for the server tests");
+    sigkill_and_restart_on(&dir, pg.url()).await;
+}
+
+async fn sigkill_and_restart_on(dir: &tempfile::TempDir, db: &str) {
+    let db = db.to_string();
     let tokens = dir.path().join("tokens.toml");
     std::fs::write(
         &tokens,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use huashu_engine::Engine;
-use huashu_store::Durability;
+use huashu_store::{Durability, Location};
 
 use crate::auth::Auth;
 use crate::chatwoot::Chatwoot;
@@ -214,7 +214,8 @@ pub struct Config {
     /// An already compiled engine for `phrasebooks` (saves compiling twice when the caller
     /// validated the book before binding).
     pub engine: Option<Arc<Engine>>,
-    pub db: PathBuf,
+    /// The database: an SQLite file (the default) or PostgreSQL (`Location::parse`).
+    pub db: Location,
     pub durability: Durability,
     pub auth: Auth,
     /// Chatwoot accounts whose webhooks `POST /integrations/chatwoot` accepts (empty: none).
@@ -242,7 +243,7 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn new(phrasebooks: impl Into<PathBuf>, db: impl Into<PathBuf>, auth: Auth) -> Config {
+    pub fn new(phrasebooks: impl Into<PathBuf>, db: impl Into<Location>, auth: Auth) -> Config {
         Config {
             phrasebooks: phrasebooks.into(),
             engine: None,

@@ -1,5 +1,10 @@
 //! The database seen from async code: one writer thread doing group commit, and reader
-//! connections on tokio's blocking pool.
+//! connections on tokio's blocking pool. Both backends (`huashu_store::Location`: an SQLite
+//! file or PostgreSQL) run the same way; only SQLite has the checkpointer described below.
+//!
+//! PostgreSQL: the writer's batch is one transaction as well; a connection PostgreSQL closed
+//! (restart, network) is replaced before the next batch (the batch it broke was answered with
+//! an error, so nothing unstored was acked), and a broken reader is dropped, not pooled.
 //!
 //! Why a dedicated writer thread: SQLite allows one writer at a time and every commit costs a WAL
 //! append; batching all writes that arrive while the previous transaction commits (group commit)
@@ -33,12 +38,11 @@
 //! queued). Readers are pooled in a `std::sync::Mutex<Vec<Store>>`: the lock is held only to
 //! push or pop a connection, never across an await or a query.
 
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use huashu_store::{Durability, Store, Write};
+use huashu_store::{Durability, Location, Store, Write};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Error;
@@ -66,7 +70,7 @@ struct Job {
 
 #[derive(Debug)]
 pub(crate) struct Db {
-    path: PathBuf,
+    location: Location,
     durability: Durability,
     tx: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -84,20 +88,23 @@ impl std::fmt::Debug for Job {
 
 impl Db {
     pub(crate) fn open(
-        path: &Path,
+        location: &Location,
         durability: Durability,
         metrics: Arc<Metrics>,
     ) -> Result<Db, Error> {
-        Db::open_with(path, durability, metrics, WAL_RESTART_BYTES)
+        Db::open_with(location, durability, metrics, WAL_RESTART_BYTES)
     }
 
     /// `open` with the WAL length from which the writer rewinds it (tests use a small one).
     pub(crate) fn open_with(
-        path: &Path,
+        location: &Location,
         durability: Durability,
         metrics: Arc<Metrics>,
         wal_restart_bytes: u64,
     ) -> Result<Db, Error> {
+        let Some(path) = location.sqlite_path() else {
+            return Db::open_postgres(location, durability, metrics);
+        };
         let mut store = Store::open(path, durability)?;
         store.disable_auto_checkpoint()?;
         store.set_cache_kib(WRITER_CACHE_KIB)?;
@@ -171,12 +178,67 @@ impl Db {
                 tracing::debug!("database writer stopped");
             })?;
         Ok(Db {
-            path: path.to_path_buf(),
+            location: location.clone(),
             durability,
             tx: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
             checkpoint_stop: Mutex::new(Some(checkpoint_stop)),
             checkpointer: Mutex::new(Some(checkpointer)),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The PostgreSQL writer: the same group commit, no checkpoints; a connection that broke
+    /// is replaced before the next batch (retrying once a second while PostgreSQL is away).
+    fn open_postgres(
+        location: &Location,
+        durability: Durability,
+        metrics: Arc<Metrics>,
+    ) -> Result<Db, Error> {
+        let mut store = Store::connect(location, durability)?;
+        let reconnect_to = location.clone();
+        let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
+        let writer = std::thread::Builder::new()
+            .name("huashu-db-writer".into())
+            .spawn(move || {
+                let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+                while let Some(first) = rx.blocking_recv() {
+                    batch.push(first);
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    if store.is_broken() {
+                        match Store::connect(&reconnect_to, durability) {
+                            Ok(s) => {
+                                tracing::info!("database connection re-established");
+                                store = s;
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "database unavailable; batch refused");
+                                let msg = e.to_string();
+                                for reply in batch.drain(..).filter_map(|j| j.reply) {
+                                    let _ = reply
+                                        .send(Err(huashu_store::Error::Transaction(msg.clone())));
+                                }
+                                std::thread::sleep(std::time::Duration::from_millis(200));
+                                continue;
+                            }
+                        }
+                    }
+                    commit(&mut store, &mut batch, &metrics);
+                }
+                tracing::debug!("database writer stopped");
+            })?;
+        Ok(Db {
+            location: location.clone(),
+            durability,
+            tx: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(writer)),
+            checkpoint_stop: Mutex::new(None),
+            checkpointer: Mutex::new(None),
             readers: Mutex::new(Vec::new()),
         })
     }
@@ -228,11 +290,12 @@ impl Db {
             let pooled = db.readers.lock().ok().and_then(|mut r| r.pop());
             let store = match pooled {
                 Some(s) => s,
-                None => Store::open(&db.path, db.durability)?,
+                None => Store::connect(&db.location, db.durability)?,
             };
             let result = f(&store);
             if let Ok(mut r) = db.readers.lock()
                 && r.len() < MAX_IDLE_READERS
+                && !store.is_broken()
             {
                 r.push(store);
             }

@@ -33,7 +33,7 @@ pub use auth::{Auth, Role, TokenRole, random_token};
 pub use chatwoot::{Chatwoot, ChatwootAccount};
 pub use config::{Config, Limits, RateLimit, Sla, TimeZone};
 pub use error::Error;
-pub use huashu_store::Durability;
+pub use huashu_store::{Durability, Location};
 pub use orders::{MAX_TIMEOUT as ORDER_API_MAX_TIMEOUT, OrderApi, OrderApiError, OrderStatus};
 pub use protocol::{ErrorCode, PROTOCOL_VERSION, close};
 pub use server::run;

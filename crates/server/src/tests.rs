@@ -1261,7 +1261,13 @@ async fn under_sustained_writes_the_wal_is_rewound_once_past_its_bound() {
     let metrics = Arc::new(Metrics::default());
     let bound = 512 * 1024;
     let db = Arc::new(
-        Db::open_with(&path, Durability::Normal, Arc::clone(&metrics), bound).expect("db"),
+        Db::open_with(
+            &(&path).into(),
+            Durability::Normal,
+            Arc::clone(&metrics),
+            bound,
+        )
+        .expect("db"),
     );
     let payload = "问".repeat(400);
     let mut tasks = Vec::new();

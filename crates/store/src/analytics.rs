@@ -17,10 +17,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use rusqlite::params;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::sql::params;
 use crate::store::{Error, Store};
 
 const DAY_MS: i64 = 86_400_000;
@@ -376,12 +376,8 @@ impl Store {
             "SELECT d.conversation, d.agent FROM drafts d JOIN conversations c ON c.id = d.conversation
              WHERE c.shop = ?1 AND d.agent IS NOT NULL AND d.agent <> ''",
         ] {
-            let mut st = conn.prepare(sql)?;
-            let rows = st.query_map([&q.shop], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })?;
-            for row in rows {
-                let (conv, agent) = row?;
+            let rows = conn.query(sql, params![&q.shop], |r| Ok((r.text(0)?, r.text(1)?)))?;
+            for (conv, agent) in rows {
                 *agents.entry(conv).or_default().entry(agent).or_default() += 1;
             }
         }
@@ -399,43 +395,37 @@ impl Store {
         // Turns of every conversation with a turn in the period (earlier turns are needed to
         // know whether a customer was already waiting), in order.
         let turns: Vec<TurnRow> = {
-            let mut st = conn.prepare(
+            conn.query(
                 "SELECT t.conversation, t.id, t.role, t.text, t.at, t.agent FROM turns t
                  JOIN conversations c ON c.id = t.conversation
                  WHERE c.shop = ?1 AND t.conversation IN
                    (SELECT conversation FROM turns WHERE at >= ?2 AND at < ?3)
                  ORDER BY t.conversation, t.seq",
-            )?;
-            st.query_map(params![q.shop, q.from_ms, q.to_ms], |r| {
-                Ok(TurnRow {
-                    conversation: r.get(0)?,
-                    id: r.get(1)?,
-                    role: r.get(2)?,
-                    text: r.get(3)?,
-                    at: r.get(4)?,
-                    agent: r.get::<_, Option<String>>(5)?.filter(|a| !a.is_empty()),
-                })
-            })?
-            .collect::<Result<_, _>>()?
+                params![&q.shop, q.from_ms, q.to_ms],
+                |r| {
+                    Ok(TurnRow {
+                        conversation: r.text(0)?,
+                        id: r.text(1)?,
+                        role: r.text(2)?,
+                        text: r.text(3)?,
+                        at: r.i64(4)?,
+                        agent: r.opt_text(5)?.filter(|a| !a.is_empty()),
+                    })
+                },
+            )?
         };
         // The analysis / guard event of each of those turns.
         let mut payloads: HashMap<(String, String), Value> = HashMap::new();
         {
-            let mut st = conn.prepare(
+            let rows = conn.query(
                 "SELECT e.conversation, e.turn, e.payload FROM events e
                  JOIN conversations c ON c.id = e.conversation
                  WHERE c.shop = ?1 AND e.type IN ('analysis', 'guard') AND e.turn IS NOT NULL
                    AND e.conversation IN (SELECT conversation FROM turns WHERE at >= ?2 AND at < ?3)",
+                params![&q.shop, q.from_ms, q.to_ms],
+                |r| Ok((r.text(0)?, r.text(1)?, r.text(2)?)),
             )?;
-            let rows = st.query_map(params![q.shop, q.from_ms, q.to_ms], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })?;
-            for row in rows {
-                let (conv, turn, payload) = row?;
+            for (conv, turn, payload) in rows {
                 if let Ok(v) = serde_json::from_str::<Value>(&payload) {
                     payloads.insert((conv, turn), v);
                 }
@@ -553,20 +543,14 @@ impl Store {
 
         // SLA events, flagged drafts.
         {
-            let mut st = conn.prepare(
+            let rows = conn.query(
                 "SELECT s.conversation, s.level, s.at FROM sla_events s
                  JOIN conversations c ON c.id = s.conversation
                  WHERE c.shop = ?1 AND s.at >= ?2 AND s.at < ?3",
+                params![&q.shop, q.from_ms, q.to_ms],
+                |r| Ok((r.text(0)?, r.text(1)?, r.i64(2)?)),
             )?;
-            let rows = st.query_map(params![q.shop, q.from_ms, q.to_ms], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })?;
-            for row in rows {
-                let (conv, level, at) = row?;
+            for (conv, level, at) in rows {
                 let day = local_day(at, tz);
                 grid.add(&owner(&conv), &day, |a| match level.as_str() {
                     "breach" => a.breaches += 1,
@@ -576,27 +560,27 @@ impl Store {
             }
         }
         {
-            let mut st = conn.prepare(
+            let rows = conn.query(
                 "SELECT d.conversation, d.agent, d.categories, d.rewritten, d.at FROM drafts d
                  JOIN conversations c ON c.id = d.conversation
                  WHERE c.shop = ?1 AND d.at >= ?2 AND d.at < ?3",
+                params![&q.shop, q.from_ms, q.to_ms],
+                |r| {
+                    Ok((
+                        r.text(0)?,
+                        r.opt_text(1)?,
+                        r.text(2)?,
+                        r.opt_i64(3)?,
+                        r.i64(4)?,
+                    ))
+                },
             )?;
-            let rows = st.query_map(params![q.shop, q.from_ms, q.to_ms], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<i64>>(3)?,
-                    r.get::<_, i64>(4)?,
-                ))
-            })?;
             // One reply is one draft: resolved drafts carry 0/1 on the latest version only
             // (2 = superseded); of the unresolved ones, only each conversation's latest counts.
             let mut counted = Vec::new();
             let mut pending: HashMap<String, (Option<String>, String, Option<i64>, i64)> =
                 HashMap::new();
-            for row in rows {
-                let (conv, agent, cats, rewritten, at) = row?;
+            for (conv, agent, cats, rewritten, at) in rows {
                 match rewritten {
                     Some(crate::store::DRAFT_SUPERSEDED) => {}
                     Some(_) => counted.push((conv, agent, cats, rewritten, at)),
@@ -639,15 +623,14 @@ impl Store {
         // Scripts: shown (suggestion events) and feedback.
         let mut scripts: HashMap<String, ScriptUse> = HashMap::new();
         {
-            let mut st = conn.prepare(
+            let rows = conn.query(
                 "SELECT e.payload FROM events e JOIN conversations c ON c.id = e.conversation
                  WHERE c.shop = ?1 AND e.type = 'suggestions' AND e.created_at >= ?2 AND e.created_at < ?3",
+                params![&q.shop, q.from_ms, q.to_ms],
+                |r| r.text(0),
             )?;
-            let rows = st.query_map(params![q.shop, q.from_ms, q.to_ms], |r| {
-                r.get::<_, String>(0)
-            })?;
             for row in rows {
-                let Ok(v) = serde_json::from_str::<Value>(&row?) else {
+                let Ok(v) = serde_json::from_str::<Value>(&row) else {
                     continue;
                 };
                 for item in v["items"].as_array().into_iter().flatten() {
@@ -656,20 +639,14 @@ impl Store {
                     }
                 }
             }
-            let mut st = conn.prepare(
+            let rows = conn.query(
                 "SELECT f.script, f.action, count(*) FROM feedback f
                  JOIN conversations c ON c.id = f.conversation
                  WHERE c.shop = ?1 AND f.at >= ?2 AND f.at < ?3 GROUP BY f.script, f.action",
+                params![&q.shop, q.from_ms, q.to_ms],
+                |r| Ok((r.text(0)?, r.text(1)?, r.i64(2)?)),
             )?;
-            let rows = st.query_map(params![q.shop, q.from_ms, q.to_ms], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })?;
-            for row in rows {
-                let (script, action, n) = row?;
+            for (script, action, n) in rows {
                 let s = scripts.entry(script).or_default();
                 let n = u64::try_from(n).unwrap_or(0);
                 match action.as_str() {
@@ -693,21 +670,21 @@ impl Store {
 
         // Phrasebook versions behind the period's events.
         let books: Vec<BookUse> = {
-            let mut st = conn.prepare(
+            conn.query(
                 "SELECT e.book, count(*), min(e.created_at), max(e.created_at) FROM events e
                  JOIN conversations c ON c.id = e.conversation
                  WHERE c.shop = ?1 AND e.created_at >= ?2 AND e.created_at < ?3
                  GROUP BY e.book ORDER BY min(e.created_at)",
-            )?;
-            st.query_map(params![q.shop, q.from_ms, q.to_ms], |r| {
-                Ok(BookUse {
-                    hash: r.get(0)?,
-                    events: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
-                    first_at: r.get(2)?,
-                    last_at: r.get(3)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?
+                params![&q.shop, q.from_ms, q.to_ms],
+                |r| {
+                    Ok(BookUse {
+                        hash: r.text(0)?,
+                        events: r.u64(1)?,
+                        first_at: r.i64(2)?,
+                        last_at: r.i64(3)?,
+                    })
+                },
+            )?
         };
 
         let mut rows: Vec<AgentDay> = grid
@@ -764,26 +741,26 @@ impl Store {
         limit: Option<usize>,
     ) -> Result<Vec<TranscriptTurn>, Error> {
         let conn = self.conn();
-        let mut st = conn.prepare(
+        let mut out: Vec<TranscriptTurn> = conn.query(
             "SELECT t.conversation, t.id, t.seq, t.role, t.text, t.at, c.shop, t.book, t.agent
              FROM turns t JOIN conversations c ON c.id = t.conversation
-             WHERE (?1 IS NULL OR c.shop = ?1) AND t.at >= ?2
+             WHERE (CAST(?1 AS TEXT) IS NULL OR c.shop = ?1) AND t.at >= ?2
              ORDER BY c.created_at, t.conversation, t.seq",
+            params![shop, since_ms.unwrap_or(i64::MIN)],
+            |r| {
+                Ok(TranscriptTurn {
+                    conversation: r.text(0)?,
+                    id: r.text(1)?,
+                    seq: r.u64(2)?,
+                    role: r.text(3)?,
+                    text: r.text(4)?,
+                    at: r.i64(5)?,
+                    shop: r.text(6)?,
+                    book: r.text(7)?,
+                    agent: r.opt_text(8)?,
+                })
+            },
         )?;
-        let rows = st.query_map(params![shop, since_ms.unwrap_or(i64::MIN)], |r| {
-            Ok(TranscriptTurn {
-                conversation: r.get(0)?,
-                id: r.get(1)?,
-                seq: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
-                role: r.get(3)?,
-                text: r.get(4)?,
-                at: r.get(5)?,
-                shop: r.get(6)?,
-                book: r.get(7)?,
-                agent: r.get(8)?,
-            })
-        })?;
-        let mut out: Vec<TranscriptTurn> = rows.collect::<Result<_, _>>()?;
         if let Some(limit) = limit
             && out.len() > limit
         {

@@ -1,26 +1,34 @@
-//! `Store`: one SQLite connection with the service's writes and reads.
+//! `Store`: one database connection (SQLite or PostgreSQL, see `sql.rs`) with the service's
+//! writes and reads, each written once for both backends.
 //!
-//! The store is synchronous and knows nothing of tokio: the service runs one writer `Store` on a
-//! dedicated thread (group commit: many writes per transaction) and reader `Store`s on the
-//! blocking pool. SQLite in WAL mode lets readers run while the writer commits.
+//! The store is synchronous: the service runs one writer `Store` on a dedicated thread (group
+//! commit: many writes per transaction) and reader `Store`s on the blocking pool. SQLite in WAL
+//! mode lets readers run while the writer commits; PostgreSQL does so anyway.
 //!
-//! Durability: the journal is WAL with `synchronous=NORMAL` by default. A commit is then in the
+//! Durability (SQLite): the journal is WAL with `synchronous=NORMAL` by default. A commit is then in the
 //! WAL file (the OS page cache) before `apply` returns, so it survives the process being killed
 //! (SIGKILL, panic, OOM); only an OS crash or power loss can drop the last transactions, and never
 //! corrupts the file. `Durability::Full` fsyncs every commit for deployments that need more.
 
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, params};
-
+use crate::location::Location;
 use crate::mask::mask;
-use crate::schema;
+use crate::sql::{Conn, Pipelined, Value, params};
 
 /// Errors of the store: one enum for the crate.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("column {0} is NULL")]
+    Null(usize),
+    #[error("this operation needs the SQLite backend")]
+    NotSqlite,
     #[error("database schema version {found} is newer than this build ({supported})")]
     SchemaTooNew { found: i64, supported: i64 },
     #[error("conversation {0} belongs to another shop")]
@@ -206,10 +214,10 @@ pub struct PendingFollowUp {
     pub received_at: i64,
 }
 
-/// One SQLite connection (writer or reader).
+/// One database connection (writer or reader), SQLite or PostgreSQL.
 #[derive(Debug)]
 pub struct Store {
-    conn: Connection,
+    conn: Conn,
 }
 
 fn seq(v: i64) -> u64 {
@@ -228,44 +236,55 @@ fn words(s: String) -> Vec<String> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and applies the schema.
+    /// Opens (creating if needed) the SQLite database at `path` and migrates it.
     pub fn open(path: &Path, durability: Durability) -> Result<Store, Error> {
-        let conn = Connection::open(path)?;
-        let sync = match durability {
-            Durability::Normal => "NORMAL",
-            Durability::Full => "FULL",
-        };
-        conn.execute_batch(&format!(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=OFF;"
-        ))?;
-        // Readers and the writer share the file: wait for a lock instead of failing at once.
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if found > schema::VERSION {
-            return Err(Error::SchemaTooNew {
-                found,
-                supported: schema::VERSION,
-            });
+        Ok(Store {
+            conn: Conn::Sqlite(crate::sqlite::open(path, durability)?),
+        })
+    }
+
+    /// Connects to a PostgreSQL database (`postgres://USER@HOST/DB`) and migrates it.
+    /// Callable from async code too (it then connects from a helper thread).
+    pub fn open_postgres(url: &str) -> Result<Store, Error> {
+        crate::sql::off_runtime(|| {
+            let pg = crate::sql::Pg::connect(url)?;
+            let store = Store {
+                conn: Conn::Postgres(std::cell::RefCell::new(pg)),
+            };
+            crate::postgres::migrate(&store.conn)?;
+            Ok(store)
+        })
+    }
+
+    /// Opens the database `location` names (see [`Location`]).
+    pub fn connect(location: &Location, durability: Durability) -> Result<Store, Error> {
+        match location {
+            Location::Sqlite(path) => Store::open(path, durability),
+            Location::Postgres(url) => Store::open_postgres(url),
         }
-        conn.execute_batch(schema::DDL)?;
-        add_missing_columns(&conn)?;
-        if found == 1 {
-            migrate_v1_shop_scoped_keys(&conn)?;
-        }
-        conn.execute_batch(&format!("PRAGMA user_version={}", schema::VERSION))?;
-        Ok(Store { conn })
     }
 
     /// The connection, for the read-only reports of sibling modules (`analytics`).
-    pub(crate) fn conn(&self) -> &Connection {
+    pub(crate) fn conn(&self) -> &Conn {
         &self.conn
+    }
+
+    /// Whether this store is gone for good (PostgreSQL closed the connection): a pool drops
+    /// it, a writer reconnects.
+    pub fn is_broken(&self) -> bool {
+        self.conn.is_broken()
+    }
+
+    fn sqlite(&self) -> Result<&rusqlite::Connection, Error> {
+        self.conn.sqlite().ok_or(Error::NotSqlite)
     }
 
     /// Stops this connection from checkpointing the WAL after its commits. The service's writer
     /// does this and checkpoints from another connection instead (`checkpoint_passive`), so the
-    /// checkpoint's fsync never stalls a group commit.
+    /// checkpoint's fsync never stalls a group commit. SQLite only.
     pub fn disable_auto_checkpoint(&self) -> Result<(), Error> {
-        self.conn.execute_batch("PRAGMA wal_autocheckpoint=0")?;
+        self.sqlite()?
+            .execute_batch("PRAGMA wal_autocheckpoint=0")?;
         Ok(())
     }
 
@@ -285,17 +304,19 @@ impl Store {
         Ok(if busy == 0 { log } else { -1 })
     }
 
-    /// The database page size in bytes (one WAL frame holds one page).
+    /// The database page size in bytes (one WAL frame holds one page). SQLite only.
     pub fn page_size(&self) -> Result<u64, Error> {
-        let n: i64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let n: i64 = self
+            .sqlite()?
+            .query_row("PRAGMA page_size", [], |r| r.get(0))?;
         Ok(u64::try_from(n).unwrap_or(4096))
     }
 
     /// Gives this connection a page cache of `kib` KiB (SQLite's default is 2 MiB). The
     /// service's writer touches pages of every live conversation in each group commit; with
-    /// the default cache most of them are re-read from the OS on every commit.
+    /// the default cache most of them are re-read from the OS on every commit. SQLite only.
     pub fn set_cache_kib(&self, kib: u32) -> Result<(), Error> {
-        self.conn
+        self.sqlite()?
             .execute_batch(&format!("PRAGMA cache_size=-{kib}"))?;
         Ok(())
     }
@@ -309,31 +330,89 @@ impl Store {
     /// `PRAGMA wal_checkpoint(mode)`: (busy, WAL frames, frames checkpointed).
     fn wal_checkpoint(&self, mode: &str) -> Result<(i64, i64, i64), Error> {
         Ok(self
-            .conn
+            .sqlite()?
             .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })?)
     }
 
+    /// Bytes the database occupies (SQLite: the file's pages plus the WAL; PostgreSQL:
+    /// `pg_database_size`), for the load generator's bytes-per-turn figure.
+    pub fn size_bytes(&self) -> Result<u64, Error> {
+        match &self.conn {
+            Conn::Sqlite(c) => {
+                let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+                let size: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+                let wal = c
+                    .path()
+                    .map(|p| std::path::PathBuf::from(format!("{p}-wal")))
+                    .and_then(|p| std::fs::metadata(p).ok())
+                    .map_or(0, |m| m.len());
+                Ok(seq(pages * size) + wal)
+            }
+            Conn::Postgres(_) => Ok(self
+                .conn
+                .query_opt(
+                    "SELECT pg_database_size(current_database())::bigint",
+                    &[],
+                    |r| r.u64(0),
+                )?
+                .unwrap_or(0)),
+        }
+    }
+
     /// Applies `writes` in one transaction (group commit). Each write runs in its own savepoint,
     /// so one failing write (e.g. a duplicate) does not undo the others. The outer error means
     /// the transaction itself failed and nothing was written.
+    ///
+    /// PostgreSQL first sends the whole batch pipelined without savepoints (one round trip per
+    /// segment, see `apply_pipelined`); only when some write fails on its own is the transaction
+    /// rolled back and the batch applied write by write as SQLite does.
     pub fn apply(&mut self, writes: &[Write]) -> Result<Vec<Result<(), Error>>, Error> {
-        let mut tx = self.conn.transaction()?;
-        let mut results = Vec::with_capacity(writes.len());
-        for w in writes {
-            let mut sp = tx.savepoint()?;
-            let r = apply_one(&sp, w);
-            if r.is_ok() {
-                sp.commit()?;
-            } else {
-                sp.rollback()?;
-                sp.commit()?;
+        let conn = &self.conn;
+        if conn.is_postgres() {
+            conn.batch("BEGIN")?;
+            match apply_pipelined(conn, writes) {
+                Ok(Some(())) => {
+                    conn.batch("COMMIT").inspect_err(|_| {
+                        let _ = conn.batch("ROLLBACK");
+                    })?;
+                    return Ok(writes.iter().map(|_| Ok(())).collect());
+                }
+                Ok(None) => conn.batch("ROLLBACK")?,
+                Err(e) => {
+                    let _ = conn.batch("ROLLBACK");
+                    return Err(e);
+                }
             }
-            results.push(r);
         }
-        tx.commit()?;
-        Ok(results)
+        conn.batch(if conn.is_postgres() {
+            "BEGIN"
+        } else {
+            "BEGIN IMMEDIATE"
+        })?;
+        let run = || -> Result<Vec<Result<(), Error>>, Error> {
+            let mut results = Vec::with_capacity(writes.len());
+            for w in writes {
+                conn.batch("SAVEPOINT w")?;
+                let r = apply_one(conn, w);
+                if r.is_ok() {
+                    conn.batch("RELEASE w")?;
+                } else {
+                    conn.batch("ROLLBACK TO w; RELEASE w")?;
+                }
+                results.push(r);
+            }
+            conn.batch("COMMIT")?;
+            Ok(results)
+        };
+        match run() {
+            Ok(results) => Ok(results),
+            Err(e) => {
+                let _ = conn.batch("ROLLBACK");
+                Err(e)
+            }
+        }
     }
 
     /// Convenience for one write.
@@ -344,37 +423,36 @@ impl Store {
     }
 
     pub fn conversation(&self, id: &str) -> Result<Option<ConversationRecord>, Error> {
-        let mut st = self.conn.prepare_cached(
+        self.conn.query_opt(
             "SELECT id, shop, last_seq, summary FROM conversations WHERE id = ?1",
-        )?;
-        Ok(st
-            .query_row([id], |r| {
+            params![id],
+            |r| {
                 Ok(ConversationRecord {
-                    id: r.get(0)?,
-                    shop: r.get(1)?,
-                    last_seq: seq(r.get(2)?),
-                    summary: r.get(3)?,
+                    id: r.text(0)?,
+                    shop: r.text(1)?,
+                    last_seq: r.u64(2)?,
+                    summary: r.opt_text(3)?,
                 })
-            })
-            .optional()?)
+            },
+        )
     }
 
     /// The turns of a conversation in seq order (texts masked).
     pub fn turns(&self, conversation: &str) -> Result<Vec<TurnRecord>, Error> {
-        let mut st = self.conn.prepare_cached(
+        self.conn.query(
             "SELECT id, seq, role, text, at, agent FROM turns WHERE conversation = ?1 ORDER BY seq",
-        )?;
-        let rows = st.query_map([conversation], |r| {
-            Ok(TurnRecord {
-                id: r.get(0)?,
-                seq: seq(r.get(1)?),
-                role: r.get(2)?,
-                text: r.get(3)?,
-                at: r.get(4)?,
-                agent: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![conversation],
+            |r| {
+                Ok(TurnRecord {
+                    id: r.text(0)?,
+                    seq: r.u64(1)?,
+                    role: r.text(2)?,
+                    text: r.text(3)?,
+                    at: r.i64(4)?,
+                    agent: r.opt_text(5)?,
+                })
+            },
+        )
     }
 
     /// Events with `after < seq <= upto` (all after `after` when `upto` is `None`), in order,
@@ -386,103 +464,120 @@ impl Store {
         upto: Option<u64>,
         limit: usize,
     ) -> Result<Vec<EventRecord>, Error> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT seq, type, payload FROM events
-             WHERE conversation = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
-        )?;
         let upto = upto.map_or(i64::MAX, sql_seq);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = st.query_map(params![conversation, sql_seq(after), upto, limit], |r| {
-            Ok(EventRecord {
-                seq: seq(r.get(0)?),
-                kind: r.get(1)?,
-                payload: r.get(2)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.conn.query(
+            "SELECT seq, type, payload FROM events
+             WHERE conversation = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
+            params![conversation, sql_seq(after), upto, limit],
+            |r| {
+                Ok(EventRecord {
+                    seq: r.u64(0)?,
+                    kind: r.text(1)?,
+                    payload: r.text(2)?,
+                })
+            },
+        )
     }
 
     pub fn feedback(&self, conversation: &str) -> Result<Vec<FeedbackRecord>, Error> {
-        let mut st = self.conn.prepare_cached(
+        // `rowid`: SQLite's implicit row id, an identity column of the same name in PostgreSQL.
+        self.conn.query(
             "SELECT suggestion, script, action, agent, after_seq FROM feedback
              WHERE conversation = ?1 ORDER BY after_seq, rowid",
-        )?;
-        let rows = st.query_map([conversation], |r| {
-            Ok(FeedbackRecord {
-                suggestion: r.get(0)?,
-                script: r.get(1)?,
-                action: r.get(2)?,
-                agent: r.get(3)?,
-                after_seq: seq(r.get(4)?),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![conversation],
+            |r| {
+                Ok(FeedbackRecord {
+                    suggestion: r.text(0)?,
+                    script: r.text(1)?,
+                    action: r.text(2)?,
+                    agent: r.opt_text(3)?,
+                    after_seq: r.u64(4)?,
+                })
+            },
+        )
     }
 
     pub fn drafts(&self, conversation: &str) -> Result<Vec<DraftRecord>, Error> {
-        let mut st = self.conn.prepare_cached(
+        self.conn.query(
             "SELECT draft, text, rules, categories, rewritten FROM drafts
              WHERE conversation = ?1 ORDER BY at, draft",
-        )?;
-        let rows = st.query_map([conversation], |r| {
-            Ok(DraftRecord {
-                draft: r.get(0)?,
-                text: r.get(1)?,
-                rules: words(r.get(2)?),
-                categories: words(r.get(3)?),
-                rewritten: match r.get::<_, Option<i64>>(4)? {
-                    Some(0) => Some(false),
-                    Some(1) => Some(true),
-                    _ => None,
-                },
-                superseded: r.get::<_, Option<i64>>(4)? == Some(DRAFT_SUPERSEDED),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![conversation],
+            |r| {
+                let state = r.opt_i64(4)?;
+                Ok(DraftRecord {
+                    draft: r.text(0)?,
+                    text: r.text(1)?,
+                    rules: words(r.text(2)?),
+                    categories: words(r.text(3)?),
+                    rewritten: match state {
+                        Some(0) => Some(false),
+                        Some(1) => Some(true),
+                        _ => None,
+                    },
+                    superseded: state == Some(DRAFT_SUPERSEDED),
+                })
+            },
+        )
     }
 
     pub fn sla_events(&self, conversation: &str) -> Result<Vec<SlaRecord>, Error> {
-        let mut st = self.conn.prepare_cached(
+        self.conn.query(
             "SELECT seq, level, turn, waiting_ms FROM sla_events
              WHERE conversation = ?1 ORDER BY seq",
-        )?;
-        let rows = st.query_map([conversation], |r| {
-            Ok(SlaRecord {
-                seq: seq(r.get(0)?),
-                level: r.get(1)?,
-                turn: r.get(2)?,
-                waiting_ms: r.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![conversation],
+            |r| {
+                Ok(SlaRecord {
+                    seq: r.u64(0)?,
+                    level: r.text(1)?,
+                    turn: r.opt_text(2)?,
+                    waiting_ms: r.i64(3)?,
+                })
+            },
+        )
     }
 
     /// Follow-ups promised in a conversation's agent turns with no `follow_up` SLA row yet (the
     /// reminder was never emitted), in seq order.
     pub fn pending_follow_ups(&self, conversation: &str) -> Result<Vec<PendingFollowUp>, Error> {
-        let mut st = self.conn.prepare_cached(
+        let sql = if self.conn.is_postgres() {
+            "SELECT e.turn, e.payload, t.received_at FROM events e
+             JOIN turns t ON t.conversation = e.conversation AND t.id = e.turn
+             WHERE e.conversation = ?1 AND e.type = 'guard'
+               AND strpos(e.payload, '\"follow_up\":{') > 0
+               AND NOT EXISTS (SELECT 1 FROM sla_events s WHERE s.conversation = e.conversation
+                               AND s.level = 'follow_up' AND s.turn = e.turn)
+             ORDER BY e.seq"
+        } else {
             "SELECT e.turn, e.payload, t.received_at FROM events e
              JOIN turns t ON t.conversation = e.conversation AND t.id = e.turn
              WHERE e.conversation = ?1 AND e.type = 'guard'
                AND instr(e.payload, '\"follow_up\":{') > 0
                AND NOT EXISTS (SELECT 1 FROM sla_events s WHERE s.conversation = e.conversation
                                AND s.level = 'follow_up' AND s.turn = e.turn)
-             ORDER BY e.seq",
-        )?;
-        let rows = st.query_map([conversation], |r| {
+             ORDER BY e.seq"
+        };
+        self.conn.query(sql, params![conversation], |r| {
             Ok(PendingFollowUp {
-                turn: r.get(0)?,
-                payload: r.get(1)?,
-                received_at: r.get(2)?,
+                turn: r.text(0)?,
+                payload: r.text(1)?,
+                received_at: r.i64(2)?,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 
     /// Conversations with a timer to re-arm after a restart: a customer waiting for an answer
     /// (the stored summary has a `waiting_since`) or a promised follow-up not yet reminded.
     pub fn conversations_with_timers(&self) -> Result<Vec<String>, Error> {
-        let mut st = self.conn.prepare(
+        let sql = if self.conn.is_postgres() {
+            "SELECT id FROM conversations
+             WHERE summary IS NOT NULL AND (summary::jsonb ->> 'waiting_since') IS NOT NULL
+             UNION
+             SELECT DISTINCT e.conversation FROM events e
+             WHERE e.type = 'guard' AND strpos(e.payload, '\"follow_up\":{') > 0
+               AND NOT EXISTS (SELECT 1 FROM sla_events s WHERE s.conversation = e.conversation
+                               AND s.level = 'follow_up' AND s.turn = e.turn)"
+        } else {
             "SELECT id FROM conversations
              WHERE summary IS NOT NULL AND json_valid(summary)
                AND json_extract(summary, '$.waiting_since') IS NOT NULL
@@ -490,28 +585,34 @@ impl Store {
              SELECT DISTINCT e.conversation FROM events e
              WHERE e.type = 'guard' AND instr(e.payload, '\"follow_up\":{') > 0
                AND NOT EXISTS (SELECT 1 FROM sla_events s WHERE s.conversation = e.conversation
-                               AND s.level = 'follow_up' AND s.turn = e.turn)",
-        )?;
-        let rows = st.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+                               AND s.level = 'follow_up' AND s.turn = e.turn)"
+        };
+        self.conn.query(sql, &[], |r| r.text(0))
     }
 
     /// The stored summaries of a shop's most recently updated conversations, newest first.
     pub fn summaries(&self, shop: &str, limit: usize) -> Result<Vec<String>, Error> {
-        let mut st = self.conn.prepare_cached(
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.conn.query(
             "SELECT summary FROM conversations WHERE shop = ?1 AND summary IS NOT NULL
              ORDER BY updated_at DESC LIMIT ?2",
-        )?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = st.query_map(params![shop, limit], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![shop, limit],
+            |r| r.text(0),
+        )
     }
 
     /// Total rows of a table, for tests and the loadgen's lost-count check.
     pub fn count(&self, table: Table) -> Result<u64, Error> {
-        let sql = format!("SELECT count(*) FROM {}", table.name());
-        let n: i64 = self.conn.query_row(&sql, [], |r| r.get(0))?;
-        Ok(seq(n))
+        let sql = match table {
+            Table::Conversations => "SELECT count(*) FROM conversations",
+            Table::Turns => "SELECT count(*) FROM turns",
+            Table::Events => "SELECT count(*) FROM events",
+            Table::Feedback => "SELECT count(*) FROM feedback",
+            Table::Drafts => "SELECT count(*) FROM drafts",
+            Table::SlaEvents => "SELECT count(*) FROM sla_events",
+            Table::Reveals => "SELECT count(*) FROM reveals",
+        };
+        Ok(self.conn.query_opt(sql, &[], |r| r.u64(0))?.unwrap_or(0))
     }
 }
 
@@ -527,88 +628,243 @@ pub enum Table {
     Reveals,
 }
 
-impl Table {
-    fn name(self) -> &'static str {
-        match self {
-            Table::Conversations => "conversations",
-            Table::Turns => "turns",
-            Table::Events => "events",
-            Table::Feedback => "feedback",
-            Table::Drafts => "drafts",
-            Table::SlaEvents => "sla_events",
-            Table::Reveals => "reveals",
-        }
-    }
+const UPSERT_CONVERSATION: &str =
+    "INSERT INTO conversations (id, shop, created_at, updated_at, last_seq, summary)
+     VALUES (?1, ?2, ?3, ?3, ?4, ?5)
+     ON CONFLICT (id) DO UPDATE SET
+        updated_at = excluded.updated_at,
+        last_seq = CASE WHEN conversations.last_seq > excluded.last_seq
+                        THEN conversations.last_seq ELSE excluded.last_seq END,
+        summary = coalesce(excluded.summary, conversations.summary)
+     WHERE conversations.shop = excluded.shop";
+const INSERT_TURN: &str = "INSERT INTO turns
+        (conversation, id, seq, role, text, at, received_at, book, agent)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING";
+const INSERT_EVENT: &str =
+    "INSERT INTO events (conversation, seq, type, turn, payload, book, created_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+const INSERT_SLA: &str = "INSERT INTO sla_events (conversation, seq, level, turn, waiting_ms, at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const INSERT_FEEDBACK: &str =
+    "INSERT INTO feedback (conversation, suggestion, script, action, agent, after_seq, at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+const INSERT_REVEAL: &str = "INSERT INTO reveals (conversation, turn, entity, kind, agent, at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+// A re-checked draft id (the agent kept typing) keeps its latest text and hits.
+const UPSERT_DRAFT: &str =
+    "INSERT INTO drafts (conversation, draft, agent, text, rules, categories, at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+     ON CONFLICT (conversation, draft) DO UPDATE SET
+        text = excluded.text, rules = excluded.rules,
+        categories = excluded.categories, at = excluded.at";
+
+/// What a write stores besides its fields: masked texts, joined lists, its last seq.
+struct Derived {
+    text: String,
+    rules: String,
+    categories: String,
+    last: i64,
 }
 
-/// Version 1 keyed conversations by the client's id alone (one shop's `order-10001` blocked
-/// every other shop's). Rewrites every key as `conversation_key(shop, id)`, in one transaction
-/// with the version bump so a crash leaves either the old file or the migrated one. Rows of a
-/// conversation that was never stored (flagged drafts on an id nobody sent a turn to) have no
-/// known shop and keep their old key; no lookup reaches them any more.
-fn migrate_v1_shop_scoped_keys(conn: &Connection) -> Result<(), Error> {
-    let sep = u32::from(schema::KEY_SEPARATOR);
-    let mut sql = String::from("BEGIN IMMEDIATE;\n");
-    for table in schema::KEYED_TABLES {
-        sql.push_str(&format!(
-            "UPDATE {table} SET conversation = (SELECT c.shop FROM conversations c WHERE c.id = {table}.conversation) || char({sep}) || conversation
-             WHERE conversation IN (SELECT id FROM conversations);\n"
-        ));
-    }
-    sql.push_str(&format!(
-        "UPDATE conversations SET id = shop || char({sep}) || id;\nPRAGMA user_version = {};\nCOMMIT;",
-        schema::VERSION
-    ));
-    if let Err(e) = conn.execute_batch(&sql) {
-        let _ = conn.execute_batch("ROLLBACK");
-        return Err(e.into());
-    }
-    Ok(())
-}
-
-/// Adds the columns of `schema::ADDED_COLUMNS` a file written by an earlier build lacks.
-fn add_missing_columns(conn: &Connection) -> Result<(), Error> {
-    let present = |table: &str, column: &str| -> Result<bool, Error> {
-        Ok(conn.query_row(
-            &format!("SELECT count(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
-            [column],
-            |r| r.get(0),
-        )?)
+fn derive(w: &Write) -> Derived {
+    let mut d = Derived {
+        text: String::new(),
+        rules: String::new(),
+        categories: String::new(),
+        last: 0,
     };
-    for (table, column, decl) in schema::ADDED_COLUMNS {
-        if present(table, column)? {
-            continue;
+    match w {
+        Write::Turn(t) => {
+            d.text = mask(&t.text).into_owned();
+            d.last = sql_seq(t.events.iter().map(|e| e.seq).max().unwrap_or(t.seq));
         }
-        if let Err(e) =
-            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))
-        {
-            // Another connection opening the same file may have added it meanwhile.
-            if !present(table, column)? {
-                return Err(e.into());
+        Write::Events(e) => d.last = sql_seq(e.events.iter().map(|e| e.seq).max().unwrap_or(0)),
+        Write::Draft(dr) => {
+            d.text = mask(&dr.text).into_owned();
+            d.rules = dr.rules.join(" ");
+            d.categories = dr.categories.join(" ");
+        }
+        Write::Feedback(_) | Write::Reveal(_) => {}
+    }
+    d
+}
+
+/// A statement of the pipelined path; `must_change`: the write fails on its own (another
+/// shop's conversation, a duplicate turn) when the statement changed no row.
+struct Planned<'a> {
+    statement: Pipelined<'a>,
+    must_change: bool,
+}
+
+/// The statements of one write, in order (draft resolution excepted: it reads first).
+fn plan<'a>(w: &'a Write, d: &'a Derived, out: &mut Vec<Planned<'a>>) {
+    type Push<'p, 'a> = &'p mut dyn FnMut(&'static str, Vec<Value<'a>>, bool);
+    let mut push = |sql: &'static str, params: Vec<Value<'a>>, must_change: bool| {
+        out.push(Planned {
+            statement: Pipelined { sql, params },
+            must_change,
+        });
+    };
+    let events =
+        |conv: &'a str, book: &'a str, at: i64, events: &'a [NewEvent], push: Push<'_, 'a>| {
+            for e in events {
+                push(
+                    INSERT_EVENT,
+                    params![conv, sql_seq(e.seq), &e.kind, &e.turn, &e.payload, book, at].to_vec(),
+                    false,
+                );
+            }
+        };
+    match w {
+        Write::Turn(t) => {
+            push(
+                UPSERT_CONVERSATION,
+                params![
+                    &t.conversation,
+                    &t.shop,
+                    t.received_at,
+                    d.last,
+                    t.summary.as_deref()
+                ]
+                .to_vec(),
+                true,
+            );
+            push(
+                INSERT_TURN,
+                params![
+                    &t.conversation,
+                    &t.id,
+                    sql_seq(t.seq),
+                    &t.role,
+                    &d.text,
+                    t.at,
+                    t.received_at,
+                    &t.book,
+                    &t.agent
+                ]
+                .to_vec(),
+                true,
+            );
+            events(
+                &t.conversation,
+                &t.book,
+                t.received_at,
+                &t.events,
+                &mut push,
+            );
+        }
+        Write::Events(e) => {
+            push(
+                UPSERT_CONVERSATION,
+                params![&e.conversation, &e.shop, e.at, d.last, e.summary.as_deref()].to_vec(),
+                true,
+            );
+            events(&e.conversation, &e.book, e.at, &e.events, &mut push);
+            if let Some(s) = &e.sla {
+                push(
+                    INSERT_SLA,
+                    params![
+                        &e.conversation,
+                        sql_seq(s.seq),
+                        &s.level,
+                        &s.turn,
+                        s.waiting_ms,
+                        e.at
+                    ]
+                    .to_vec(),
+                    false,
+                );
             }
         }
+        Write::Feedback(f) => push(
+            INSERT_FEEDBACK,
+            params![
+                &f.conversation,
+                &f.suggestion,
+                &f.script,
+                &f.action,
+                &f.agent,
+                sql_seq(f.after_seq),
+                f.at
+            ]
+            .to_vec(),
+            false,
+        ),
+        Write::Reveal(r) => push(
+            INSERT_REVEAL,
+            params![&r.conversation, &r.turn, r.entity, &r.kind, &r.agent, r.at].to_vec(),
+            false,
+        ),
+        Write::Draft(dr) => push(
+            UPSERT_DRAFT,
+            params![
+                &dr.conversation,
+                &dr.draft,
+                &dr.agent,
+                &d.text,
+                &d.rules,
+                &d.categories,
+                dr.at
+            ]
+            .to_vec(),
+            false,
+        ),
     }
-    Ok(())
+}
+
+/// The pipelined path (PostgreSQL): the batch's statements are sent without waiting for each
+/// answer, in segments that end where an agent turn resolves flagged drafts (that needs a
+/// read). `Ok(None)`: some write would fail on its own (duplicate, other shop, constraint),
+/// so the caller rolls back and applies the batch write by write with savepoints instead.
+fn apply_pipelined(conn: &Conn, writes: &[Write]) -> Result<Option<()>, Error> {
+    let derived: Vec<Derived> = writes.iter().map(derive).collect();
+    let mut segment: Vec<Planned<'_>> = Vec::new();
+    let flush = |segment: &mut Vec<Planned<'_>>| -> Result<bool, Error> {
+        let statements: Vec<Pipelined<'_>> = segment
+            .iter()
+            .map(|p| Pipelined {
+                sql: p.statement.sql,
+                params: p.statement.params.clone(),
+            })
+            .collect();
+        let counts = match conn.pipeline(&statements) {
+            Ok(c) => c,
+            Err(Error::Postgres(e)) if e.as_db_error().is_some() => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let clean = segment
+            .iter()
+            .zip(counts)
+            .all(|(p, n)| !p.must_change || n > 0);
+        segment.clear();
+        Ok(clean)
+    };
+    for (w, d) in writes.iter().zip(&derived) {
+        plan(w, d, &mut segment);
+        if let Write::Turn(t) = w
+            && let Some(hit_rules) = &t.agent_hit_rules
+        {
+            if !flush(&mut segment)? {
+                return Ok(None);
+            }
+            resolve_drafts(conn, &t.conversation, hit_rules)?;
+        }
+    }
+    Ok(flush(&mut segment)?.then_some(()))
 }
 
 fn upsert_conversation(
-    conn: &Connection,
+    conn: &Conn,
     id: &str,
     shop: &str,
     at: i64,
     last_seq: u64,
     summary: Option<&str>,
 ) -> Result<(), Error> {
-    let mut st = conn.prepare_cached(
-        "INSERT INTO conversations (id, shop, created_at, updated_at, last_seq, summary)
-         VALUES (?1, ?2, ?3, ?3, ?4, ?5)
-         ON CONFLICT (id) DO UPDATE SET
-            updated_at = excluded.updated_at,
-            last_seq = max(last_seq, excluded.last_seq),
-            summary = coalesce(excluded.summary, summary)
-         WHERE shop = excluded.shop",
+    let changed = conn.execute(
+        UPSERT_CONVERSATION,
+        params![id, shop, at, sql_seq(last_seq), summary],
     )?;
-    let changed = st.execute(params![id, shop, at, sql_seq(last_seq), summary])?;
     if changed == 0 {
         return Err(Error::ShopMismatch(id.to_string()));
     }
@@ -616,31 +872,22 @@ fn upsert_conversation(
 }
 
 fn insert_events(
-    conn: &Connection,
+    conn: &Conn,
     conv: &str,
     book: &str,
     at: i64,
     events: &[NewEvent],
 ) -> Result<(), Error> {
-    let mut st = conn.prepare_cached(
-        "INSERT INTO events (conversation, seq, type, turn, payload, book, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
     for e in events {
-        st.execute(params![
-            conv,
-            sql_seq(e.seq),
-            e.kind,
-            e.turn,
-            e.payload,
-            book,
-            at
-        ])?;
+        conn.execute(
+            INSERT_EVENT,
+            params![conv, sql_seq(e.seq), &e.kind, &e.turn, &e.payload, book, at],
+        )?;
     }
     Ok(())
 }
 
-fn apply_one(conn: &Connection, w: &Write) -> Result<(), Error> {
+fn apply_one(conn: &Conn, w: &Write) -> Result<(), Error> {
     match w {
         Write::Turn(t) => {
             let last = t.events.iter().map(|e| e.seq).max().unwrap_or(t.seq);
@@ -652,23 +899,21 @@ fn apply_one(conn: &Connection, w: &Write) -> Result<(), Error> {
                 last,
                 t.summary.as_deref(),
             )?;
-            let inserted = conn
-                .prepare_cached(
-                    "INSERT INTO turns
-                        (conversation, id, seq, role, text, at, received_at, book, agent)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
-                )?
-                .execute(params![
-                    t.conversation,
-                    t.id,
+            let text = mask(&t.text);
+            let inserted = conn.execute(
+                INSERT_TURN,
+                params![
+                    &t.conversation,
+                    &t.id,
                     sql_seq(t.seq),
-                    t.role,
-                    mask(&t.text),
+                    &t.role,
+                    &*text,
                     t.at,
                     t.received_at,
-                    t.book,
-                    t.agent
-                ])?;
+                    &t.book,
+                    &t.agent
+                ],
+            )?;
             if inserted == 0 {
                 return Err(Error::DuplicateTurn {
                     conversation: t.conversation.clone(),
@@ -693,70 +938,58 @@ fn apply_one(conn: &Connection, w: &Write) -> Result<(), Error> {
             )?;
             insert_events(conn, &e.conversation, &e.book, e.at, &e.events)?;
             if let Some(s) = &e.sla {
-                conn.prepare_cached(
-                    "INSERT INTO sla_events (conversation, seq, level, turn, waiting_ms, at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?
-                .execute(params![
-                    e.conversation,
-                    sql_seq(s.seq),
-                    s.level,
-                    s.turn,
-                    s.waiting_ms,
-                    e.at
-                ])?;
+                conn.execute(
+                    INSERT_SLA,
+                    params![
+                        &e.conversation,
+                        sql_seq(s.seq),
+                        &s.level,
+                        &s.turn,
+                        s.waiting_ms,
+                        e.at
+                    ],
+                )?;
             }
             Ok(())
         }
         Write::Feedback(f) => {
-            conn.prepare_cached(
-                "INSERT INTO feedback (conversation, suggestion, script, action, agent, after_seq, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                f.conversation,
-                f.suggestion,
-                f.script,
-                f.action,
-                f.agent,
-                sql_seq(f.after_seq),
-                f.at
-            ])?;
+            conn.execute(
+                INSERT_FEEDBACK,
+                params![
+                    &f.conversation,
+                    &f.suggestion,
+                    &f.script,
+                    &f.action,
+                    &f.agent,
+                    sql_seq(f.after_seq),
+                    f.at
+                ],
+            )?;
             Ok(())
         }
         Write::Reveal(r) => {
-            conn.prepare_cached(
-                "INSERT INTO reveals (conversation, turn, entity, kind, agent, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                r.conversation,
-                r.turn,
-                r.entity,
-                r.kind,
-                r.agent,
-                r.at
-            ])?;
+            conn.execute(
+                INSERT_REVEAL,
+                params![&r.conversation, &r.turn, r.entity, &r.kind, &r.agent, r.at],
+            )?;
             Ok(())
         }
         Write::Draft(d) => {
-            // A re-checked draft id (the agent kept typing) keeps its latest text and hits.
-            conn.prepare_cached(
-                "INSERT INTO drafts (conversation, draft, agent, text, rules, categories, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (conversation, draft) DO UPDATE SET
-                    text = excluded.text, rules = excluded.rules,
-                    categories = excluded.categories, at = excluded.at",
-            )?
-            .execute(params![
-                d.conversation,
-                d.draft,
-                d.agent,
-                mask(&d.text),
-                d.rules.join(" "),
-                d.categories.join(" "),
-                d.at
-            ])?;
+            let text = mask(&d.text);
+            let rules = d.rules.join(" ");
+            let categories = d.categories.join(" ");
+            conn.execute(
+                UPSERT_DRAFT,
+                params![
+                    &d.conversation,
+                    &d.draft,
+                    &d.agent,
+                    &*text,
+                    &rules,
+                    &categories,
+                    d.at
+                ],
+            )?;
             Ok(())
         }
     }
@@ -766,21 +999,12 @@ fn apply_one(conn: &Connection, w: &Write) -> Result<(), Error> {
 /// of the one reply that was just sent, so only the latest is marked rewritten (1: none of its
 /// rules is in the sent turn) or sent anyway (0); the earlier ones are marked superseded (2) and
 /// are not counted, so "rewritten" counts once per sent reply, not once per keystroke check.
-fn resolve_drafts(
-    conn: &Connection,
-    conversation: &str,
-    hit_rules: &[String],
-) -> Result<(), Error> {
-    let pending: Vec<(String, String)> = {
-        let mut st = conn.prepare_cached(
-            "SELECT draft, rules FROM drafts WHERE conversation = ?1 AND rewritten IS NULL
-             ORDER BY at DESC, draft DESC",
-        )?;
-        st.query_map([conversation], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?
-    };
-    let mut upd = conn.prepare_cached(
-        "UPDATE drafts SET rewritten = ?3 WHERE conversation = ?1 AND draft = ?2",
+fn resolve_drafts(conn: &Conn, conversation: &str, hit_rules: &[String]) -> Result<(), Error> {
+    let pending: Vec<(String, String)> = conn.query(
+        "SELECT draft, rules FROM drafts WHERE conversation = ?1 AND rewritten IS NULL
+         ORDER BY at DESC, draft DESC",
+        params![conversation],
+        |r| Ok((r.text(0)?, r.text(1)?)),
     )?;
     for (i, (draft, rules)) in pending.into_iter().enumerate() {
         let state = if i > 0 {
@@ -789,7 +1013,10 @@ fn resolve_drafts(
             let still = rules.split(' ').any(|r| hit_rules.iter().any(|h| h == r));
             i64::from(!still)
         };
-        upd.execute(params![conversation, draft, state])?;
+        conn.execute(
+            "UPDATE drafts SET rewritten = ?3 WHERE conversation = ?1 AND draft = ?2",
+            params![conversation, &draft, state],
+        )?;
     }
     Ok(())
 }

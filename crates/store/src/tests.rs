@@ -40,9 +40,77 @@ fn open() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-#[test]
-fn turn_and_events_are_stored_and_replayed_in_ranges() {
-    let (_dir, mut s) = open();
+/// The backends the behavioural suite runs against (`both!` below).
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// What keeps a fresh store's database alive (a temporary file or PostgreSQL database).
+enum Kept {
+    Sqlite(tempfile::TempDir),
+    Postgres(TempDatabase),
+}
+
+impl Kept {
+    fn reopen(&self) -> Store {
+        match self {
+            Kept::Sqlite(dir) => {
+                Store::open(&dir.path().join("t.db"), Durability::Normal).expect("reopen")
+            }
+            Kept::Postgres(db) => Store::open_postgres(db.url()).expect("reconnect"),
+        }
+    }
+}
+
+/// An empty store of backend `b`. PostgreSQL must be reachable (see `TempDatabase`): the
+/// PostgreSQL half of the suite fails, never skips, without it.
+fn fresh(b: Backend) -> (Kept, Store) {
+    match b {
+        Backend::Sqlite => {
+            let (dir, store) = open();
+            (Kept::Sqlite(dir), store)
+        }
+        Backend::Postgres => {
+            let db = TempDatabase::new().expect(
+                "PostgreSQL for the store tests (HUASHU_TEST_PG, default postgres://root@127.0.0.1:5432/postgres)",
+            );
+            let store = Store::open_postgres(db.url()).expect("migrated");
+            (Kept::Postgres(db), store)
+        }
+    }
+}
+
+/// One `#[test]` per backend for each behavioural test `fn name(b: Backend)`.
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[test] fn $name() { super::$name(super::Backend::Sqlite) })*
+        }
+        mod on_postgres {
+            $(#[test] fn $name() { super::$name(super::Backend::Postgres) })*
+        }
+    };
+}
+
+both!(
+    turn_and_events_are_stored_and_replayed_in_ranges,
+    duplicate_turn_is_rejected_without_undoing_the_batch,
+    other_shop_cannot_write_into_a_conversation,
+    stored_text_is_masked,
+    flagged_drafts_are_resolved_by_the_next_agent_turn,
+    rewrites_count_once_per_sent_reply,
+    an_event_seq_is_stored_once_per_conversation,
+    timers_to_rearm_are_the_waiting_customers_and_unreminded_follow_ups,
+    reopening_keeps_everything,
+    feedback_keeps_its_order,
+    a_newer_schema_is_refused,
+    postgres_migrations_are_applied_once,
+);
+
+fn turn_and_events_are_stored_and_replayed_in_ranges(b: Backend) {
+    let (_kept, mut s) = fresh(b);
     s.apply_one(&turn("c1", "m1", 1, "customer", "hi"))
         .expect("first");
     s.apply_one(&turn("c1", "m2", 3, "customer", "again"))
@@ -63,9 +131,8 @@ fn turn_and_events_are_stored_and_replayed_in_ranges() {
     assert_eq!(s.turns("c1").expect("turns").len(), 2);
 }
 
-#[test]
-fn duplicate_turn_is_rejected_without_undoing_the_batch() {
-    let (_dir, mut s) = open();
+fn duplicate_turn_is_rejected_without_undoing_the_batch(b: Backend) {
+    let (_kept, mut s) = fresh(b);
     let results = s
         .apply(&[
             turn("c1", "m1", 1, "customer", "a"),
@@ -81,9 +148,8 @@ fn duplicate_turn_is_rejected_without_undoing_the_batch() {
     assert_eq!(s.count(Table::Events).expect("count"), 4);
 }
 
-#[test]
-fn other_shop_cannot_write_into_a_conversation() {
-    let (_dir, mut s) = open();
+fn other_shop_cannot_write_into_a_conversation(b: Backend) {
+    let (_kept, mut s) = fresh(b);
     s.apply_one(&turn("c1", "m1", 1, "customer", "a"))
         .expect("first");
     let Write::Turn(mut t) = turn("c1", "m2", 3, "customer", "b") else {
@@ -97,17 +163,15 @@ fn other_shop_cannot_write_into_a_conversation() {
     assert_eq!(s.count(Table::Events).expect("count"), 2);
 }
 
-#[test]
-fn stored_text_is_masked() {
-    let (_dir, mut s) = open();
+fn stored_text_is_masked(b: Backend) {
+    let (_kept, mut s) = fresh(b);
     s.apply_one(&turn("c1", "m1", 1, "customer", "电话13812345678"))
         .expect("write");
     assert_eq!(s.turns("c1").expect("turns")[0].text, "电话138****5678");
 }
 
-#[test]
-fn flagged_drafts_are_resolved_by_the_next_agent_turn() {
-    let (_dir, mut s) = open();
+fn flagged_drafts_are_resolved_by_the_next_agent_turn(b: Backend) {
+    let (_kept, mut s) = fresh(b);
     let draft = |id: &str, rule: &str| {
         Write::Draft(DraftWrite {
             conversation: "c1".into(),
@@ -136,9 +200,8 @@ fn flagged_drafts_are_resolved_by_the_next_agent_turn() {
 
 /// "改写 25 after 4 replies": every keystroke check of a reply is a flagged draft, but the
 /// figures count one caught draft (and at most one rewrite) per sent reply.
-#[test]
-fn rewrites_count_once_per_sent_reply() {
-    let (_dir, mut s) = open();
+fn rewrites_count_once_per_sent_reply(b: Backend) {
+    let (_kept, mut s) = fresh(b);
     s.apply_one(&turn("c1", "m1", 1, "customer", "x"))
         .expect("turn");
     // (sent turn id, drafts before it, sent text still hits the rule)
@@ -178,32 +241,54 @@ fn rewrites_count_once_per_sent_reply() {
     assert_eq!(resolved, [Some(true), Some(true), Some(false)]);
 }
 
-#[test]
-fn reopening_keeps_everything() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("t.db");
-    {
-        let mut s = Store::open(&path, Durability::Full).expect("open");
-        s.apply_one(&turn("c1", "m1", 1, "customer", "a"))
-            .expect("write");
-        s.apply_one(&Write::Feedback(FeedbackWrite {
-            conversation: "c1".into(),
-            suggestion: "1:greet".into(),
-            script: "greet".into(),
-            action: "used".into(),
-            agent: None,
-            after_seq: 2,
-            at: 3,
-        }))
-        .expect("feedback");
-    }
-    let s = Store::open(&path, Durability::Normal).expect("reopen");
+fn reopening_keeps_everything(b: Backend) {
+    let (kept, mut s) = fresh(b);
+    s.apply_one(&turn("c1", "m1", 1, "customer", "a"))
+        .expect("write");
+    s.apply_one(&Write::Feedback(FeedbackWrite {
+        conversation: "c1".into(),
+        suggestion: "1:greet".into(),
+        script: "greet".into(),
+        action: "used".into(),
+        agent: None,
+        after_seq: 2,
+        at: 3,
+    }))
+    .expect("feedback");
+    drop(s);
+    let s = kept.reopen();
     assert_eq!(
         s.conversation("c1").expect("read").map(|c| c.last_seq),
         Some(2)
     );
     assert_eq!(s.feedback("c1").expect("feedback")[0].script, "greet");
-    assert_eq!(s.summaries("s1", 10).expect("summaries"), ["{\"last\":2}"]);
+    assert_eq!(s.summaries("s1", 10).expect("summaries"), ["{\"last\":2}"])
+}
+
+/// Feedback is read back in the order it was given, also within one `after_seq`.
+fn feedback_keeps_its_order(b: Backend) {
+    let (_kept, mut s) = fresh(b);
+    s.apply_one(&turn("c1", "m1", 1, "customer", "a"))
+        .expect("write");
+    for script in ["z", "a", "m"] {
+        s.apply_one(&Write::Feedback(FeedbackWrite {
+            conversation: "c1".into(),
+            suggestion: format!("1:{script}"),
+            script: script.into(),
+            action: "dismissed".into(),
+            agent: Some("a1".into()),
+            after_seq: 2,
+            at: 3,
+        }))
+        .expect("feedback");
+    }
+    let order: Vec<String> = s
+        .feedback("c1")
+        .expect("feedback")
+        .into_iter()
+        .map(|f| f.script)
+        .collect();
+    assert_eq!(order, ["z", "a", "m"]);
 }
 
 #[test]
@@ -229,9 +314,8 @@ fn event_at(conv: &str, seq: u64) -> Write {
     })
 }
 
-#[test]
-fn an_event_seq_is_stored_once_per_conversation() {
-    let (_dir, mut s) = open();
+fn an_event_seq_is_stored_once_per_conversation(b: Backend) {
+    let (_kept, mut s) = fresh(b);
     s.apply_one(&turn("c1", "m1", 1, "customer", "hi"))
         .expect("turn");
     assert!(s.apply_one(&event_at("c1", 2)).is_err(), "seq 2 is taken");
@@ -308,6 +392,8 @@ fn a_file_whose_turns_lack_the_agent_column_gets_it_when_opened() {
     assert_eq!(s.turns(&c1).expect("turns")[1].agent.as_deref(), Some("a1"));
     let v: i64 = s
         .conn()
+        .sqlite()
+        .expect("sqlite")
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
     assert_eq!(v, schema::VERSION);
@@ -337,9 +423,8 @@ fn a_complete_checkpoint_by_the_writer_lets_the_wal_start_over() {
     assert_eq!(s.events("c1", 0, None, 1000).expect("events").len(), 600);
 }
 
-#[test]
-fn timers_to_rearm_are_the_waiting_customers_and_unreminded_follow_ups() {
-    let (_dir, mut s) = open();
+fn timers_to_rearm_are_the_waiting_customers_and_unreminded_follow_ups(b: Backend) {
+    let (_kept, mut s) = fresh(b);
     let with_summary = |w: Write, summary: &str| match w {
         Write::Turn(mut t) => {
             t.summary = Some(summary.into());
@@ -445,6 +530,8 @@ fn a_version_1_file_is_migrated_to_shop_scoped_keys_in_place() {
     assert_eq!(s.sla_events(&a).expect("sla").len(), 1);
     let version: i64 = s
         .conn()
+        .sqlite()
+        .expect("sqlite")
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
     assert_eq!(version, crate::schema::VERSION);
@@ -480,4 +567,45 @@ fn a_version_1_file_is_migrated_to_shop_scoped_keys_in_place() {
     // Opening again does not migrate twice.
     let s = Store::open(&path, Durability::Normal).expect("reopen");
     assert_eq!(s.turns(&a).expect("turns").len(), 1);
+}
+
+/// A database written by a newer build is not touched.
+fn a_newer_schema_is_refused(b: Backend) {
+    let (kept, s) = fresh(b);
+    match b {
+        Backend::Sqlite => s.conn().batch("PRAGMA user_version = 999").expect("bump"),
+        Backend::Postgres => s
+            .conn()
+            .batch("INSERT INTO schema_version (version) VALUES (999)")
+            .expect("bump"),
+    }
+    drop(s);
+    let refused = match &kept {
+        Kept::Sqlite(dir) => Store::open(&dir.path().join("t.db"), Durability::Normal).err(),
+        Kept::Postgres(db) => Store::open_postgres(db.url()).err(),
+    };
+    assert!(
+        matches!(refused, Some(Error::SchemaTooNew { found: 999, .. })),
+        "{refused:?}"
+    );
+}
+
+/// Connecting again (another node, a restart) finds every migration applied and applies none.
+fn postgres_migrations_are_applied_once(b: Backend) {
+    let (kept, s) = fresh(b);
+    drop(s);
+    let again = kept.reopen();
+    if let Backend::Postgres = b {
+        let versions = again
+            .conn()
+            .query(
+                "SELECT version FROM schema_version ORDER BY version",
+                &[],
+                |r| r.i64(0),
+            )
+            .expect("versions");
+        let expected: Vec<i64> = crate::postgres::MIGRATIONS.iter().map(|m| m.0).collect();
+        assert_eq!(versions, expected);
+    }
+    assert_eq!(again.count(Table::Turns).expect("count"), 0);
 }

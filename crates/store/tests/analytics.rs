@@ -24,7 +24,7 @@
 
 use huashu_store::{
     AnalyticsQuery, CategoryHits, DraftWrite, Durability, EventsWrite, FeedbackWrite, NewEvent,
-    SlaWrite, Store, TurnWrite, Write, day_start_ms,
+    SlaWrite, Store, TempDatabase, TurnWrite, Write, day_start_ms,
 };
 
 const T0: i64 = 1_732_204_800_000 + 10 * 3_600_000;
@@ -33,6 +33,14 @@ const T1: i64 = T0 + 86_400_000;
 struct Fixture {
     store: Store,
     _dir: tempfile::TempDir,
+    _pg: Option<TempDatabase>,
+}
+
+/// The suite runs once per backend (`both!` at the end).
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
 }
 
 // One fixture row per call reads best with the fields flat.
@@ -147,9 +155,19 @@ fn feedback(conv: &str, script: &str, action: &str, agent: &str, at: i64) -> Wri
     })
 }
 
-fn fixture() -> Fixture {
+fn fixture(b: Backend) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut store = Store::open(&dir.path().join("qa.db"), Durability::Normal).expect("open");
+    let (mut store, pg) = match b {
+        Backend::Sqlite => (
+            Store::open(&dir.path().join("qa.db"), Durability::Normal).expect("open"),
+            None,
+        ),
+        Backend::Postgres => {
+            // Fails (never skips) without PostgreSQL: see `TempDatabase`.
+            let db = TempDatabase::new().expect("PostgreSQL for the analytics tests");
+            (Store::open_postgres(db.url()).expect("migrated"), Some(db))
+        }
+    };
     let s = "s1";
     let writes = vec![
         // c1
@@ -323,16 +341,19 @@ fn fixture() -> Fixture {
     for r in store.apply(&writes).expect("transaction") {
         r.expect("write");
     }
-    Fixture { store, _dir: dir }
+    Fixture {
+        store,
+        _dir: dir,
+        _pg: pg,
+    }
 }
 
 fn close(a: Option<f64>, b: f64) -> bool {
     a.is_some_and(|a| (a - b).abs() < 1e-9)
 }
 
-#[test]
-fn per_agent_and_day_figures_match_the_hand_computed_ones() {
-    let f = fixture();
+fn per_agent_and_day_figures_match_the_hand_computed_ones(b: Backend) {
+    let f = fixture(b);
     let q = AnalyticsQuery::days("s1", "2024-11-22", "2024-11-23").expect("dates");
     assert_eq!(q.from_ms, day_start_ms("2024-11-22", 480).expect("day"));
     let a = f.store.analytics(&q).expect("analytics");
@@ -463,9 +484,8 @@ fn per_agent_and_day_figures_match_the_hand_computed_ones() {
     );
 }
 
-#[test]
-fn scripts_mix_low_confidence_urgent_and_books() {
-    let f = fixture();
+fn scripts_mix_low_confidence_urgent_and_books(b: Backend) {
+    let f = fixture(b);
     let q = AnalyticsQuery::days("s1", "2024-11-22", "2024-11-23").expect("dates");
     let a = f.store.analytics(&q).expect("analytics");
 
@@ -547,9 +567,8 @@ fn scripts_mix_low_confidence_urgent_and_books() {
     assert_eq!(books, [("bookA", 6), ("bookB", 11)]);
 }
 
-#[test]
-fn other_shops_and_empty_periods_give_nothing() {
-    let f = fixture();
+fn other_shops_and_empty_periods_give_nothing(b: Backend) {
+    let f = fixture(b);
     let q = AnalyticsQuery::days("s1", "2024-12-01", "2024-12-02").expect("dates");
     let a = f.store.analytics(&q).expect("analytics");
     assert_eq!(
@@ -562,9 +581,8 @@ fn other_shops_and_empty_periods_give_nothing() {
     assert_eq!((a.total.turns, a.customer_turns), (1, 1));
 }
 
-#[test]
-fn transcript_reads_masked_turns_by_shop_and_time() {
-    let f = fixture();
+fn transcript_reads_masked_turns_by_shop_and_time(b: Backend) {
+    let f = fixture(b);
     let all = f
         .store
         .transcript(Some("s1"), None, None)
@@ -591,3 +609,22 @@ fn transcript_reads_masked_turns_by_shop_and_time() {
         "{last:?}"
     );
 }
+
+/// One `#[test]` per backend for each test `fn name(b: Backend)`.
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[test] fn $name() { super::$name(super::Backend::Sqlite) })*
+        }
+        mod on_postgres {
+            $(#[test] fn $name() { super::$name(super::Backend::Postgres) })*
+        }
+    };
+}
+
+both!(
+    per_agent_and_day_figures_match_the_hand_computed_ones,
+    scripts_mix_low_confidence_urgent_and_books,
+    other_shops_and_empty_periods_give_nothing,
+    transcript_reads_masked_turns_by_shop_and_time,
+);
