@@ -58,6 +58,14 @@ impl Chat {
         flags.trend = state.trend();
         Chat { state, flags, wait }
     }
+
+    /// Ends safety mode (an agent resolved the incident); returns the kind that was on.
+    pub fn resolve_safety(&mut self) -> Option<UrgentKind> {
+        let kind = self.state.safety();
+        self.state.resolve_safety();
+        self.flags.safety = None;
+        kind
+    }
 }
 
 /// A customer waiting for an answer since `since_ms` (server time), first turn `turn`.

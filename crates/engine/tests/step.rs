@@ -390,6 +390,10 @@ fn restore_keeps_the_stored_flags_and_safety_mode() {
     assert!(out.flags.urgent && out.flags.threat);
     assert_eq!(out.flags.safety, Some(UrgentKind::Fire));
     assert!(out.timers.is_empty());
+    // Only a resolve ends it, in the state (the ranking) and the flags alike.
+    assert_eq!(chat.resolve_safety(), Some(UrgentKind::Fire));
+    assert_eq!((chat.state.safety(), chat.flags.safety), (None, None));
+    assert_eq!(chat.resolve_safety(), None);
 }
 
 #[test]

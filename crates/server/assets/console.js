@@ -157,6 +157,7 @@ function conv(id) {
       safety: null, // {kind, name} while the conversation is in safety mode (server-decided)
       items: new Map(), // turn id (or `sys-<seq>`) → transcript item, in arrival order
       suggestions: [], dismissed: new Set(), trend: [], entities: new Map(), followUps: [],
+      emotionTrend: null, // 'rising' | 'steady' | 'falling': the server's `flags.trend`
       slaLevel: null, subscribed: false, style: null, draft: '',
       revealed: new Map(), // `${turn}:${entity}` → value the agent asked to see (memory only)
     };
@@ -184,18 +185,29 @@ function applySummary(sm) {
   const lastAt = sm.last_at ?? sm.updated_at;
   if (Number.isFinite(lastAt)) c.lastAt = Math.max(c.lastAt, lastAt);
   if ('waiting_since' in sm) c.waitingSince = Number.isFinite(sm.waiting_since) ? sm.waiting_since : null;
-  // Urgent means "jumps the queue until answered", as for live events (onGuard clears it).
-  if (typeof sm.urgent === 'boolean') c.urgent = sm.urgent && sm.last_role !== 'agent';
+  // The flags are the server's (the engine decides them once); the console only shows them.
+  if (typeof sm.urgent === 'boolean') c.urgent = sm.urgent;
   if ('safety' in sm) c.safety = sm.safety ? { kind: sm.safety, name: sm.safety_name ?? '' } : null;
-  if (typeof sm.threat === 'boolean') c.threat = c.threat || sm.threat;
-  // The server says whether escalation is up and why (PROTOCOL.md `escalation_reasons`); the
-  // console only words it.
+  if (typeof sm.threat === 'boolean') c.threat = sm.threat;
   if (typeof sm.escalation === 'boolean') c.escalation = sm.escalation;
   if (Array.isArray(sm.escalation_reasons)) c.escalationReasons = sm.escalation_reasons;
+  if (typeof sm.trend === 'string') c.emotionTrend = sm.trend;
   if (sm.intent) c.intent = sm.intent;
   const emo = sm.emotion;
   if (emo) c.emotion = typeof emo === 'string' ? { label: emo, intensity: Number.isFinite(sm.intensity) ? sm.intensity : null } : emo;
   if (typeof sm.sla === 'string') c.slaLevel = sm.sla === 'warn' || sm.sla === 'breach' ? sm.sla : null;
+}
+
+/**
+ * A turn event's `flags` (PROTOCOL.md): the conversation's urgent, threat, escalation (and why)
+ * and emotion trend after the turn, as the server decided them.
+ */
+function applyFlags(c, f) {
+  c.urgent = !!f.urgent;
+  c.threat = !!f.threat;
+  c.escalation = !!f.escalation;
+  c.escalationReasons = Array.isArray(f.escalation_reasons) ? f.escalation_reasons : [];
+  if (typeof f.trend === 'string') c.emotionTrend = f.trend;
 }
 
 function onAnalysis(ev) {
@@ -211,8 +223,12 @@ function onAnalysis(ev) {
   c.lastAt = Math.max(c.lastAt, at);
   if (c.waitingSince === null) c.waitingSince = at;
   const intents = (ev.intents ?? []).map((i) => i.id);
-  if (ev.urgent) c.urgent = true;
-  if (ev.threat) c.threat = true;
+  if (ev.flags) applyFlags(c, ev.flags);
+  else {
+    // An event stored before turn events carried `flags`: show the turn's own alerts.
+    if (ev.urgent) c.urgent = true;
+    if (ev.threat) c.threat = true;
+  }
   if (ev.emotion) {
     c.emotion = ev.emotion;
     const k = Number.isFinite(ev.emotion.intensity) ? ev.emotion.intensity : 0;
@@ -272,7 +288,10 @@ function onGuard(ev) {
   c.lastText = ev.text ?? c.lastText;
   c.lastAt = Math.max(c.lastAt, at);
   c.waitingSince = null;
-  c.urgent = false; // answered: no longer jumps the queue (the alert history stays in the transcript)
+  // Answered: the server's flags no longer have it jump the queue (the alert history stays in
+  // the transcript); an event stored before `flags` existed means the same.
+  if (ev.flags) applyFlags(c, ev.flags);
+  else c.urgent = false;
   c.slaLevel = null;
   // The agent promised something ("24小时内答复您"): track it until it falls due (`follow_up`).
   if (ev.follow_up && !c.followUps.some((f) => f.turn === ev.turn)) {
@@ -724,6 +743,8 @@ async function copyText(text) {
   }
 }
 
+const TREND_WORDS = { rising: ' · 情绪在升温', falling: ' · 情绪在缓和', steady: ' · 平稳' };
+
 function renderTrend(c) {
   const svg = $('trend');
   const pts = c.trend.slice(-24);
@@ -737,10 +758,9 @@ function renderTrend(c) {
   if (pts.length > 1) kids.push(s('polyline', { points: pts.map((p, i) => `${x(i)},${y(p.v)}`).join(' '), class: 'line' }));
   pts.forEach((p, i) => kids.push(s('circle', { cx: x(i), cy: y(p.v), r: 3, class: `dot dot-${p.label}` })));
   svg.replaceChildren(...kids);
-  const last = pts[pts.length - 1];
-  const prev = pts[pts.length - 2];
   let legend = pts.length ? `${pts.length} 条` : '暂无';
-  if (last && prev) legend += last.v > prev.v + 0.05 ? ' · 情绪在升温' : last.v < prev.v - 0.05 ? ' · 情绪在缓和' : ' · 平稳';
+  // The direction is the server's (`flags.trend`), not re-derived from the points drawn.
+  if (pts.length > 1) legend += TREND_WORDS[c.emotionTrend] ?? '';
   $('trend-legend').textContent = legend;
 }
 

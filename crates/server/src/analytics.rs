@@ -174,11 +174,11 @@ mod tests {
     use super::*;
     use crate::auth::{Auth, Role};
     use crate::config::Config;
-    use crate::conversation::TurnInput;
     use crate::db::Db;
     use crate::metrics::Metrics;
     use crate::protocol::Speaker;
     use crate::shared::Session;
+    use crate::turn::TurnInput;
 
     const BOOK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/book/book.toml");
 

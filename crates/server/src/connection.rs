@@ -20,11 +20,11 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
 use crate::admission::Refusal;
 use crate::auth::Role;
-use crate::conversation::TurnInput;
 use crate::outbox::{Inbox, Outbox, outbox};
 use crate::protocol::{self, ClientError, ErrorCode, Hello, Inbound, Outbound, Speaker, close};
 use crate::ratelimit::TokenBucket;
 use crate::shared::{Session, Shared, now_ms};
+use crate::turn::TurnInput;
 
 /// Events read per replay page.
 const REPLAY_PAGE: usize = 512;
@@ -662,7 +662,9 @@ where
             Inbound::Unwatch => {
                 let session = self.require(&[Role::Agent, Role::Supervisor], "watch the shop")?;
                 if self.watching {
-                    self.shared.unwatch(&session.shop, self.conn_id);
+                    self.shared
+                        .conversations
+                        .unwatch(&session.shop, self.conn_id);
                     self.watching = false;
                 }
                 Ok(self.send(&Outbound::Unwatched).await?)
@@ -794,7 +796,7 @@ where
     async fn watch(&mut self, session: &Session) -> Result<(), Reply> {
         // Register first, then snapshot: an update racing the snapshot is queued behind it, and
         // clients keep the summary with the highest seq per conversation.
-        self.shared.watch(&session.shop, &self.outbox);
+        self.shared.conversations.watch(&session.shop, &self.outbox);
         self.watching = true;
         let shop = session.shop.clone();
         let items = self
@@ -824,7 +826,7 @@ where
         }
         let role = self.session.as_ref().map(|s| s.role);
         if let Some(s) = self.session.as_ref().filter(|_| self.watching) {
-            self.shared.unwatch(&s.shop, self.conn_id);
+            self.shared.conversations.unwatch(&s.shop, self.conn_id);
         }
         self.shared.metrics.connection_closed(role);
     }

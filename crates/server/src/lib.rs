@@ -2,9 +2,11 @@
 //!
 //! `run(listener, config, shutdown)` is the whole service (mini-redis style). Inside: `http`
 //! routes each TCP connection, `connection` runs the WebSocket protocol against `Sink`/`Stream`,
-//! `conversation` and `sla` hold what happens to a conversation under its lock, `shared` the
-//! state all connections share, `db` the writer thread (group commit) and readers, `metrics`
-//! the Prometheus counters. docs/PROTOCOL.md is the reference for every message.
+//! `turn` is the life of a turn (validate → lock → engine step → commit → publish → arm → ack),
+//! `conversation` the other conversation requests, `hub` the live conversations and watchers,
+//! `timers` the SLA clocks and follow-up reminders, `shared` the slim service (config, engine
+//! swap, store, metrics), `db` the writer thread (group commit) and readers, `metrics` the
+//! Prometheus counters. docs/PROTOCOL.md is the reference for every message.
 
 mod admission;
 mod analytics;
@@ -15,8 +17,8 @@ mod connection;
 mod conversation;
 mod db;
 mod error;
-mod escalation;
 mod http;
+mod hub;
 mod labels;
 mod metrics;
 mod orders;
@@ -27,7 +29,8 @@ mod publish;
 mod ratelimit;
 mod server;
 mod shared;
-mod sla;
+mod timers;
+mod turn;
 
 pub use auth::{Auth, Role, TokenRole, random_token};
 pub use chatwoot::{Chatwoot, ChatwootAccount};

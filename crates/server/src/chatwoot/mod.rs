@@ -21,9 +21,9 @@ pub use config::{Chatwoot, ChatwootAccount};
 pub(crate) use payload::{Mapped, map};
 
 use crate::auth::Role;
-use crate::conversation::TurnInput;
 use crate::protocol::{ErrorCode, Speaker};
 use crate::shared::{Session, Shared};
+use crate::turn::TurnInput;
 
 /// Largest webhook body read (Chatwoot payloads carry the conversation and its last message;
 /// long e-mails are the big ones).

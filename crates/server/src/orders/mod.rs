@@ -26,12 +26,14 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use huashu_store::{EventsWrite, NewEvent, Write};
+use huashu_store::NewEvent;
 use serde::{Deserialize, Serialize};
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::protocol::{self, Outbound, to_json};
-use crate::shared::{Conversation, Shared, now_ms};
+use crate::hub::Conversation;
+#[cfg(test)]
+use crate::protocol::to_json;
+use crate::protocol::{self, Outbound};
+use crate::shared::Shared;
 
 /// Placeholder for the order number in the URL template.
 pub const ORDER_PLACEHOLDER: &str = "{订单号}";
@@ -652,11 +654,8 @@ impl Shared {
         if inner.removed {
             return;
         }
-        let Some(shop) = inner.shop.clone() else {
-            return;
-        };
         let engine = self.engine();
-        let mut state = inner.state.clone();
+        let mut state = inner.chat.state.clone();
         for name in ORDER_SLOTS {
             state.set_slot(name, "");
         }
@@ -686,7 +685,7 @@ impl Shared {
             })
             .frame(),
         }];
-        let current = (inner.state.turns(), inner.state.agent_turns());
+        let current = (inner.chat.state.turns(), inner.chat.state.agent_turns());
         if current == after.turns {
             let items = engine.resuggest(&mut state, &after.text);
             let payload = Outbound::Suggestions(protocol::Suggestions {
@@ -704,40 +703,12 @@ impl Shared {
                 payload,
             });
         }
-        let last = seq + events.len() as u64 - 1;
-        let mut summary = inner.summary.clone();
-        summary.seq = last;
-        summary.updated_at = now_ms();
-        let frames: Vec<Utf8Bytes> = events
-            .iter()
-            .map(|e| Utf8Bytes::from(e.payload.as_str()))
-            .collect();
-        let kinds: Vec<String> = events.iter().map(|e| e.kind.clone()).collect();
-        let write = Write::Events(EventsWrite {
-            // The storage key (shop-scoped), not the client's id.
-            conversation: slot.key.clone(),
-            shop: shop.clone(),
-            at: now_ms(),
-            book: engine.meta().hash.clone(),
-            events,
-            summary: Some(to_json(&summary)),
-            sla: None,
-        });
-        if let Err(e) = self.db.write(write).await {
-            tracing::warn!(conversation = %slot.id, error = %e, "order event not stored");
-            return;
+        let summary = inner.summary.clone();
+        if self
+            .commit_events(slot, &mut inner, events, summary, None)
+            .await
+        {
+            inner.chat.state = state;
         }
-        inner.state = state;
-        inner.last_seq = last;
-        for f in &frames {
-            inner.broadcast(f);
-        }
-        for k in &kinds {
-            self.metrics.event(k);
-        }
-        let summary_frame = Utf8Bytes::from(summary.frame());
-        inner.summary = summary;
-        drop(inner);
-        self.notify_watchers(&shop, &summary_frame);
     }
 }

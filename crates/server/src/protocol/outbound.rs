@@ -221,7 +221,7 @@ pub(crate) struct Conversations<'a> {
 #[derive(Debug, Serialize)]
 pub(crate) struct SummaryFrame<'a> {
     #[serde(flatten)]
-    pub(crate) summary: &'a crate::shared::Summary,
+    pub(crate) summary: &'a crate::hub::Summary,
 }
 
 #[derive(Debug, Serialize)]
@@ -287,6 +287,8 @@ pub(crate) struct Analysis<'a> {
     pub(crate) customer: Option<&'a str>,
     /// The conversation's safety mode after this turn (null when off).
     pub(crate) safety: Option<SafetyMode>,
+    /// The conversation's flags after the turn, as the engine decided them (added after v1).
+    pub(crate) flags: &'a huashu_engine::Flags,
     #[serde(flatten)]
     pub(crate) understanding: &'a huashu_engine::Understanding,
 }
@@ -315,6 +317,8 @@ pub(crate) struct TurnGuard<'a> {
     pub(crate) rewritten: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) follow_up: Option<&'a FollowUp>,
+    /// The conversation's flags after the turn, as the engine decided them (added after v1).
+    pub(crate) flags: &'a huashu_engine::Flags,
 }
 
 #[derive(Debug, Serialize)]

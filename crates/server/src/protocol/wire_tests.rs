@@ -144,8 +144,8 @@ fn suggestion() -> SuggestionItem {
     }
 }
 
-fn summary() -> crate::shared::Summary {
-    crate::shared::Summary {
+fn summary() -> crate::hub::Summary {
+    crate::hub::Summary {
         conversation: "c-1".into(),
         shop: "shop-1".into(),
         seq: 18,
@@ -161,6 +161,7 @@ fn summary() -> crate::shared::Summary {
         threat: false,
         escalation: false,
         escalation_reasons: Vec::new(),
+        trend: Some(huashu_engine::Trend::Steady),
         waiting_since: Some(1732250000000),
         sla: "ok".into(),
         safety: Some(None),
@@ -199,6 +200,7 @@ fn frames() -> Vec<(&'static str, String)> {
         due_in_ms: 86_400_000,
         text: "24小时内答复您".into(),
     };
+    let flags = huashu_engine::Flags::default();
     let welcome = Outbound::Welcome(Welcome {
         protocol: PROTOCOL_VERSION,
         role: "agent",
@@ -286,6 +288,7 @@ fn frames() -> Vec<(&'static str, String)> {
             at: 1732250000000,
             customer: Some("张女士"),
             safety: None,
+            flags: &flags,
             understanding: &u,
         }),
         Outbound::Suggestions(Suggestions {
@@ -305,6 +308,7 @@ fn frames() -> Vec<(&'static str, String)> {
             hits: &[],
             rewritten: None,
             follow_up: Some(&follow_up),
+            flags: &flags,
         }),
         Outbound::Safety(Safety {
             conversation: "c-1",
