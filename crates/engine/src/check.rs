@@ -4,13 +4,19 @@
 //!
 //! The gate lints the candidate (every problem in one run), refuses a book without forbidden
 //! rules, evaluates the published and the candidate book side by side on labelled lines (the
-//! built-in agent lines of `data/gate_agent_lines.tsv`, an even sample of the candidate's own
-//! training corpus ([`BOOK_CORPUS_SAMPLE`] lines), and
-//! any corpus files the caller names) and diffs them on stored chats. It refuses when a benign
-//! line starts being flagged, or when guard recall or intent/emotion accuracy drops by more than
-//! the tolerance. The figures on the book's own corpus are training-set figures: they catch a
-//! regression (a broken keyword list, a negative weight in the wrong place), not overfitting; a
-//! held-out corpus has to be passed with `--corpus` / `--check-corpus`.
+//! built-in agent lines of `data/gate_agent_lines.tsv`, a held-out split of the candidate's
+//! corpus, and any corpus files the caller names) and diffs them on stored chats. It refuses when
+//! a benign line starts being flagged, or when guard recall or intent/emotion accuracy drops by
+//! more than the tolerance.
+//!
+//! Held out by default ([`BookCorpus::HeldOut`]): every [`HELD_OUT_EVERY`]th line of the
+//! candidate's corpus (`corpus/*.tsv`, the QA page's `labelled.tsv` included), chosen by a stable
+//! hash of its text so the split does not move when lines are added, is removed from the training
+//! data of *both* books, which are compiled again without it, and both are evaluated on it. Those
+//! figures are on lines neither model has seen. [`BookCorpus::TrainingSample`] (the gate before
+//! this, `huashu check --training-sample`) evaluates the published engines on an even sample of
+//! lines they were trained on: cheaper (no extra compile), but a training-set figure, which
+//! catches a broken keyword list and never overfitting.
 
 use std::path::Path;
 
@@ -25,6 +31,31 @@ const GATE_AGENT_LINES: &str = include_str!("../data/gate_agent_lines.tsv");
 
 /// Most lines of the book's own corpus the gate evaluates (an even sample of them).
 pub const BOOK_CORPUS_SAMPLE: usize = 600;
+
+/// One corpus line in this many is held out of training for the gate's evaluation.
+pub const HELD_OUT_EVERY: u64 = 10;
+
+/// How the gate evaluates on the candidate's own corpus.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BookCorpus {
+    /// Train both books without a held-out split of the corpus and evaluate them on it.
+    #[default]
+    HeldOut,
+    /// Evaluate the books as trained on an even sample of their training lines (a tripwire for
+    /// regressions, not a generalisation figure).
+    TrainingSample,
+}
+
+/// Whether a corpus line belongs to the held-out split: a stable (FNV-1a) hash of its text, so
+/// a line stays on its side of the split whatever else the corpus holds.
+pub fn held_out(text: &str) -> bool {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.trim().as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h.is_multiple_of(HELD_OUT_EVERY)
+}
 
 /// How far a figure may drop (absolute, 0–1) before the candidate is refused.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -176,6 +207,7 @@ pub struct CheckOptions {
     /// Stored chats to diff on.
     pub transcripts: Vec<(usize, TranscriptLine)>,
     pub tolerance: Tolerance,
+    pub book_corpus: BookCorpus,
 }
 
 /// Runs the gate on the book in `dir` against the `published` engine.
@@ -216,40 +248,40 @@ pub fn check_book(
                     .into(),
         });
     }
-    // A deterministic, evenly spread sample: training-set figures are a tripwire, and the gate
-    // runs on every reload, so it must stay quick on a book with thousands of corpus lines.
-    let stride = book.corpus.len().div_ceil(BOOK_CORPUS_SAMPLE).max(1);
+    let held_out_lines: Vec<&huashu_phrasebook::CorpusLine> = match opts.book_corpus {
+        BookCorpus::HeldOut => book.corpus.iter().filter(|c| held_out(&c.text)).collect(),
+        BookCorpus::TrainingSample => {
+            // A deterministic, evenly spread sample: the gate runs on every reload, so it must
+            // stay quick on a book with thousands of corpus lines.
+            let stride = book.corpus.len().div_ceil(BOOK_CORPUS_SAMPLE).max(1);
+            book.corpus.iter().step_by(stride).collect()
+        }
+    };
     let book_corpus = NamedCorpus {
-        name: "话术库训练语料（抽样）".into(),
-        lines: book
-            .corpus
+        name: match opts.book_corpus {
+            BookCorpus::HeldOut => {
+                format!("话术库语料留出集（每 {HELD_OUT_EVERY} 条留 1 条，不参与训练）")
+            }
+            BookCorpus::TrainingSample => "话术库训练语料（抽样，训练集上的数字）".into(),
+        },
+        lines: held_out_lines
             .iter()
-            .step_by(stride)
-            .map(|c| {
-                (
-                    c.origin.line,
-                    LabelledLine {
-                        role: Some("customer".into()),
-                        text: c.text.clone(),
-                        conversation: None,
-                        intents: c.intents.clone(),
-                        emotion: Some(c.emotion.clone()),
-                        urgent: None,
-                        flag: None,
-                        category: None,
-                        ambiguous: None,
-                        context: c
-                            .context
-                            .iter()
-                            .map(|t| ContextTurn {
-                                role: "agent".into(),
-                                text: t.clone(),
-                            })
-                            .collect(),
-                    },
-                )
-            })
+            .map(|c| (c.origin.line, labelled(c)))
             .collect(),
+    };
+    // The held-out split trains neither book: both are compiled again without it.
+    let held_out_books = match opts.book_corpus {
+        BookCorpus::TrainingSample => None,
+        BookCorpus::HeldOut => {
+            let held: std::collections::HashSet<&str> =
+                held_out_lines.iter().map(|c| c.text.trim()).collect();
+            let without = |b: &Phrasebook| {
+                let mut b = b.clone();
+                b.corpus.retain(|c| !held.contains(c.text.trim()));
+                Engine::compile(b)
+            };
+            Some((without(published.book()), without(&book)))
+        }
     };
     // One compile serves the lint and the evaluation (training the model is the slow part).
     let candidate = match Engine::compile(book) {
@@ -268,11 +300,29 @@ pub fn check_book(
         candidate.meta().hash
     ));
     let builtin = builtin_corpus();
-    let corpora = std::iter::once(&builtin)
-        .chain(std::iter::once(&book_corpus))
-        .chain(opts.corpora.iter());
-    for corpus in corpora {
-        let delta = compare(published, &candidate, corpus);
+    let mut evals = vec![compare(published, &candidate, &builtin)];
+    match held_out_books {
+        None => evals.push(compare(published, &candidate, &book_corpus)),
+        Some((Ok(p), Ok(c))) => evals.push(compare(&p, &c, &book_corpus)),
+        // The books compiled with their whole corpus; without a tenth of it they cannot fail
+        // to, short of a bug: say so rather than skip the figures.
+        Some((p, c)) => report.refusals.push(Refusal {
+            kind: RefusalKind::Lint,
+            message: format!(
+                "去掉留出集后无法编译话术库（{}）",
+                p.err()
+                    .or(c.err())
+                    .map(|e| e.to_string())
+                    .unwrap_or_default()
+            ),
+        }),
+    }
+    evals.extend(
+        opts.corpora
+            .iter()
+            .map(|c| compare(published, &candidate, c)),
+    );
+    for delta in evals {
         judge(&delta, &opts.tolerance, &mut report.refusals);
         report.evals.push(delta);
     }
@@ -284,6 +334,29 @@ pub fn check_book(
         report.engine = Some(candidate);
     }
     report
+}
+
+/// A corpus line as the evaluator reads it.
+fn labelled(c: &huashu_phrasebook::CorpusLine) -> LabelledLine {
+    LabelledLine {
+        role: Some("customer".into()),
+        text: c.text.clone(),
+        conversation: None,
+        intents: c.intents.clone(),
+        emotion: Some(c.emotion.clone()),
+        urgent: None,
+        flag: None,
+        category: None,
+        ambiguous: None,
+        context: c
+            .context
+            .iter()
+            .map(|t| ContextTurn {
+                role: "agent".into(),
+                text: t.clone(),
+            })
+            .collect(),
+    }
 }
 
 fn problems_of(e: EngineError) -> Vec<Problem> {
@@ -509,6 +582,29 @@ mod tests {
             }
             let _ = std::fs::remove_dir_all(&dir);
         }
+    }
+
+    /// The default gate evaluates on a tenth of the corpus that neither book trained on; the
+    /// training sample is there only when asked for.
+    #[test]
+    fn book_corpus_figures_are_held_out_unless_asked() {
+        let published = Engine::load(&shipped("default")).expect("shipped book");
+        let book = published.book();
+        let held = book.corpus.iter().filter(|c| held_out(&c.text)).count();
+        let share = held as f64 / book.corpus.len() as f64;
+        assert!((0.07..0.13).contains(&share), "held-out share {share}");
+        let r = check(&shipped("default"), &published, &CheckOptions::default());
+        assert!(r.ok, "{:?}", r.refusals);
+        let e = &r.evals[1];
+        assert!(e.corpus.contains("留出集"), "{}", e.corpus);
+        assert_eq!(e.candidate.customer_lines, held);
+        let sample = CheckOptions {
+            book_corpus: BookCorpus::TrainingSample,
+            ..Default::default()
+        };
+        let r = check(&shipped("default"), &published, &sample);
+        assert!(r.evals[1].corpus.contains("训练"), "{}", r.evals[1].corpus);
+        assert!(r.evals[1].candidate.customer_lines <= BOOK_CORPUS_SAMPLE);
     }
 
     #[test]

@@ -18,8 +18,8 @@ mod rewrite;
 mod step;
 
 pub use check::{
-    CheckOptions, CheckReport, EvalDelta, NamedCorpus, Refusal, RefusalKind, Side, Tolerance,
-    builtin_corpus, check, check_book, parse_corpus,
+    BookCorpus, CheckOptions, CheckReport, EvalDelta, HELD_OUT_EVERY, NamedCorpus, Refusal,
+    RefusalKind, Side, Tolerance, builtin_corpus, check, check_book, held_out, parse_corpus,
 };
 pub use diff::{Change, DiffReport, TranscriptLine, diff};
 pub use engine::{Engine, EngineError};
