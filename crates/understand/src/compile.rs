@@ -222,9 +222,13 @@ pub(crate) fn models(book: &Phrasebook, norm: Normalizer, t: &Tuning) -> Models 
         lr: t.learning_rate,
         l2: t.l2,
         balance: t.intent_balance,
+        bayes: t.bayes_blend,
+        bayes_alpha: t.bayes_alpha,
+        temperature: t.intent_temperature,
     };
     let emotion_opts = TrainOptions {
         balance: t.emotion_balance,
+        temperature: t.emotion_temperature,
         ..opts
     };
     // The two models are independent: train them side by side (each stays deterministic), which

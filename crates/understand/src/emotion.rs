@@ -11,7 +11,10 @@
 //! colour it too ([`Cues`]): a complaint about the service, an escalation or a complaint adds
 //! anger in proportion to its score, and a defect or delivery report lowers the bar for a
 //! negative label. A positive word that is asked about (好看吗, 好用不) does not count. Calming
-//! words of the neutral lexicon (影响不大, 就是提一下) must be outweighed. As for intents,
+//! words of the neutral lexicon (影响不大, 就是提一下) must be outweighed — by the label's own
+//! words, or by a model sure enough for their weight (`Tuning::calm_veto_model`: a polite 请问
+//! in a long complaint does not hide it, an explicit 不急 does). A negated negative word (不生气)
+//! counts as a calming word too. As for intents,
 //! `e_l = 1 - exp(-lex_l)` and `s_l = 1 - (1 - e_l)(1 - p_l)`; the best non-neutral label wins if
 //! `s_l` ≥ `Tuning::emotion` (and, with no lexicon evidence at all, if the model alone is sure
 //! and the turn is not tiny), otherwise the turn is neutral (intensity 0).
@@ -46,6 +49,8 @@ const URGENT_DAMP: f32 = 0.3;
 /// model's anxiety vote that is kept.
 const ASKED_POSSIBILITY: f32 = 0.5;
 const NEGATED_POSITIVE: f32 = 0.6;
+/// A negated negative word (不急, 不生气) counts this share of its weight as a calming word.
+const NEGATED_CALM: f32 = 0.5;
 /// A run of ？？？ (or ?!) is exasperation far more often than worry: 人呢？？？, 钱呢？？？.
 const QUESTION_RUN: f32 = 0.45;
 /// A run of ！！！ without a question mark: raised voice (退钱！！！).
@@ -93,6 +98,8 @@ pub(crate) fn score(
 ) -> (Emotion, EmotionEvidence) {
     let mut lex = [0f32; N];
     let mut negated = [false; N];
+    // The words' own share of `lex` (not emoji, punctuation or intent priors).
+    let mut words = [0f32; N];
     let mut ev = EmotionEvidence::default();
     for h in turn.hits {
         let Tag::Emotion { label, weight } = h.tag else {
@@ -110,6 +117,9 @@ pub(crate) fn score(
             negated[l] = true;
             if l == POSITIVE {
                 lex[DISAPPOINTMENT] += NEGATED_POSITIVE * weight;
+            } else if l != NEUTRAL {
+                // 我不生气, 一点都不急: saying the feeling is absent is a calming word.
+                lex[NEUTRAL] += NEGATED_CALM * weight;
             }
             continue;
         }
@@ -118,6 +128,7 @@ pub(crate) fn score(
             ev.modified += 1;
         }
         lex[l] += weight * m;
+        words[l] += weight * m;
     }
     for t in turn.loose {
         if let Tag::Emotion { label, weight } = *t
@@ -170,7 +181,8 @@ pub(crate) fn score(
         p[ANXIETY] *= ASKED_POSSIBILITY;
     }
     for l in 0..N {
-        if negated[l] && lex[l] <= 0.0 {
+        // 我不生气: the label's words were all negated, whatever the intents or punctuation add.
+        if negated[l] && words[l] <= 0.0 {
             p[l] *= NEGATED_MODEL;
         }
         let e = 1.0 - (-lex[l].max(0.0)).exp();
@@ -190,7 +202,11 @@ pub(crate) fn score(
     // beat them, not just its threshold.
     let calm = 1.0 - (-lex[NEUTRAL].max(0.0)).exp();
     // They play a problem down; they do not cancel thanks (好的 谢谢 is still pleased).
-    if l != POSITIVE && calm > 0.0 && lex[l] < lex[NEUTRAL] + CALM_MARGIN {
+    // A model that is sure of the label from the whole turn is not outvoted by a passing 请问 or
+    // 麻烦 inside a long complaint; only real calming phrases (影响不大) outweigh it.
+    let outvoted = lex[l] < lex[NEUTRAL] + CALM_MARGIN
+        && p[l] < tuning.calm_veto_model + lex[NEUTRAL] * tuning.calm_veto_slope;
+    if l != POSITIVE && calm > 0.0 && outvoted {
         return (neutral, ev);
     }
     // The model alone needs to be sure, and to have seen enough text: on a 2-char turn (在吗)

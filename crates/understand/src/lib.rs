@@ -3,8 +3,8 @@
 //! [`Understander::new`] compiles a phrasebook once — one Aho-Corasick automaton over every
 //! lexicon (intent keywords, emotion words, modifiers, urgent triggers, style markers, built-in
 //! threat and repeat-ask cues), one `RegexSet` over every pattern, and two small char n-gram
-//! linear models trained on the book's example utterances — and is then shared read-only across
-//! connections. [`Understander::analyze`] runs one normalisation pass, one automaton pass, one
+//! linear models trained on the book's example utterances and corpus (logistic regression
+//! blended with naive Bayes, see `model`) — and is then shared read-only across connections. [`Understander::analyze`] runs one normalisation pass, one automaton pass, one
 //! regex-set pass and one model pass per turn, reusing thread-local buffers.
 //!
 //! Per turn, in order: `surface` scans the original text for what normalisation strips (clause
@@ -24,7 +24,8 @@
 //! empty; entity spans cut the original text to exactly `Entity::text`; the same book always
 //! trains the same models (fixed-seed shuffle), so `huashu diff` compares like with like.
 //!
-//! Tuning aid: `cargo test -p huashu-understand --release --test cross_validation -- --ignored
+//! Tuning aids: `examples/sweep.rs` compares tunings on labelled files and corpus folds;
+//! `cargo test -p huashu-understand --release --test cross_validation -- --ignored
 //! --nocapture` cross-validates the default book's examples (`CV_SWEEP=1` sweeps [`Tuning`]).
 
 mod builtin;

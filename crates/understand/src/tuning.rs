@@ -11,6 +11,16 @@ pub struct Tuning {
     pub learning_rate: f32,
     /// L2 penalty on the weights touched by an example.
     pub l2: f32,
+    /// Weight of the naive Bayes log-likelihoods blended into both models' trained weights
+    /// (0 = plain logistic regression).
+    pub bayes_blend: f32,
+    /// Additive smoothing of the naive Bayes counts.
+    pub bayes_alpha: f32,
+    /// Softmax temperature of the intent model (> 1 flattens its probabilities): fitted to the
+    /// least log-loss on held-out folds of the shipped corpus (`examples/sweep.rs`, `CV=5`).
+    pub intent_temperature: f32,
+    /// Softmax temperature of the emotion model, fitted the same way.
+    pub emotion_temperature: f32,
     /// Sample weight of a keyword/lexicon word used as a training example (0 = not used).
     pub keyword_example_weight: f32,
     /// Class-balancing exponent of the intent model (1 = balanced classes, 0 = corpus mix).
@@ -23,6 +33,12 @@ pub struct Tuning {
     pub emotion_lexicon_scale: f32,
     /// A non-neutral emotion's score must reach this multiple of the model's neutral probability.
     pub neutral_margin: f32,
+    /// Calming words (请问, 麻烦, 不急) keep a turn neutral unless the model's probability of the
+    /// label reaches this plus `calm_veto_slope` × their weight: a polite 请问 (0.6) inside a
+    /// long complaint no longer hides it, an explicit 不急 (0.8) still does.
+    pub calm_veto_model: f32,
+    /// See `calm_veto_model`: how much more model probability each unit of calming weight asks.
+    pub calm_veto_slope: f32,
     /// A primary intent scoring below this is "not sure" (`Understanding::confident` false).
     pub confident: f32,
     /// Weight of the conversation's earlier topic for a turn that is not sure by itself.
@@ -53,6 +69,10 @@ impl Default for Tuning {
             epochs: 10,
             learning_rate: 1.0,
             l2: 1e-4,
+            bayes_blend: 0.4,
+            bayes_alpha: 0.03,
+            intent_temperature: 1.0,
+            emotion_temperature: 1.0,
             keyword_example_weight: 0.8,
             corpus_secondary_weight: 0.3,
             intent_balance: 1.0,
@@ -60,6 +80,8 @@ impl Default for Tuning {
             keyword_scale: 1.0,
             emotion_lexicon_scale: 1.0,
             neutral_margin: 0.5,
+            calm_veto_model: 0.5,
+            calm_veto_slope: 0.65,
             confident: 0.7,
             context_topic: 0.4,
             context_agent: 0.4,

@@ -107,7 +107,11 @@ impl Turn<'_> {
         let mut m = 1.0f32;
         for h in self.near_before(word) {
             let f = match h.tag {
-                Tag::Intensifier(f) | Tag::Diminisher(f) => f,
+                Tag::Intensifier(f) => f,
+                // 一点都不急, 一点也不生气: "a little" before 都/也 and a negation is "not at
+                // all", an emphatic negation, not a diminisher.
+                Tag::Diminisher(_) if self.emphatic(h) => continue,
+                Tag::Diminisher(f) => f,
                 _ => continue,
             };
             if h.end <= word.start && self.reaches(h, word, MODIFIER_WINDOW) {
@@ -115,6 +119,12 @@ impl Turn<'_> {
             }
         }
         m.clamp(0.3, 2.5)
+    }
+
+    /// Whether the diminisher `h` is followed by 都/也 (一点都不, 一点也没): emphasis.
+    fn emphatic(&self, h: &Hit) -> bool {
+        let rest = self.text().get(h.end as usize..).unwrap_or("");
+        matches!(rest.chars().next(), Some('都' | '也'))
     }
 
     /// Whether `h` lies strictly inside a longer hit accepted by `same`.
