@@ -1225,6 +1225,96 @@ async fn summaries_flag_escalation_and_clear_urgent_once_answered() {
     );
 }
 
+/// The flags are the engine's and survive a restart: after one, the conversation goes on from
+/// the stored flags (urgent for the rest of the wait, the sticky threat, safety mode) instead of
+/// re-deriving them, and every turn event carries them.
+#[tokio::test]
+async fn a_restart_keeps_the_conversation_flags_and_turn_events_carry_them() {
+    let book = tempfile::tempdir().expect("tempdir");
+    let engine = escalation_engine(book.path());
+    let mut h = harness(|_| {});
+    let db_path = h.dir.path().join("flags.db");
+    let service = |engine: Arc<Engine>| {
+        let config = Config::new(BOOK, db_path.clone(), auth());
+        let metrics = Arc::new(Metrics::default());
+        let db = Db::open(&config.db, Durability::Normal, Arc::clone(&metrics)).expect("db");
+        Shared::new(config, engine, db, metrics)
+    };
+    h.shared = service(Arc::clone(&engine));
+    let mut a = h.connect();
+    a.hello("agent", "agent-a-token").await;
+    a.send(json!({"type":"subscribe","conversation":"c-1","since":0}));
+    a.expect_type("subscribed").await;
+    let mut w = h.connect();
+    w.hello("widget", "widget-a-token").await;
+    w.send(turn(
+        "c-1",
+        "m-1",
+        "customer",
+        "我要投诉你们，孩子用了过敏了",
+    ));
+    w.expect_type("ack").await;
+    let first = a.expect_type("analysis").await;
+    assert_eq!(
+        (
+            first["flags"]["urgent"].as_bool(),
+            first["flags"]["threat"].as_bool()
+        ),
+        (Some(true), Some(true)),
+        "{first}"
+    );
+    assert!(first["safety"].is_object(), "{first}");
+    h.shared.db.close().await;
+    drop(a);
+    drop(w);
+
+    h.shared = service(engine);
+    let mut a = h.connect();
+    a.hello("agent", "agent-a-token").await;
+    a.send(json!({"type":"subscribe","conversation":"c-1","since":2}));
+    a.expect_type("subscribed").await;
+    let mut w = h.connect();
+    w.hello("widget", "widget-a-token").await;
+    // A calm turn of the same wait: still urgent, still a threat, still in safety mode.
+    w.send(turn("c-1", "m-2", "customer", "好的"));
+    w.expect_type("ack").await;
+    let calm = a.expect_type("analysis").await;
+    assert_eq!(
+        (
+            calm["urgent"].as_bool(),
+            calm["flags"]["urgent"].as_bool(),
+            calm["flags"]["threat"].as_bool()
+        ),
+        (Some(false), Some(true), Some(true)),
+        "{calm}"
+    );
+    assert_eq!(calm["safety"], first["safety"]);
+    // The answer clears urgent (the threat stays), in the event and the summary alike.
+    w.send(turn("c-1", "m-3", "agent", "马上为您处理"));
+    w.expect_type("ack").await;
+    a.expect_type("suggestions").await;
+    let guard = a.expect_type("guard").await;
+    assert_eq!(
+        (
+            guard["flags"]["urgent"].as_bool(),
+            guard["flags"]["threat"].as_bool()
+        ),
+        (Some(false), Some(true)),
+        "{guard}"
+    );
+    let mut s = h.connect();
+    s.hello("supervisor", "super-a-token").await;
+    s.send(json!({"type":"watch"}));
+    let list = s.expect_type("conversations").await;
+    let sm = &list["items"][0];
+    assert_eq!(
+        (sm["urgent"].as_bool(), sm["threat"].as_bool()),
+        (Some(false), Some(true)),
+        "{sm}"
+    );
+    assert!(sm["trend"].is_string(), "{sm}");
+}
+
 #[tokio::test]
 async fn a_high_escalation_risk_flags_the_summary_without_an_escalation_intent() {
     // The fixture book has no `escalation` intent: the complaint raises the risk instead.
