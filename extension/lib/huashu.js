@@ -72,12 +72,13 @@
  */
 
 /**
- * @typedef {object} Ack
- * @property {'ack'} type
- * @property {string} conversation
- * @property {string} id
- * @property {number} seq Sequence number of the turn's first event.
- * @property {boolean} [duplicate] True when the server had already stored this (conversation, id).
+ * The server's frames are typed in protocol.js, generated from the Rust definitions (served at
+ * /assets/protocol.js; the SDK itself imports nothing, so a shop can host this one file).
+ * `ack`: `seq` is the turn's first event; `duplicate` is true when the server had already
+ * stored this (conversation, id).
+ * @typedef {import('./protocol.js').Ack} Ack
+ * @typedef {import('./protocol.js').Welcome} Welcome
+ * @typedef {import('./protocol.js').Outbound} Outbound
  */
 
 /** Errors after which re-sending the same message cannot succeed. */

@@ -15,26 +15,15 @@ import { Huashu, defaultUrl, newId } from '/sdk/huashu.js';
 // ---------------------------------------------------------------------------------------------
 // Labels (fixed taxonomy ids → zh-CN)
 
-const INTENT = {
-  greeting: '问候', product_inquiry: '商品咨询', price_promo: '价格优惠', order_change: '订单操作',
-  shipping: '物流配送', return_refund: '退换退款', quality_issue: '质量问题', complaint: '投诉威胁',
-  escalation: '要求升级', service_attitude: '服务态度', thanks_closing: '致谢结束', other: '其他',
-};
-const EMOTION = { anger: '愤怒', anxiety: '焦急', disappointment: '失望', neutral: '平静', positive: '满意' };
-const NEGATIVE = new Set(['anger', 'anxiety', 'disappointment']);
-const STYLE = { rational: '理性型 · 先给方案', emotional: '感性型 · 先共情安抚' };
-const STAGE = { greet: '问候', soothe: '安抚', clarify: '澄清', solve: '解决', promote: '推荐', close: '结束', follow_up: '跟进' };
-const TAG = { empathy: '共情', apology: '致歉', solution: '方案', urgent: '紧急', compensation: '补偿', faq: '知识库', rational: '理性', emotional: '感性', safety: '安全' };
-const ENTITY = { order_id: '订单号', tracking_no: '物流单号', phone: '手机号', amount: '金额', size: '尺码', height: '身高', weight: '体重', email: '邮箱', address: '地址', id_number: '证件号', name: '姓名' };
+import {
+  INTENT, EMOTION, NEGATIVE, STYLE, STAGE, TAG, ENTITY, CARRIER, CATEGORY, SEVERITY, SEVERITY_RANK,
+} from '/assets/labels.js';
+import { PERSONAL as PERSONAL_KINDS } from '/assets/protocol.js';
+
 /** Personal entity kinds: masked by the server, revealable by this agent (`reveal`). */
-const PERSONAL = new Set(['phone', 'address', 'name', 'id_number', 'email']);
-const CARRIER = { SF: '顺丰', ZTO: '中通', YTO: '圆通', YD: '韵达', STO: '申通', JD: '京东', EMS: 'EMS' };
-const CATEGORY = {
-  provoke: '激化矛盾', blame_shift: '推诿责任', impatience: '不耐烦', argue: '争辩反问', dismissive: '敷衍',
-  insult: '辱骂', overpromise: '过度承诺', rude_opening: '不礼貌开场', command_tone: '命令语气',
-};
-const SEVERITY = { block: '禁止发送', warn: '建议修改', hint: '措辞提示' };
-const SEVERITY_RANK = { block: 0, warn: 1, hint: 2 };
+const PERSONAL = new Set(PERSONAL_KINDS);
+/** The suggestion tags shown as badges (the others steer the ranking only). */
+const SHOWN_TAGS = new Set(['empathy', 'apology', 'solution', 'compensation', 'faq', 'safety']);
 
 // ---------------------------------------------------------------------------------------------
 // Small DOM helpers
@@ -604,7 +593,7 @@ function renderSuggestions() {
   $('sugg-empty').hidden = items.length > 0;
   $('suggestions').dataset.turn = c?.suggestionsTurn ?? '';
   $('suggestions').replaceChildren(...items.map((sg, i) => {
-    const tags = (sg.tags ?? []).map((t) => TAG[t]).filter(Boolean);
+    const tags = (sg.tags ?? []).filter((t) => SHOWN_TAGS.has(t)).map((t) => TAG[t]).filter(Boolean);
     return h('li', { class: `sugg${sg.safety === 'first_action' ? ' sugg-first-action' : ''}`, dataset: { id: sg.id, script: sg.script ?? '', stage: sg.stage ?? '', tags: (sg.tags ?? []).join(' '), safety: sg.safety ?? '' } },
       h('button', { type: 'button', class: 'sugg-use', title: `插入回复框（Alt+${i + 1}）`, onclick: () => useSuggestion(sg) },
         h('kbd', {}, String(i + 1)),

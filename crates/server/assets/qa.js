@@ -6,23 +6,15 @@
 // memory only and sent as `Authorization: Bearer`; it never goes into another URL.
 'use strict';
 
+import { INTENT as INTENTS, EMOTION as EMOTIONS, CATEGORY as CATEGORIES } from '/assets/labels.js';
+
 const params = new URLSearchParams(location.search);
 const TOKEN = params.get('token');
 // The server's one time zone (`huashu serve --tz`, default Asia/Shanghai): days and times on this
 // page are in it, never in the browser's zone. Replaced by the analytics answer's `tz`.
 let TZ_MS = 8 * 3600 * 1000;
 
-const INTENTS = {
-  greeting: '问候', product_inquiry: '商品咨询', price_promo: '价格优惠', order_change: '订单操作',
-  shipping: '物流配送', return_refund: '退换退款', quality_issue: '质量问题', complaint: '投诉威胁',
-  escalation: '要求升级', service_attitude: '服务态度', thanks_closing: '致谢结束', other: '其他/未识别',
-};
-const EMOTIONS = { anger: '愤怒', anxiety: '焦急', disappointment: '失望', neutral: '平静', positive: '满意' };
 const EMO_COLORS = { anger: '#d92d20', anxiety: '#dc6803', disappointment: '#6d4bd0', neutral: '#98a1b0', positive: '#148a4f' };
-const CATEGORIES = {
-  provoke: '激化', blame_shift: '推诿', impatience: '不耐烦', argue: '争辩反问', dismissive: '敷衍',
-  insult: '辱骂', overpromise: '过度承诺', rude_opening: '不礼貌开场', command_tone: '命令式',
-};
 
 const $ = (id) => document.getElementById(id);
 const SVG = 'http://www.w3.org/2000/svg';

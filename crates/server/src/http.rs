@@ -1,10 +1,17 @@
-//! Plain HTTP/1.1 on the WebSocket port: one request per connection (`Connection: close`),
-//! parsed with `httparse`. `GET /ws` with an upgrade is answered `101` here and the socket is
-//! handed to tungstenite (with any bytes already read); everything else is answered directly:
-//! pages, `/healthz`, `/metrics` and the JSON API.
+//! Plain HTTP/1.1 on the WebSocket port, parsed with `httparse`. `GET /ws` with an upgrade is
+//! answered `101` here and the socket is handed to tungstenite (with any bytes already read);
+//! everything else is answered from one route table (`ROUTES`, plus the compiled-in `ASSETS`):
+//! a known path with another method is `405` with `Allow`, an unknown path `404`. Every route
+//! declares who may call it (`Access`) and `authorize` is the one place tokens are checked,
+//! before a body is read.
 //!
-//! Hand-rolled rather than a web framework because the service needs five routes and full
-//! control of the upgrade (origin check, connection limit, small buffers).
+//! Keep-alive: a client that sends `Connection: keep-alive` (browsers, HTTP libraries, `wrk -H`)
+//! gets its connection back for the next request, up to `head_timeout` idle; any other request
+//! is answered with `Connection: close` as before, so one-shot clients that read to EOF work.
+//!
+//! Hand-rolled rather than hyper because the service needs a dozen routes and full control of
+//! the upgrade (origin check, connection limit, small buffers); docs/LOAD.md has the
+//! measurement that decided it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,6 +36,7 @@ const MAX_HEAD: usize = 16 * 1024;
 const MAX_HEADERS: usize = 48;
 
 /// A static page or script, compiled into the binary.
+#[derive(Debug)]
 struct Asset {
     path: &'static str,
     content_type: &'static str,
@@ -98,6 +106,12 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../assets/chatwoot-app.js"),
     },
+    // Generated from the Rust definitions (protocol/js.rs): message types, typedefs, labels.
+    Asset {
+        path: "/assets/protocol.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/protocol.js"),
+    },
     Asset {
         path: "/assets/labels.js",
         content_type: "text/javascript; charset=utf-8",
@@ -129,6 +143,8 @@ pub(crate) struct Head {
     ws_key: Option<String>,
     ws_version: Option<String>,
     pub(crate) content_length: Option<usize>,
+    /// The client asked to keep the connection (`Connection: keep-alive`, no `close`).
+    keep_alive: bool,
 }
 
 #[derive(Debug)]
@@ -161,6 +177,12 @@ impl Response {
     fn error(status: u16, code: ErrorCode, message: &str) -> Response {
         Response::json(status, ClientError::new(code, message).frame())
     }
+
+    /// Status and body, for callers that answer `(u16, String)` (the route modules' tests).
+    #[cfg(test)]
+    pub(crate) fn into_parts(self) -> (u16, String) {
+        (self.status, self.body.into_owned())
+    }
 }
 
 fn reason(status: u16) -> &'static str {
@@ -185,17 +207,30 @@ fn reason(status: u16) -> &'static str {
 }
 
 async fn write_response(tcp: &mut TcpStream, r: Response) {
-    let head = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n{}\r\n",
+    write_response_keep(tcp, r, false).await;
+}
+
+/// Writes the response; with `keep` the connection stays open for the next request (returns
+/// whether the write succeeded), otherwise it is shut down.
+async fn write_response_keep(tcp: &mut TcpStream, r: Response, keep: bool) -> bool {
+    let mut out = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n{}\r\n",
         r.status,
         reason(r.status),
         r.content_type,
         r.body.len(),
+        if keep { "keep-alive" } else { "close" },
         r.extra
-    );
-    let _ = tcp.write_all(head.as_bytes()).await;
-    let _ = tcp.write_all(r.body.as_bytes()).await;
-    let _ = tcp.shutdown().await;
+    )
+    .into_bytes();
+    // One write for head and body: a kept connection's next request is not held back by
+    // Nagle waiting for the ack of a separate small head segment.
+    out.extend_from_slice(r.body.as_bytes());
+    let written = tcp.write_all(&out).await.is_ok();
+    if !keep {
+        let _ = tcp.shutdown().await;
+    }
+    written && keep
 }
 
 /// Parses a request head from the bytes read so far: `Ok(None)` while it is incomplete,
@@ -237,9 +272,13 @@ pub(crate) fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Response> 
             "x-chatwoot-timestamp" => head.chatwoot_timestamp = Some(value),
             "upgrade" => head.upgrade_websocket = value.eq_ignore_ascii_case("websocket"),
             "connection" => {
-                head.connection_upgrade = value
-                    .split(',')
-                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+                let has = |token: &str| {
+                    value
+                        .split(',')
+                        .any(|t| t.trim().eq_ignore_ascii_case(token))
+                };
+                head.connection_upgrade = has("upgrade");
+                head.keep_alive = has("keep-alive") && !has("close");
             }
             "sec-websocket-key" => head.ws_key = Some(value),
             "sec-websocket-version" => head.ws_version = Some(value),
@@ -267,45 +306,81 @@ pub(crate) fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Response> 
 pub(crate) async fn read_head<R: AsyncRead + Unpin>(
     tcp: &mut R,
 ) -> Result<(Head, Vec<u8>), Option<Response>> {
-    let mut buf = Vec::with_capacity(1024);
+    read_head_after(tcp, Vec::new()).await
+}
+
+/// `read_head` on a kept connection: `buf` holds what was read past the previous request.
+async fn read_head_after<R: AsyncRead + Unpin>(
+    tcp: &mut R,
+    mut buf: Vec<u8>,
+) -> Result<(Head, Vec<u8>), Option<Response>> {
     let mut chunk = [0u8; 2048];
     loop {
+        if !buf.is_empty()
+            && let Some((head, len)) = parse_head(&buf).map_err(Some)?
+        {
+            return Ok((head, buf.split_off(len)));
+        }
         let n = tcp.read(&mut chunk).await.map_err(|_| None)?;
         if n == 0 {
             return Err(None);
         }
         buf.extend_from_slice(&chunk[..n]);
-        if let Some((head, len)) = parse_head(&buf).map_err(Some)? {
-            return Ok((head, buf[len..].to_vec()));
-        }
     }
 }
 
-/// Serves one accepted TCP connection (HTTP request or WebSocket upgrade).
+/// Serves one accepted TCP connection: HTTP requests (several when the client keeps the
+/// connection alive) or a WebSocket upgrade.
 pub(crate) async fn handle(
     shared: Arc<Shared>,
     mut tcp: TcpStream,
     peer: SocketAddr,
-    shutdown: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = tcp.set_nodelay(true);
     let limits = shared.config.limits.clone();
-    let head = tokio::time::timeout(limits.head_timeout, read_head(&mut tcp)).await;
-    let (head, rest) = match head {
-        Ok(Ok(h)) => h,
-        Ok(Err(Some(r))) => return write_response(&mut tcp, r).await,
-        Ok(Err(None)) => return,
-        Err(_) => {
-            shared.metrics.http_timeouts.fetch_add(1, Relaxed);
-            return write_response(&mut tcp, Response::text(408, "request timeout\n")).await;
+    let mut carried = Vec::new();
+    let mut first = true;
+    loop {
+        let next = tokio::time::timeout(limits.head_timeout, read_head_after(&mut tcp, carried));
+        let head = tokio::select! {
+            h = next => h,
+            // Between requests of a kept connection, shutdown just closes it.
+            _ = shutdown.changed(), if !first => return,
+        };
+        let (head, rest) = match head {
+            Ok(Ok(h)) => h,
+            Ok(Err(Some(r))) => return write_response(&mut tcp, r).await,
+            Ok(Err(None)) => return,
+            // An idle kept connection is closed silently; a slow first head gets 408.
+            Err(_) if !first => return,
+            Err(_) => {
+                shared.metrics.http_timeouts.fetch_add(1, Relaxed);
+                return write_response(&mut tcp, Response::text(408, "request timeout\n")).await;
+            }
+        };
+        if head.path == "/ws" {
+            return upgrade(shared, tcp, head, rest, peer, shutdown, None).await;
         }
-    };
-    if head.path == "/ws" {
-        return upgrade(shared, tcp, head, rest, peer, shutdown, None).await;
+        first = false;
+        shared.metrics.http_requests.fetch_add(1, Relaxed);
+        let mut ex = Exchange {
+            tcp: &mut tcp,
+            head: &head,
+            rest,
+            consumed: false,
+        };
+        let response = route(&shared, &mut ex).await;
+        // Reusable only when this request's bytes are all read (a body not read, or refused
+        // before reading, would be taken for the next request) and the client asked.
+        let Exchange { rest, consumed, .. } = ex;
+        let clean = consumed || head.content_length.unwrap_or(0) == 0;
+        let keep = head.keep_alive && clean && !*shutdown.borrow() && response.status != 408;
+        if !write_response_keep(&mut tcp, response, keep).await {
+            return;
+        }
+        carried = rest;
     }
-    shared.metrics.http_requests.fetch_add(1, Relaxed);
-    let response = route(&shared, &mut tcp, &head, rest).await;
-    write_response(&mut tcp, response).await;
 }
 
 /// Answers a connection the admission refused: 503 for HTTP, `overloaded` then 1013 for a
@@ -404,18 +479,6 @@ async fn upgrade(
     crate::connection::serve(shared, stream, sink, shutdown, refused).await;
 }
 
-fn bearer(head: &Head) -> Option<String> {
-    let header = head.authorization.as_deref().and_then(|v| {
-        v.strip_prefix("Bearer ")
-            .or_else(|| v.strip_prefix("bearer "))
-            .map(|t| t.trim().to_string())
-    });
-    if header.is_some() {
-        return header;
-    }
-    query_params(&head.query).remove("token")
-}
-
 /// Decodes `a=b&c=d` with `%XX` and `+` escapes; later keys win.
 pub(crate) fn query_params(query: &str) -> std::collections::HashMap<String, String> {
     fn decode(s: &str) -> String {
@@ -453,7 +516,9 @@ pub(crate) fn query_params(query: &str) -> std::collections::HashMap<String, Str
 
 /// Reads the declared body: refused (413) before reading when over `max`, and 408 when it does
 /// not arrive within `deadline` (the slow-body attack: a token holder declaring 60 KB and
-/// sending one byte would otherwise hold the connection forever).
+/// sending one byte would otherwise hold the connection forever). The fuzz target's entry;
+/// routes read through `Exchange::body`, which keeps what follows the body.
+#[cfg(test)]
 pub(crate) async fn read_body<R: AsyncRead + Unpin>(
     tcp: &mut R,
     head: &Head,
@@ -461,22 +526,40 @@ pub(crate) async fn read_body<R: AsyncRead + Unpin>(
     max: usize,
     deadline: Duration,
 ) -> Result<Vec<u8>, Response> {
+    read_body_rest(tcp, head, body, max, deadline)
+        .await
+        .map(|(body, _)| body)
+}
+
+/// `read_body`, also returning the bytes read past the body.
+async fn read_body_rest<R: AsyncRead + Unpin>(
+    tcp: &mut R,
+    head: &Head,
+    body: Vec<u8>,
+    max: usize,
+    deadline: Duration,
+) -> Result<(Vec<u8>, Vec<u8>), Response> {
     let len = head.content_length.unwrap_or(0);
     if len > max {
         return Err(Response::error(413, ErrorCode::TooLarge, "body too large"));
     }
-    match tokio::time::timeout(deadline, read_body_bytes(tcp, len, body)).await {
+    match tokio::time::timeout(deadline, read_body_keep(tcp, len, body)).await {
         Ok(r) => r,
         Err(_) => Err(Response::text(408, "body timeout\n")),
     }
 }
 
-async fn read_body_bytes<R: AsyncRead + Unpin>(
+/// The body and what was read past it (the next request on a kept connection).
+async fn read_body_keep<R: AsyncRead + Unpin>(
     tcp: &mut R,
     len: usize,
     mut body: Vec<u8>,
-) -> Result<Vec<u8>, Response> {
-    body.truncate(len);
+) -> Result<(Vec<u8>, Vec<u8>), Response> {
+    let mut after = if body.len() > len {
+        body.split_off(len)
+    } else {
+        Vec::new()
+    };
     let mut chunk = [0u8; 4096];
     while body.len() < len {
         let n = tcp
@@ -488,15 +571,234 @@ async fn read_body_bytes<R: AsyncRead + Unpin>(
         }
         let take = n.min(len - body.len());
         body.extend_from_slice(&chunk[..take]);
+        after.extend_from_slice(&chunk[take..n]);
     }
-    Ok(body)
+    Ok((body, after))
 }
 
-async fn route(shared: &Arc<Shared>, tcp: &mut TcpStream, head: &Head, rest: Vec<u8>) -> Response {
-    let method = head.method.as_str();
-    match (method, head.path.as_str()) {
-        ("GET", "/healthz") => Response::text(200, "ok\n"),
-        ("GET", "/metrics") => Response {
+/// Who may call a route. `authorize` checks it before the handler runs (so before a body is
+/// read): the one place huashu tokens are checked for HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Anyone (pages, health, metrics, the book's name).
+    Public,
+    /// Any token of a shop; its grant says which shop.
+    Token,
+    /// A supervisor or any-role token of a shop, or the admin token (QA figures name agents).
+    Supervisor,
+    /// The admin token (publishing, writing the book on disk).
+    Admin,
+    /// Chatwoot's per-account webhook secret or signature, not a huashu token: checked by
+    /// `chatwoot::authenticate` / `verify_signature` (the signature needs the body).
+    Webhook,
+}
+
+/// Who is calling, once `authorize` let them in.
+#[derive(Debug, Clone)]
+pub(crate) enum Caller {
+    Anonymous,
+    Admin,
+    Shop(crate::auth::Grant),
+    /// Not checked yet: the route's own webhook authentication decides.
+    Webhook,
+}
+
+/// The token of a request: `Authorization: Bearer …`, else `?token=`.
+fn bearer(head: &Head) -> Option<String> {
+    let header = head.authorization.as_deref().and_then(|v| {
+        v.strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+            .map(|t| t.trim().to_string())
+    });
+    if header.is_some() {
+        return header;
+    }
+    query_params(&head.query).remove("token")
+}
+
+/// Lets a token in for `access`, or answers 401/403 (a JSON `error` body).
+pub(crate) fn authorize(
+    auth: &crate::auth::Auth,
+    token: Option<&str>,
+    access: Access,
+) -> Result<Caller, Response> {
+    use crate::auth::TokenRole;
+    let unauthorized = |m: &str| Response::error(401, ErrorCode::Unauthorized, m);
+    match access {
+        Access::Public => Ok(Caller::Anonymous),
+        Access::Webhook => Ok(Caller::Webhook),
+        Access::Admin => match token {
+            Some(t) if auth.is_admin(t) => Ok(Caller::Admin),
+            _ => Err(unauthorized("admin token required")),
+        },
+        Access::Token => match token.and_then(|t| auth.grant(t)) {
+            Some(g) => Ok(Caller::Shop(g.clone())),
+            None => Err(unauthorized("Bearer token required")),
+        },
+        Access::Supervisor => {
+            let Some(t) = token else {
+                return Err(unauthorized("Bearer token required"));
+            };
+            if auth.is_admin(t) {
+                return Ok(Caller::Admin);
+            }
+            match auth.grant(t) {
+                None => Err(unauthorized("unknown token")),
+                Some(g) if matches!(g.role, TokenRole::Supervisor | TokenRole::Any) => {
+                    Ok(Caller::Shop(g.clone()))
+                }
+                Some(_) => Err(Response::error(
+                    403,
+                    ErrorCode::Forbidden,
+                    "supervisor or admin token required",
+                )),
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handler {
+    Healthz,
+    Metrics,
+    Book,
+    Analytics,
+    BookCheck,
+    Examples,
+    Reload,
+    Chatwoot,
+    Analyze,
+}
+
+/// One entry of the route table.
+#[derive(Debug)]
+struct Route {
+    method: &'static str,
+    path: &'static str,
+    access: Access,
+    handler: Handler,
+}
+
+const fn route_to(
+    method: &'static str,
+    path: &'static str,
+    access: Access,
+    handler: Handler,
+) -> Route {
+    Route {
+        method,
+        path,
+        access,
+        handler,
+    }
+}
+
+/// Every HTTP route besides `/ws` and the `ASSETS` (all `GET`, public). docs/PROTOCOL.md
+/// "HTTP" lists the same table.
+const ROUTES: &[Route] = &[
+    route_to("GET", "/healthz", Access::Public, Handler::Healthz),
+    route_to("GET", "/metrics", Access::Public, Handler::Metrics),
+    route_to("GET", "/api/book", Access::Public, Handler::Book),
+    route_to(
+        "GET",
+        "/api/analytics",
+        Access::Supervisor,
+        Handler::Analytics,
+    ),
+    route_to("POST", "/api/book/check", Access::Admin, Handler::BookCheck),
+    route_to("POST", "/api/examples", Access::Admin, Handler::Examples),
+    route_to("POST", "/api/reload", Access::Admin, Handler::Reload),
+    route_to("POST", "/api/analyze", Access::Token, Handler::Analyze),
+    route_to(
+        "POST",
+        "/integrations/chatwoot",
+        Access::Webhook,
+        Handler::Chatwoot,
+    ),
+];
+
+/// What a request asks for.
+#[derive(Debug)]
+enum Target {
+    Route(&'static Route),
+    Asset(&'static Asset),
+}
+
+/// The route of `method path`: `404` for an unknown path, `405` with `Allow` for a known
+/// path asked with another method.
+fn resolve(method: &str, path: &str) -> Result<Target, Response> {
+    if let Some(r) = ROUTES.iter().find(|r| r.path == path && r.method == method) {
+        return Ok(Target::Route(r));
+    }
+    let asset = ASSETS.iter().find(|a| a.path == path);
+    if let Some(a) = asset.filter(|_| method == "GET") {
+        return Ok(Target::Asset(a));
+    }
+    let get = asset.is_some() || ROUTES.iter().any(|r| r.path == path && r.method == "GET");
+    let post = ROUTES.iter().any(|r| r.path == path && r.method == "POST");
+    let allow = match (get, post) {
+        (false, false) => return Err(Response::text(404, "not found\n")),
+        (true, false) => "Allow: GET\r\n",
+        (false, true) => "Allow: POST\r\n",
+        (true, true) => "Allow: GET, POST\r\n",
+    };
+    let mut r = Response::text(405, "method not allowed\n");
+    r.extra = allow;
+    Err(r)
+}
+
+/// One request being answered: the socket, its head, the bytes read past the head, and
+/// whether the body was read (a kept connection goes on after it).
+struct Exchange<'a> {
+    tcp: &'a mut TcpStream,
+    head: &'a Head,
+    rest: Vec<u8>,
+    consumed: bool,
+}
+
+impl Exchange<'_> {
+    /// Reads the declared body (≤ `max`, within the body deadline); counts a timeout.
+    async fn body(&mut self, shared: &Shared, max: usize) -> Result<Vec<u8>, Response> {
+        let deadline = shared.config.limits.body_timeout;
+        let rest = std::mem::take(&mut self.rest);
+        match read_body_rest(self.tcp, self.head, rest, max, deadline).await {
+            Ok((body, after)) => {
+                self.rest = after;
+                self.consumed = true;
+                Ok(body)
+            }
+            Err(r) => {
+                if r.status == 408 {
+                    shared.metrics.http_timeouts.fetch_add(1, Relaxed);
+                }
+                Err(r)
+            }
+        }
+    }
+}
+
+async fn route(shared: &Arc<Shared>, ex: &mut Exchange<'_>) -> Response {
+    let head = ex.head;
+    let route = match resolve(&head.method, &head.path) {
+        Ok(Target::Route(r)) => r,
+        Ok(Target::Asset(a)) => {
+            return Response {
+                status: 200,
+                content_type: a.content_type,
+                body: a.body.into(),
+                extra: "",
+            };
+        }
+        Err(r) => return r,
+    };
+    let token = bearer(head);
+    let caller = match authorize(&shared.config.auth, token.as_deref(), route.access) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    match route.handler {
+        Handler::Healthz => Response::text(200, "ok\n"),
+        Handler::Metrics => Response {
             status: 200,
             content_type: "text/plain; version=0.0.4; charset=utf-8",
             body: {
@@ -512,7 +814,7 @@ async fn route(shared: &Arc<Shared>, tcp: &mut TcpStream, head: &Head, rest: Vec
             },
             extra: "",
         },
-        ("GET", "/api/book") => {
+        Handler::Book => {
             let engine = shared.engine();
             let book = engine.book();
             let m = &book.meta;
@@ -526,49 +828,34 @@ async fn route(shared: &Arc<Shared>, tcp: &mut TcpStream, head: &Head, rest: Vec
                 .to_string(),
             )
         }
-        ("GET", "/api/analytics") => {
-            let (status, body) = crate::analytics::get(shared, bearer(head), &head.query).await;
+        Handler::Analytics => {
+            let (status, body) = crate::analytics::figures(shared, &caller, &head.query).await;
             Response::json(status, body)
         }
-        ("POST", "/api/book/check") => {
-            let (status, body) = crate::publish::check(shared, bearer(head), &head.query).await;
+        Handler::BookCheck => {
+            let (status, body) = crate::publish::dry_run(shared, &head.query).await;
             Response::json(status, body)
         }
-        ("POST", "/api/examples") => {
-            if !bearer(head).is_some_and(|t| shared.config.auth.is_admin(&t)) {
-                return Response::error(401, ErrorCode::Unauthorized, "admin token required");
-            }
-            let limits = &shared.config.limits;
-            let body = match read_body(tcp, head, rest, limits.max_body, limits.body_timeout).await
-            {
+        Handler::Examples => {
+            let body = match ex.body(shared, shared.config.limits.max_body).await {
                 Ok(b) => b,
-                Err(r) => {
-                    if r.status == 408 {
-                        shared.metrics.http_timeouts.fetch_add(1, Relaxed);
-                    }
-                    return r;
-                }
+                Err(r) => return r,
             };
-            let (status, body) = crate::labels::post(shared, bearer(head), &body).await;
+            let (status, body) = crate::labels::post(shared, &body).await;
             Response::json(status, body)
         }
-        ("POST", "/api/reload") => {
-            if !bearer(head).is_some_and(|t| shared.config.auth.is_admin(&t)) {
-                return Response::error(401, ErrorCode::Unauthorized, "admin token required");
-            }
-            match shared.reload().await {
-                Ok(m) => Response::json(
-                    200,
-                    serde_json::json!({"ok": true, "book": {"name": m.name, "version": m.version, "hash": m.hash}}).to_string(),
-                ),
-                Err(problems) => Response::json(
-                    422,
-                    serde_json::json!({"ok": false, "error": problems.summary(), "refusals": problems.refusals, "problems": crate::publish::problems_json(&problems)})
-                        .to_string(),
-                ),
-            }
-        }
-        ("POST", "/integrations/chatwoot") => {
+        Handler::Reload => match shared.reload().await {
+            Ok(m) => Response::json(
+                200,
+                serde_json::json!({"ok": true, "book": {"name": m.name, "version": m.version, "hash": m.hash}}).to_string(),
+            ),
+            Err(problems) => Response::json(
+                422,
+                serde_json::json!({"ok": false, "error": problems.summary(), "refusals": problems.refusals, "problems": crate::publish::problems_json(&problems)})
+                    .to_string(),
+            ),
+        },
+        Handler::Chatwoot => {
             // A secret is checked before the body is read; Chatwoot's signature needs the body.
             let by_secret =
                 crate::chatwoot::authenticate(shared, &head.query, head.huashu_secret.as_deref());
@@ -576,15 +863,9 @@ async fn route(shared: &Arc<Shared>, tcp: &mut TcpStream, head: &Head, rest: Vec
             if by_secret.is_none() && !crate::chatwoot::may_be_signed(shared, signature) {
                 return Response::error(401, ErrorCode::Unauthorized, "Chatwoot secret required");
             }
-            let deadline = shared.config.limits.body_timeout;
-            let body = match read_body(tcp, head, rest, crate::chatwoot::MAX_BODY, deadline).await {
+            let body = match ex.body(shared, crate::chatwoot::MAX_BODY).await {
                 Ok(b) => b,
-                Err(r) => {
-                    if r.status == 408 {
-                        shared.metrics.http_timeouts.fetch_add(1, Relaxed);
-                    }
-                    return r;
-                }
+                Err(r) => return r,
             };
             let timestamp = head.chatwoot_timestamp.as_deref();
             let Some(account) = by_secret
@@ -595,21 +876,13 @@ async fn route(shared: &Arc<Shared>, tcp: &mut TcpStream, head: &Head, rest: Vec
             let (status, body) = crate::chatwoot::webhook(shared, account, &body).await;
             Response::json(status, body)
         }
-        ("POST", "/api/analyze") => {
-            let Some(grant) = bearer(head).and_then(|t| shared.config.auth.grant(&t).cloned())
-            else {
+        Handler::Analyze => {
+            let Caller::Shop(grant) = caller else {
                 return Response::error(401, ErrorCode::Unauthorized, "Bearer token required");
             };
-            let limits = &shared.config.limits;
-            let body = match read_body(tcp, head, rest, limits.max_body, limits.body_timeout).await
-            {
+            let body = match ex.body(shared, shared.config.limits.max_body).await {
                 Ok(b) => b,
-                Err(r) => {
-                    if r.status == 408 {
-                        shared.metrics.http_timeouts.fetch_add(1, Relaxed);
-                    }
-                    return r;
-                }
+                Err(r) => return r,
             };
             #[derive(Deserialize)]
             struct Req {
@@ -644,18 +917,5 @@ async fn route(shared: &Arc<Shared>, tcp: &mut TcpStream, head: &Head, rest: Vec
                 }
             }
         }
-        ("GET", path) => match ASSETS.iter().find(|a| a.path == path) {
-            Some(a) => Response {
-                status: 200,
-                content_type: a.content_type,
-                body: a.body.into(),
-                extra: "",
-            },
-            None => Response::text(404, "not found\n"),
-        },
-        (_, "/api/reload" | "/api/analyze" | "/integrations/chatwoot") => {
-            Response::text(405, "use POST\n")
-        }
-        _ => Response::text(405, "method not allowed\n"),
     }
 }

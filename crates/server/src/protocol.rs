@@ -13,6 +13,10 @@ mod outbound;
 pub(crate) use outbound::*;
 
 #[cfg(test)]
+mod js;
+#[cfg(test)]
+mod samples;
+#[cfg(test)]
 mod wire_tests;
 
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -15,6 +15,11 @@ fn extension_copies_match_the_served_assets() {
             include_str!("../../../extension/lib/labels.js"),
             "labels.js",
         ),
+        (
+            include_str!("../assets/protocol.js"),
+            include_str!("../../../extension/lib/protocol.js"),
+            "protocol.js",
+        ),
     ];
     for (served, copy, name) in pairs {
         assert!(

@@ -5,12 +5,9 @@
 //! - every `type` of `INBOUND_TYPES` / `OUTBOUND_TYPES` is documented, and no other is;
 //! - no module outside `protocol` writes a frame (no `"type"` key built by hand).
 
-use huashu_engine::{FollowUp, GuardHit, SuggestionItem, Understanding};
-use huashu_phrasebook::{Severity, Style, UrgentKind};
-use huashu_suggest::Suggestion;
-use huashu_understand::{Emotion, Entity, IntentScore};
 use serde_json::Value;
 
+use super::samples::frames;
 use super::*;
 
 const DOC: &str = include_str!("../../../../docs/PROTOCOL.md");
@@ -45,7 +42,7 @@ fn inline_examples() -> Vec<Value> {
         .collect()
 }
 
-fn doc_examples() -> Vec<Value> {
+pub(super) fn doc_examples() -> Vec<Value> {
     let mut all = block_examples();
     all.extend(inline_examples());
     all
@@ -90,278 +87,10 @@ fn inbound_type(m: &Inbound) -> &'static str {
     }
 }
 
-fn hit() -> GuardHit {
-    GuardHit {
-        rule: "provoke.go_sue".into(),
-        category: "provoke".into(),
-        severity: Severity::Block,
-        start: 0,
-        end: 4,
-        text: "你去告啊".into(),
-        rewrite: "非常抱歉给您带来困扰，我们一定认真处理".into(),
-    }
-}
-
-fn understanding() -> Understanding {
-    Understanding {
-        intents: vec![IntentScore {
-            id: "shipping",
-            score: 0.91,
-        }],
-        emotion: Emotion {
-            label: "anxiety",
-            intensity: 0.6,
-        },
-        urgent: false,
-        urgent_kind: None,
-        style: Style::Emotional,
-        entities: vec![Entity {
-            kind: "phone",
-            text: "138****5678".into(),
-            start: 9,
-            end: 20,
-            carrier: None,
-        }],
-        threat: false,
-        repeat_ask: false,
-        confident: true,
-    }
-}
-
-fn suggestion() -> SuggestionItem {
-    SuggestionItem {
-        id: "m-1:shipping.delay.soothe".into(),
-        suggestion: Suggestion {
-            script: "shipping.delay.soothe".into(),
-            intent: "shipping".into(),
-            stage: "soothe".into(),
-            tags: vec!["empathy".into()],
-            title: "物流配送 · 安抚".into(),
-            text: "…".into(),
-            source: None,
-            safety: None,
-        },
-    }
-}
-
-fn summary() -> crate::hub::Summary {
-    crate::hub::Summary {
-        conversation: "c-1".into(),
-        shop: "shop-1".into(),
-        seq: 18,
-        turns: 3,
-        customer: Some("张女士".into()),
-        last_role: Some("customer".into()),
-        last_text: Some("我的手机138****5678…".into()),
-        last_at: Some(1732250000000),
-        intent: Some("shipping".into()),
-        emotion: Some("anxiety".into()),
-        intensity: Some(0.6),
-        urgent: false,
-        threat: false,
-        escalation: false,
-        escalation_reasons: Vec::new(),
-        trend: Some(huashu_engine::Trend::Steady),
-        waiting_since: Some(1732250000000),
-        sla: "ok".into(),
-        safety: Some(None),
-        safety_name: None,
-        updated_at: 1732250000123,
-    }
-}
-
-fn order() -> crate::orders::Order {
-    crate::orders::Order {
-        id: "2023112245678".into(),
-        status: crate::OrderStatus::InTransit,
-        status_text: "运输中",
-        items: vec![crate::orders::OrderItem {
-            title: "…".into(),
-            sku: None,
-            quantity: 1,
-        }],
-        shipped_at: Some("2025-11-29 13:22".into()),
-        signed_at: None,
-        carrier: Some("顺丰速运".into()),
-        tracking: Some("SF1234567890123".into()),
-        logistics: Some("【杭州】快件已到达杭州转运中心".into()),
-    }
-}
-
-/// One frame per `Outbound` variant (two for `ack`), built from the types with the values of
-/// the page's examples, serialised the way the server does (events masked).
-fn frames() -> Vec<(&'static str, String)> {
-    let hits = [hit()];
-    let u = understanding();
-    let items = [suggestion()];
-    let s = summary();
-    let o = order();
-    let follow_up = FollowUp {
-        due_in_ms: 86_400_000,
-        text: "24小时内答复您".into(),
-    };
-    let flags = huashu_engine::Flags::default();
-    let welcome = Outbound::Welcome(Welcome {
-        protocol: PROTOCOL_VERSION,
-        role: "agent",
-        shop: "shop-1",
-        agent: Some("a-7"),
-        book: BookRef {
-            name: "default",
-            version: "1",
-            hash: "…",
-        },
-        limits: WelcomeLimits {
-            max_frame: 65536,
-            max_text: 2000,
-            rate: Rate {
-                per_sec: 50.0,
-                burst: 100.0,
-            },
-            outbound_queue: 1024,
-            heartbeat_ms: 30000,
-        },
-        sla: SlaLimits {
-            warn_ms: 8000,
-            breach_ms: 30000,
-        },
-        server_time: 1732250000000,
-        tz: Tz {
-            name: "Asia/Shanghai",
-            offset_min: 480,
-            label: "Asia/Shanghai (UTC+08:00)".into(),
-        },
-    });
-    let all = [
-        welcome,
-        Outbound::Pong,
-        Outbound::Ack(Ack {
-            conversation: "c-1",
-            id: "m-1",
-            seq: 17,
-            duplicate: false,
-        }),
-        Outbound::Ack(Ack {
-            conversation: "c-1",
-            id: "m-1",
-            seq: 17,
-            duplicate: true,
-        }),
-        Outbound::Subscribed(Subscribed {
-            conversation: "c-1",
-            seq: 18,
-        }),
-        Outbound::Unsubscribed(Unsubscribed {
-            conversation: "c-1",
-        }),
-        Outbound::Conversations(Conversations { items: &[] }),
-        Outbound::Conversation(SummaryFrame { summary: &s }),
-        Outbound::Unwatched,
-        Outbound::DraftGuard(DraftGuard {
-            conversation: "c-1",
-            draft: "d-3",
-            hits: &hits,
-            rewritten: Some("非常抱歉给您带来困扰，我们一定认真处理"),
-        }),
-        Outbound::Noted(Noted {
-            conversation: "c-1",
-            suggestion: "m-1:shipping.delay.soothe",
-            action: Action::Used.as_str(),
-        }),
-        Outbound::Revealed(Revealed {
-            conversation: "c-1",
-            turn: "m-1",
-            entity: 0,
-            kind: "phone",
-            value: "13812345678",
-        }),
-        Outbound::Resolved(Resolved {
-            conversation: "c-1",
-            changed: true,
-        }),
-        Outbound::Analysis(Analysis {
-            conversation: "c-1",
-            seq: 17,
-            turn: "m-1",
-            role: "customer",
-            text: "快递怎么还没到，电话138****5678",
-            at: 1732250000000,
-            customer: Some("张女士"),
-            safety: None,
-            flags: &flags,
-            understanding: &u,
-        }),
-        Outbound::Suggestions(Suggestions {
-            conversation: "c-1",
-            seq: 18,
-            turn: "m-1",
-            items: &items,
-            refresh: false,
-        }),
-        Outbound::TurnGuard(TurnGuard {
-            conversation: "c-1",
-            seq: 19,
-            turn: "m-2",
-            role: "agent",
-            text: "亲，24小时内答复您",
-            at: 1732250001000,
-            hits: &[],
-            rewritten: None,
-            follow_up: Some(&follow_up),
-            flags: &flags,
-        }),
-        Outbound::Safety(Safety {
-            conversation: "c-1",
-            seq: 22,
-            safety: None,
-            resolved: UrgentKind::SwallowChoke,
-            by: Some("a-7"),
-            at: 1732250009000,
-        }),
-        Outbound::Sla(Sla {
-            conversation: "c-1",
-            seq: 20,
-            level: "warn",
-            turn: "m-1",
-            waiting_ms: 8001,
-        }),
-        Outbound::FollowUp(FollowUpDue {
-            conversation: "c-1",
-            seq: 21,
-            turn: "m-2",
-            text: "24小时内答复您",
-            due_at: 1732336401000,
-        }),
-        Outbound::Order(OrderFrame {
-            conversation: "c-1",
-            seq: 22,
-            turn: "m-1",
-            order: &o,
-        }),
-        Outbound::Error(ErrorFrame {
-            code: ErrorCode::MissingField,
-            message: "missing field `text`",
-            r#ref: Some("m-1"),
-        }),
-    ];
-    all.iter()
-        .map(|f| {
-            let text = match f {
-                Outbound::Analysis(_)
-                | Outbound::Suggestions(_)
-                | Outbound::TurnGuard(_)
-                | Outbound::Safety(_) => f.masked_frame(),
-                _ => f.frame(),
-            };
-            (f.kind(), text)
-        })
-        .collect()
-}
-
 #[test]
 fn every_outbound_frame_is_a_documented_example() {
     let docs = doc_examples();
-    for (kind, text) in frames() {
+    for (kind, _, text) in frames() {
         let v: Value = serde_json::from_str(&text).expect("a frame is JSON");
         assert_eq!(type_of(&v), Some(kind), "{text}");
         assert!(
@@ -375,7 +104,7 @@ fn every_outbound_frame_is_a_documented_example() {
 fn every_documented_example_is_a_frame_or_parses() {
     let built: Vec<Value> = frames()
         .iter()
-        .map(|(_, t)| serde_json::from_str(t).expect("a frame is JSON"))
+        .map(|(_, _, t)| serde_json::from_str(t).expect("a frame is JSON"))
         .collect();
     let mut seen_outbound = 0;
     for v in doc_examples() {
@@ -404,7 +133,7 @@ fn every_documented_example_is_a_frame_or_parses() {
 #[test]
 fn type_lists_match_the_enums_and_the_page() {
     let mut kinds: Vec<&str> = Vec::new();
-    for (k, _) in frames() {
+    for (k, _, _) in frames() {
         if !kinds.contains(&k) {
             kinds.push(k);
         }
