@@ -245,6 +245,7 @@ export const PRODUCT_CATEGORY = Object.freeze({
  * @property {string} shop
  * @property {string} sla
  * @property {boolean} threat
+ * @property {string} trend
  * @property {number} turns
  * @property {'conversation'} type
  * @property {number} updated_at
@@ -305,6 +306,7 @@ export const PRODUCT_CATEGORY = Object.freeze({
  * @property {string} [customer]
  * @property {{intensity: number, label: string}} emotion
  * @property {Array<{end: number, kind: string, start: number, text: string, carrier: (string|undefined)}>} entities
+ * @property {{escalation: boolean, escalation_reasons: Array<*>, threat: boolean, trend: string, urgent: boolean}} flags
  * @property {Array<{id: string, score: number}>} intents
  * @property {boolean} repeat_ask
  * @property {string} role
@@ -335,6 +337,7 @@ export const PRODUCT_CATEGORY = Object.freeze({
  * @typedef {object} TurnGuard
  * @property {number} at
  * @property {string} conversation
+ * @property {{escalation: boolean, escalation_reasons: Array<*>, threat: boolean, trend: string, urgent: boolean}} flags
  * @property {{due_in_ms: number, text: string}} [follow_up]
  * @property {Array<{category: string, end: number, rewrite: string, rule: string, severity: string, start: number, text: string}>} hits
  * @property {?string} rewritten

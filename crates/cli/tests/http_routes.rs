@@ -319,7 +319,10 @@ async fn a_kept_connection_serves_requests_in_turn_and_pipelined() {
                 "{r:?}"
             );
             let v: Value = serde_json::from_str(&r.body).expect("JSON");
-            assert!(v["intents"][0]["id"].is_string() && v["guard"].is_array(), "{v}");
+            assert!(
+                v["intents"][0]["id"].is_string() && v["guard"].is_array(),
+                "{v}"
+            );
         }
         // Pipelined: three requests in one write (a GET, an API error, an analysis).
         let mut batch = request("GET", "/healthz", &[keep], "");
