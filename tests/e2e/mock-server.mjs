@@ -128,6 +128,8 @@ function suggest(u, customer) {
 // ---- server ---------------------------------------------------------------------------------
 export function startMock({ host = '127.0.0.1', port = 0, token = crypto.randomBytes(8).toString('hex'), sla = { warn_ms: 8000, breach_ms: 30000 } } = {}) {
   const convs = new Map();
+  /** Every `hello` and `turn` received, as sent (the SDK's frames, for shape checks). */
+  const frames = [];
   const watchers = new Set();
   const feedback = [];
   const reveals = [];
@@ -224,13 +226,14 @@ export function startMock({ host = '127.0.0.1', port = 0, token = crypto.randomB
       if (!hello) {
         if (m.type !== 'hello' || m.token !== token) { send(ws, { type: 'error', code: 'unauthorized', message: 'bad token' }); ws.close(4401, 'unauthorized'); return; }
         hello = m;
+        frames.push(m);
         send(ws, { type: 'welcome', protocol: 1, role: m.role, shop: m.shop ?? 'default', agent: m.agent, book: { name: 'mock', version: 'mock', hash: '0' }, limits: { max_frame: 65536, max_text: 2000, rate: { per_sec: 20, burst: 40 } }, sla, server_time: Date.now() });
         return;
       }
       const need = (...f) => { const miss = f.find((k) => m[k] === undefined); if (miss) send(ws, { type: 'error', code: 'missing_field', message: miss, ref: m.id }); return !miss; };
       switch (m.type) {
         case 'ping': send(ws, { type: 'pong' }); break;
-        case 'turn': if (need('conversation', 'id', 'text')) acceptTurn(ws, m, m.role === 'agent' ? 'agent' : 'customer'); break;
+        case 'turn': frames.push(m); if (need('conversation', 'id', 'text')) acceptTurn(ws, m, m.role === 'agent' ? 'agent' : 'customer'); break;
         case 'send': if (need('conversation', 'id', 'text')) acceptTurn(ws, m, 'agent'); break;
         case 'watch': watchers.add(ws); send(ws, { type: 'conversations', items: [...convs.values()].map(summary) }); break;
         case 'subscribe': {
@@ -263,7 +266,7 @@ export function startMock({ host = '127.0.0.1', port = 0, token = crypto.randomB
       const addr = server.address();
       const base = `http://${host}:${addr.port}`;
       resolve({
-        base, token, port: addr.port, feedback, reveals,
+        base, token, port: addr.port, feedback, reveals, frames,
         /** Drops every WebSocket connection (a network cut; the state is kept). */
         dropAll: () => { for (const ws of sockets) ws.terminate(); },
         url: `${base}/?token=${token}`,

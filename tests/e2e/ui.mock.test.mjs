@@ -13,7 +13,7 @@ import { launch, watch, until, HERE } from './lib.mjs';
 
 // The SDK is a browser ES module outside any package.json: load it from its source.
 const sdkSource = fs.readFileSync(path.join(HERE, '../../crates/server/assets/huashu.js'), 'utf8');
-const { Huashu } = await import(`data:text/javascript;base64,${Buffer.from(sdkSource).toString('base64')}`);
+const { Huashu, visitorKey } = await import(`data:text/javascript;base64,${Buffer.from(sdkSource).toString('base64')}`);
 
 describe('SDK (node, against the mock)', () => {
   let mock;
@@ -33,6 +33,26 @@ describe('SDK (node, against the mock)', () => {
     assert.match(ack.id, /^m-/);
     assert.equal(hs.pending, 0);
     hs.close();
+  });
+
+  it('sends the visitor key in hello only and the conversation signature with its turns', async () => {
+    const store = new Map();
+    const storage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v) };
+    const visitor = visitorKey(storage);
+    assert.match(visitor, /^[0-9a-f]{32}$/);
+    assert.equal(visitorKey(storage), visitor, 'kept for a returning visitor');
+    const hs = client({ visitor, conversation: 'sig-1', sig: 'ab'.repeat(32) });
+    assert.ok(!JSON.stringify(hs).includes(visitor), 'not an enumerable property');
+    hs.connect();
+    await hs.sendTurn({ role: 'customer', text: '你好' });
+    await hs.sendTurn({ conversation: 'sig-2', sig: 'cd'.repeat(32), role: 'customer', text: '在吗' });
+    await hs.sendTurn({ conversation: 'sig-3', role: 'customer', text: '没签名' });
+    hs.close();
+    const hello = mock.frames.filter((f) => f.type === 'hello' && f.visitor === visitor);
+    assert.equal(hello.length, 1);
+    const turns = mock.frames.filter((f) => f.type === 'turn' && f.conversation.startsWith('sig-'));
+    assert.deepEqual(turns.map((t) => [t.conversation, t.sig]), [['sig-1', 'ab'.repeat(32)], ['sig-2', 'cd'.repeat(32)], ['sig-3', undefined]]);
+    assert.ok(turns.every((t) => !JSON.stringify(t).includes(visitor)), 'the key travels in hello only');
   });
 
   it('re-sends the outbox after a dropped connection; a re-sent id gets the same seq', async () => {

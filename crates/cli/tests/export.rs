@@ -45,6 +45,7 @@ fn turn(shop: &str, conv: &str, id: &str, seq: u64, role: &str, text: &str, at: 
         }],
         summary: None,
         agent_hit_rules: (role == "agent").then(Vec::new),
+        visitor: None,
     })
 }
 

@@ -373,13 +373,39 @@ async fn at_rust_log_trace_no_token_and_no_customer_text_reaches_the_log() {
     w.send_raw(Message::Text(r#"{"type":"turn","role":"秘密角色"}"#.into()))
         .await;
     w.expect("error").await;
+    // Ids are the client's: a phone number as the chat id and in the turn id. Revealing the
+    // turn's phone writes an info line that names the conversation and the turn.
+    w.send(turn(
+        "chat-13700001111",
+        "m-13600002222",
+        "customer",
+        "电话13512345678",
+    ))
+    .await;
+    w.expect("ack").await;
     drop(w);
+    let mut a = Client::hello(&url, "agent", token).await;
+    a.subscribe("chat-13700001111", 0).await;
+    a.send(json!({"type":"reveal","conversation":"chat-13700001111","turn":"m-13600002222","entity":0}))
+        .await;
+    a.expect("revealed").await;
+    drop(a);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let _ = child.kill();
     let _ = child.wait();
     let text = std::fs::read_to_string(&log).expect("read log");
     assert!(text.len() > 100, "trace logging is on: {text}");
-    for secret in [token, "13912345678", "王秘密", "快递呢", "秘密角色"] {
+    assert!(text.contains("personal value revealed"), "{text}");
+    for secret in [
+        token,
+        "13912345678",
+        "王秘密",
+        "快递呢",
+        "秘密角色",
+        "13700001111",
+        "13600002222",
+        "13512345678",
+    ] {
         assert!(!text.contains(secret), "{secret:?} in the log:\n{text}");
     }
 }
@@ -505,6 +531,81 @@ async fn a_public_widget_token_sends_customer_turns_only_and_reads_nothing() {
         .map(|t| (t.id.as_str(), t.agent.as_deref()))
         .collect();
     assert_eq!(agents, [("customer-ok", None), ("real-1", Some("a-1"))]);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_widget_writes_only_into_its_own_conversations() {
+    let server = InProcess::start(|_| {}).await;
+    let url = server.url();
+    let (mut w, mut c) = bystanders(&server).await;
+    served(&mut w, &mut c, "first").await;
+    // Visitor keys: the first widget turn binds `chat-1` to its visitor.
+    let mut mine = Client::hello_visitor(&url, WIDGET_A, "visitor-one-0123456789").await;
+    mine.send(turn("chat-1", "m-1", "customer", "你好")).await;
+    assert_eq!(mine.expect("ack").await["seq"], 1);
+    let other = Client::hello_visitor(&url, WIDGET_A, "visitor-two-0123456789").await;
+    let mut signed_a = Client::connect(&url).await;
+    signed_a
+        .send(json!({"type":"hello","role":"widget","token":SIGNED_WIDGET_A}))
+        .await;
+    signed_a.expect("welcome").await;
+    let mut signed_b = Client::connect(&url).await;
+    signed_b
+        .send(json!({"type":"hello","role":"widget","token":SIGNED_WIDGET_B}))
+        .await;
+    signed_b.expect("welcome").await;
+    let mut forged = signed_turn("shop-a", "chat-2", "f-1", "伪造");
+    forged["sig"] = json!("00".repeat(32));
+    let mut clients = [other, signed_a, signed_b];
+    let (other, signed_a, signed_b) = (0, 1, 2);
+    let refusals = [
+        // Another visitor's conversation, with a new id and with the owner's turn id.
+        (other, turn("chat-1", "x-1", "customer", "注入"), "x-1"),
+        (other, turn("chat-1", "m-1", "customer", "注入"), "m-1"),
+        // The bystander's conversation, bound to the bystander widget's visitor key.
+        (other, turn("bystander", "x-2", "customer", "注入"), "x-2"),
+        // A forged signature, and one made for another conversation.
+        (signed_a, forged, "f-1"),
+        (
+            signed_a,
+            {
+                let mut t = signed_turn("shop-a", "chat-3", "f-2", "换了会话");
+                t["conversation"] = json!("chat-2");
+                t
+            },
+            "f-2",
+        ),
+        // Shop A's valid signature replayed to shop B (the same secret in both shops).
+        (
+            signed_b,
+            signed_turn("shop-a", "chat-2", "r-1", "跨店"),
+            "r-1",
+        ),
+    ];
+    for (client, frame, r) in refusals {
+        clients[client].send(frame.clone()).await;
+        let e = clients[client].expect_error("forbidden").await;
+        assert_eq!(e["ref"], r, "{frame}");
+    }
+    let signed_a = &mut clients[signed_a];
+    signed_a
+        .send(signed_turn("shop-a", "chat-2", "s-1", "签名正确"))
+        .await;
+    assert_eq!(signed_a.expect("ack").await["seq"], 1);
+    served(&mut w, &mut c, "still-served").await;
+    let store = server.store();
+    for (shop, conv, want) in [
+        ("shop-a", "chat-1", vec!["m-1"]),
+        ("shop-a", "chat-2", vec!["s-1"]),
+        ("shop-b", "chat-2", vec![]),
+    ] {
+        let turns = store
+            .turns(&huashu_store::conversation_key(shop, conv))
+            .expect("turns");
+        let ids: Vec<&str> = turns.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, want, "{shop} {conv}");
+    }
     server.stop().await;
 }
 

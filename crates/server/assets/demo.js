@@ -5,7 +5,7 @@
 // them; here a second SDK connection (agent role, read-only use) subscribes to the conversation.
 // The token stays in memory and in the URLs it was given in (this page's and the iframe's).
 
-import { Huashu, defaultUrl, newId } from '/sdk/huashu.js';
+import { Huashu, defaultUrl, newId, visitorKey } from '/sdk/huashu.js';
 
 const params = new URLSearchParams(location.search);
 const TOKEN = params.get('token');
@@ -170,7 +170,8 @@ function init() {
     return;
   }
   const url = defaultUrl();
-  widget = new Huashu({ url, token: TOKEN, shop: SHOP, role: 'widget', backoff: { initial: 300, max: 8000 } });
+  // A shop's public widget token binds the conversations this browser starts to its visitor key.
+  widget = new Huashu({ url, token: TOKEN, shop: SHOP, role: 'widget', visitor: visitorKey(), backoff: { initial: 300, max: 8000 } });
   viewer = new Huashu({ url, token: TOKEN, shop: SHOP, agent: 'demo-shop', role: 'agent', backoff: { initial: 300, max: 8000 } });
   widget.on('open', () => { status('up', '顾客端在线'); $('chat-foot').textContent = ''; });
   widget.on('close', ({ willReconnect }) => {

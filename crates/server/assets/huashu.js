@@ -47,6 +47,11 @@
  * @property {string} [shop='default'] Shop id.
  * @property {string} [agent] Agent id (agent role).
  * @property {string} [conversation] Default conversation for `sendTurn`.
+ * @property {string} [sig] The shop backend's signature of `conversation` (widget tokens with a
+ *   signing secret; see docs/SDK.md), sent with turns of that conversation.
+ * @property {string} [visitor] Widget role with a public widget token: this visitor's own secret
+ *   (`visitorKey()`); the conversations it starts are bound to it, so nobody else holding the
+ *   page's token can write into them. Kept in memory, sent only inside `hello`.
  * @property {Role} [role='widget']
  * @property {{initial?: number, max?: number, factor?: number}} [backoff] Reconnect delays in ms
  *   (defaults 300, 10000, 2). Each delay is drawn uniformly in [d/2, d] ("equal jitter").
@@ -69,6 +74,8 @@
  *   the turn so the QA figures credit it to that agent.
  * @property {string} [product] Customer turns: sku of the catalogue product the customer is
  *   looking at (the product page the chat was opened from), so answers fit that product.
+ * @property {string} [sig] The shop backend's signature of the conversation id (defaults to the
+ *   `sig` option for the default conversation).
  */
 
 /**
@@ -100,6 +107,27 @@ export function newId(prefix = 'm') {
 }
 
 /**
+ * This browser's visitor key for huashu: 128 random bits (32 hex characters), created on first
+ * use and kept in `storage` under `name`, so a returning visitor can go on writing into the
+ * conversations it started. Falls back to a key for this page load when storage is unavailable.
+ * The key is a secret of this visitor: pass it as the `visitor` option, never put it in a URL.
+ * @param {Storage} [storage=localStorage]
+ * @param {string} [name='huashu.visitor']
+ * @returns {string}
+ */
+export function visitorKey(storage = globalThis.localStorage, name = 'huashu.visitor') {
+  try {
+    const kept = storage?.getItem(name);
+    if (kept && /^[0-9a-f]{32}$/.test(kept)) return kept;
+  } catch { /* storage disabled: a key for this page load */ }
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  const key = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  try { storage?.setItem(name, key); } catch { /* see above */ }
+  return key;
+}
+
+/**
  * The WebSocket URL of the server that served this page (`ws(s)://<host>/ws`).
  * @param {Location} [loc=location]
  * @returns {string}
@@ -118,8 +146,11 @@ export class Huashu {
     this.agent = agent;
     this.role = role;
     this.conversation = conversation;
-    // Not a public property: keep the token out of casual inspection and serialisation.
+    // Not public properties: keep the token and the visitor key out of casual inspection and
+    // serialisation.
     Object.defineProperty(this, '_token', { value: token, enumerable: false });
+    Object.defineProperty(this, '_visitor', { value: options.visitor, enumerable: false });
+    this._sig = options.sig;
     this._backoff = { initial: backoff.initial ?? 300, max: backoff.max ?? 10000, factor: backoff.factor ?? 2 };
     this._handshakeTimeout = options.handshakeTimeout ?? 8000;
     this._pingInterval = options.pingInterval ?? 20000;
@@ -227,6 +258,7 @@ export class Huashu {
     ws.onopen = () => {
       const hello = { type: 'hello', role: this.role, token: this._token, shop: this.shop };
       if (this.agent) hello.agent = this.agent;
+      if (this._visitor) hello.visitor = this._visitor;
       ws.send(JSON.stringify(hello));
     };
     ws.onmessage = (ev) => {
@@ -389,6 +421,8 @@ export class Huashu {
     if (turn.customer) msg.customer = turn.customer;
     if (turn.agent) msg.agent = turn.agent;
     if (turn.product) msg.product = turn.product;
+    const sig = turn.sig ?? (conversation === this.conversation ? this._sig : undefined);
+    if (sig) msg.sig = sig;
     return this._enqueue(msg);
   }
 

@@ -206,6 +206,7 @@ mod tests {
             role: Role::Widget,
             shop: "shop-a".into(),
             agent: None,
+            claim: crate::claim::Claim::Any,
         };
         let input = TurnInput {
             conversation: conv.into(),

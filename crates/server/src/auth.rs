@@ -10,6 +10,9 @@
 //! token = "w-secret"
 //! role = "widget"        # widget | integration | agent | supervisor | any
 //! shop = "shop-1"
+//! # optional, widget tokens only: turns must carry the shop backend's conversation
+//! # signature (see `claim.rs`); without it, conversations are bound to visitor keys.
+//! signing_secret = "at-least-32-characters-of-secret"
 //! [[token]]
 //! token = "a-secret"
 //! role = "agent"
@@ -24,6 +27,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::Error;
+use crate::claim::{MIN_SIGNING_SECRET, SigningKey};
 
 /// The role a connection takes in its `hello`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
@@ -84,6 +88,9 @@ pub struct Grant {
     pub role: TokenRole,
     pub shop: String,
     pub agent: Option<String>,
+    /// Widget tokens: the secret of conversation signatures (`claim.rs`). `None`: the
+    /// widget's conversations are bound to visitor keys instead.
+    pub signing: Option<SigningKey>,
 }
 
 type Digest32 = [u8; 32];
@@ -114,6 +121,7 @@ struct TokenEntry {
     role: TokenRole,
     shop: String,
     agent: Option<String>,
+    signing_secret: Option<String>,
 }
 
 impl Auth {
@@ -136,8 +144,18 @@ impl Auth {
                 role,
                 shop: shop.to_string(),
                 agent: agent.map(str::to_string),
+                signing: None,
             },
         );
+        self
+    }
+
+    /// Gives the (already added) widget token `token` a conversation-signing secret: its turns
+    /// must then carry `sig` (see `claim.rs`). Does nothing for an unknown token.
+    pub fn with_signing_secret(mut self, token: &str, secret: &str) -> Auth {
+        if let Some(g) = self.tokens.get_mut(&digest(token)) {
+            g.signing = Some(SigningKey::new(secret));
+        }
         self
     }
 
@@ -185,6 +203,21 @@ impl Auth {
                 return Err(bad(format!("token #{} is listed twice", i + 1)));
             }
             auth = auth.with_token(&t.token, t.role, &t.shop, t.agent.as_deref());
+            if let Some(secret) = &t.signing_secret {
+                if t.role != TokenRole::Widget {
+                    return Err(bad(format!(
+                        "token #{}: `signing_secret` is for widget tokens (server-side tokens are not bound to conversations)",
+                        i + 1
+                    )));
+                }
+                if secret.len() < MIN_SIGNING_SECRET {
+                    return Err(bad(format!(
+                        "token #{}: `signing_secret` shorter than {MIN_SIGNING_SECRET} characters",
+                        i + 1
+                    )));
+                }
+                auth = auth.with_signing_secret(&t.token, secret);
+            }
         }
         Ok(auth)
     }
@@ -264,6 +297,8 @@ mod tests {
         for text in [
             "[[token]]\ntoken='short'\nrole='agent'\nshop='s'",
             "[[token]]\ntoken='long-enough'\nrole='boss'\nshop='s'",
+            "[[token]]\ntoken='long-enough'\nrole='widget'\nshop='s'\nsigning_secret='short'",
+            "[[token]]\ntoken='long-enough'\nrole='integration'\nshop='s'\nsigning_secret='0123456789abcdef0123456789abcdef'",
             "oops =",
         ] {
             assert!(

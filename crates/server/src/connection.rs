@@ -19,7 +19,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
 use crate::admission::Refusal;
-use crate::auth::Role;
+use crate::auth::{Role, TokenRole};
+use crate::claim::{self, Claim, MAX_VISITOR_KEY, MIN_VISITOR_KEY, VisitorDigest};
 use crate::outbox::{Inbox, Outbox, outbox};
 use crate::protocol::{self, ClientError, ErrorCode, Hello, Inbound, Outbound, Speaker, close};
 use crate::ratelimit::TokenBucket;
@@ -310,10 +311,19 @@ where
             return Err(ClientError::new(ErrorCode::BadField, "agent id too long"));
         }
         self.agent_turns = grant.role.sends_agent_turns();
+        let claim = match (grant.role, &grant.signing) {
+            (TokenRole::Widget, Some(key)) => Claim::Signed(key.clone()),
+            (TokenRole::Widget, None) => {
+                let visitor = h.visitor.as_deref().map(visitor_digest).transpose()?;
+                Claim::Visitor(visitor)
+            }
+            _ => Claim::Any,
+        };
         Ok(Session {
             role: h.role,
             shop: grant.shop.clone(),
             agent,
+            claim,
         })
     }
 
@@ -514,6 +524,16 @@ where
                             "a widget token sends customer turns only; agent turns need an integration token",
                         )
                         .with_ref(r),
+                    ));
+                }
+                if let Claim::Signed(key) = &session.claim
+                    && !t
+                        .sig
+                        .as_deref()
+                        .is_some_and(|sig| key.verify(&session.shop, &t.conversation, sig))
+                {
+                    return Err(Reply::Client(
+                        ClientError::new(ErrorCode::Forbidden, claim::BAD_SIGNATURE).with_ref(r),
                     ));
                 }
                 let input = TurnInput {
@@ -865,4 +885,20 @@ fn peek_ref(text: &str) -> Option<String> {
     serde_json::from_str::<Ids>(text)
         .ok()
         .and_then(|i| i.id.or(i.draft))
+}
+
+/// The digest of a `hello`'s visitor key, or `bad_field` when it is too short or too long
+/// to be one of ours (the SDK's keys hold 128 random bits).
+fn visitor_digest(key: &str) -> Result<VisitorDigest, ClientError> {
+    if !(MIN_VISITOR_KEY..=MAX_VISITOR_KEY).contains(&key.len())
+        || key.chars().any(char::is_control)
+    {
+        return Err(ClientError::new(
+            ErrorCode::BadField,
+            format!(
+                "`visitor` must be {MIN_VISITOR_KEY}..={MAX_VISITOR_KEY} bytes without control characters"
+            ),
+        ));
+    }
+    Ok(VisitorDigest::of(key))
 }

@@ -9,6 +9,7 @@ use huashu_engine::{AnalyzeLine, ConversationState, DraftCheck, FeedbackAction};
 use huashu_store::{DraftWrite, FeedbackWrite, NewEvent, RevealWrite, Write};
 
 use crate::hub::{Conversation, Hub, Inner, Locked};
+use crate::logid::LogId;
 use crate::outbox::Outbox;
 use crate::protocol::{self, Action, ClientError, ErrorCode, Outbound, Speaker};
 use crate::shared::{Session, Shared, internal, now_ms};
@@ -209,7 +210,7 @@ impl Shared {
             }))
             .await
             .map_err(internal)?;
-        tracing::info!(conversation, turn, entity, kind = value.kind, agent = ?session.agent, "personal value revealed");
+        tracing::info!(conversation = %LogId::of(conversation), turn = %LogId::of(turn), entity, kind = value.kind, agent = ?session.agent, "personal value revealed");
         Ok(value)
     }
 

@@ -26,6 +26,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::db::Db;
+use crate::logid::LogId;
 use crate::outbox::Outbox;
 use crate::protocol::{ClientError, ErrorCode, Outbound, SummaryFrame};
 use crate::shared::internal;
@@ -141,6 +142,9 @@ pub(crate) struct Inner {
     pub(crate) personal: crate::personal::PersonalValues,
     /// The latest customer turn (id, text): what a refreshed suggestion list is ranked for.
     pub(crate) last_customer: Option<(String, String)>,
+    /// The digest of the widget visitor key the conversation is bound to (stored with its
+    /// first turn; see `claim.rs`).
+    pub(crate) visitor: Option<[u8; 32]>,
 }
 
 impl Inner {
@@ -181,6 +185,7 @@ struct Loaded {
     summary: Summary,
     resume: Resume,
     last_customer: Option<(String, String)>,
+    visitor: Option<[u8; 32]>,
 }
 
 #[derive(Debug)]
@@ -357,6 +362,7 @@ impl Hub {
                     .zip(waiting_turn.clone())
                     .map(|(since_ms, turn)| Wait { turn, since_ms });
                 Ok(Some(Loaded {
+                    visitor: rec.visitor,
                     shop: rec.shop,
                     last_seq: rec.last_seq,
                     chat: Chat::restore(state, flags, wait),
@@ -376,13 +382,14 @@ impl Hub {
             return Ok(None);
         };
         inner.last_customer = l.last_customer;
+        inner.visitor = l.visitor;
         let _ = slot.owner.set(l.shop.clone());
         inner.shop = Some(l.shop);
         inner.last_seq = l.last_seq;
         inner.chat = l.chat;
         inner.seen = l.seen;
         inner.summary = l.summary;
-        tracing::debug!(conversation = %slot.id, last_seq = l.last_seq, "conversation resumed from the database");
+        tracing::debug!(conversation = %LogId::of(&slot.id), last_seq = l.last_seq, "conversation resumed from the database");
         Ok(Some(l.resume))
     }
 

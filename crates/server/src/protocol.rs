@@ -134,12 +134,26 @@ pub fn to_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| String::from("{}"))
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// `Debug` is written by hand: the token and the visitor key must not reach a log.
+#[derive(Clone, Deserialize)]
 pub struct Hello {
     pub role: Role,
     pub token: String,
     pub shop: Option<String>,
     pub agent: Option<String>,
+    /// Widget connections with a public widget token: the visitor's own secret, which binds
+    /// the conversations this visitor starts (`claim.rs`).
+    pub visitor: Option<String>,
+}
+
+impl std::fmt::Debug for Hello {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hello")
+            .field("role", &self.role)
+            .field("shop", &self.shop)
+            .field("agent", &self.agent)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -172,6 +186,9 @@ pub struct Turn {
     /// Customer turns: sku of the catalogue product the customer is looking at (the product
     /// page the chat was opened from); FAQ answers and scripts then fit that product.
     pub product: Option<String>,
+    /// The shop backend's signature of the conversation id, for widget tokens with a signing
+    /// secret (`claim.rs`).
+    pub sig: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -26,6 +26,7 @@ use crate::auth::Role;
 use crate::config::Config;
 use crate::db::Db;
 use crate::hub::{Conversation, Hub, Inner, Locked, Summary};
+use crate::logid::LogId;
 use crate::metrics::Metrics;
 use crate::protocol::{ClientError, ErrorCode, to_json};
 use crate::timers::Timers;
@@ -36,6 +37,9 @@ pub(crate) struct Session {
     pub(crate) role: Role,
     pub(crate) shop: String,
     pub(crate) agent: Option<String>,
+    /// Which conversations its turns may go to (`claim.rs`): every one of the shop for
+    /// server-side tokens, its own for a public widget token.
+    pub(crate) claim: crate::claim::Claim,
 }
 
 #[derive(Debug)]
@@ -206,7 +210,9 @@ impl Shared {
             for id in ids {
                 match shared.lock(&id).await {
                     Ok((slot, inner)) => shared.conversations.release(&slot, inner),
-                    Err(e) => tracing::warn!(conversation = %id, error = %e.message, "not resumed"),
+                    Err(e) => {
+                        tracing::warn!(conversation = %LogId::of(huashu_store::client_id(&id)), error = %e.message, "not resumed")
+                    }
                 }
             }
             if n > 0 {
@@ -245,7 +251,7 @@ impl Shared {
             sla,
         });
         if let Err(e) = self.db.write(write).await {
-            tracing::warn!(conversation = %slot.id, error = %e, "event not stored");
+            tracing::warn!(conversation = %LogId::of(&slot.id), error = %e, "event not stored");
             return false;
         }
         inner.last_seq = last;

@@ -45,8 +45,16 @@ fn auth() -> Auth {
         .with_token("super-a-token", TokenRole::Supervisor, "shop-a", None)
         .with_token("widget-b-token", TokenRole::Widget, "shop-b", None)
         .with_token("agent-b-token", TokenRole::Agent, "shop-b", None)
+        // Public widget tokens whose conversations the shops' backends sign. Both shops use
+        // the same secret here on purpose: a signature still fits one shop only.
+        .with_token("signed-widget-a-token", TokenRole::Widget, "shop-a", None)
+        .with_signing_secret("signed-widget-a-token", SIGNING_SECRET)
+        .with_token("signed-widget-b-token", TokenRole::Widget, "shop-b", None)
+        .with_signing_secret("signed-widget-b-token", SIGNING_SECRET)
         .with_admin("admin-token")
 }
+
+const SIGNING_SECRET: &str = "shop-backend-signing-secret-0123456789";
 
 struct Harness {
     shared: Arc<Shared>,
@@ -213,8 +221,21 @@ impl Client {
         v
     }
 
+    /// `hello` as `role`; a widget presents a visitor key derived from the token, so every
+    /// widget client of one token is the same visitor (tests of other visitors use
+    /// `hello_visitor`).
     async fn hello(&mut self, role: &str, token: &str) -> Value {
+        if role == "widget" {
+            return self
+                .hello_visitor(token, &format!("visitor-of-{token}"))
+                .await;
+        }
         self.send(json!({"type":"hello","role":role,"token":token}));
+        self.expect_type("welcome").await
+    }
+
+    async fn hello_visitor(&mut self, token: &str, visitor: &str) -> Value {
+        self.send(json!({"type":"hello","role":"widget","token":token,"visitor":visitor}));
         self.expect_type("welcome").await
     }
 
@@ -668,9 +689,12 @@ async fn the_same_conversation_id_in_two_shops_is_two_independent_conversations(
     let replay = b.expect_type("guard").await;
     assert_eq!(replay["turn"], "m-9", "only B's own events");
     assert_eq!(b.expect_type("subscribed").await["seq"], 1);
+    // B's agent started B's `a-conv`, so B's public widget joins it with a signature (a
+    // visitor key cannot claim a conversation that already has turns).
     let mut wb = h.connect();
-    wb.hello("widget", "widget-b-token").await;
-    wb.send(turn("a-conv", "m-2", "customer", "我是B店"));
+    wb.send(json!({"type":"hello","role":"widget","token":"signed-widget-b-token"}));
+    wb.expect_type("welcome").await;
+    wb.send(signed_turn("shop-b", "a-conv", "m-2", "我是B店"));
     assert_eq!(wb.expect_type("ack").await["seq"], 2);
     assert_eq!(b.expect_type("analysis").await["turn"], "m-2");
     b.expect_type("suggestions").await;
@@ -680,7 +704,7 @@ async fn the_same_conversation_id_in_two_shops_is_two_independent_conversations(
     a.hello("agent", "agent-a-token").await;
     a.send(json!({"type":"subscribe","conversation":"future","since":0}));
     a.expect_type("subscribed").await;
-    wb.send(turn("future", "m-1", "customer", "不是抢注"));
+    wb.send(signed_turn("shop-b", "future", "m-1", "不是抢注"));
     assert_eq!(wb.expect_type("ack").await["seq"], 1);
     // Shop A's subscriber of `future` and of `a-conv` saw nothing of shop B.
     a.alive().await;
@@ -1390,6 +1414,7 @@ async fn under_sustained_writes_the_wal_is_rewound_once_past_its_bound() {
                     events: vec![event(seq), event(seq + 1)],
                     summary: Some("{}".into()),
                     agent_hit_rules: None,
+                    visitor: None,
                 });
                 db.write(write).await.expect("committed");
             }
@@ -1495,4 +1520,149 @@ async fn personal_values_are_masked_everywhere_and_revealed_only_to_a_subscribed
             assert!(!hay.contains(raw), "{raw} stored in {file}");
         }
     }
+}
+
+/// A signed turn: `sig` as the shop's backend computes it.
+fn signed_turn(shop: &str, conv: &str, id: &str, text: &str) -> Value {
+    let mut t = turn(conv, id, "customer", text);
+    t["sig"] = json!(crate::SigningKey::new(SIGNING_SECRET).sign(shop, conv));
+    t
+}
+
+#[tokio::test]
+async fn a_public_widget_without_a_visitor_key_or_signature_sends_no_turn() {
+    let h = harness(|_| {});
+    let mut w = h.connect();
+    w.send(json!({"type":"hello","role":"widget","token":"public-widget-a-token"}));
+    w.expect_type("welcome").await;
+    w.send(turn("c-1", "m-1", "customer", "在吗"));
+    let e = w.expect_error("forbidden").await;
+    assert_eq!(e["ref"], "m-1");
+    assert!(
+        e["message"].as_str().is_some_and(|m| m.contains("visitor")),
+        "{e}"
+    );
+    // A key too short to be random is refused at hello.
+    let mut w = h.connect();
+    w.send(
+        json!({"type":"hello","role":"widget","token":"public-widget-a-token","visitor":"short"}),
+    );
+    w.expect_error("bad_field").await;
+    assert_eq!(w.next().await, Seen::Close(4401));
+    assert_eq!(h.store().count(Table::Turns).expect("count"), 0);
+}
+
+#[tokio::test]
+async fn another_visitor_cannot_write_into_a_visitors_conversation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let h = harness_in(dir, |_| {});
+    let mut agent = h.connect();
+    agent.hello("agent", "agent-a-token").await;
+    agent.send(json!({"type":"subscribe","conversation":"c-1","since":0}));
+    agent.expect_type("subscribed").await;
+    let mut mine = h.connect();
+    mine.hello_visitor("public-widget-a-token", "visitor-one-0123456789")
+        .await;
+    mine.send(turn("c-1", "m-1", "customer", "我的快递到哪了"));
+    assert_eq!(mine.expect_type("ack").await["seq"], 1);
+    agent.expect_type("analysis").await;
+    agent.expect_type("suggestions").await;
+
+    let mut other = h.connect();
+    other
+        .hello_visitor("public-widget-a-token", "visitor-two-0123456789")
+        .await;
+    // A new turn, and a re-send of the owner's turn id (which must not leak its seq).
+    for id in ["x-1", "m-1"] {
+        other.send(turn("c-1", id, "customer", "注入的文字"));
+        let e = other.expect_error("forbidden").await;
+        assert_eq!(e["ref"], id, "{e}");
+        assert!(e.get("seq").is_none());
+    }
+    // A conversation the shop's chat system started is not claimable by any visitor.
+    let mut integration = h.connect();
+    integration.hello("widget", "widget-a-token").await;
+    integration.send(turn("c-server", "s-1", "customer", "后台转来的"));
+    integration.expect_type("ack").await;
+    other.send(turn("c-server", "x-2", "customer", "抢占"));
+    other.expect_error("forbidden").await;
+    // The owner goes on; the subscriber saw nothing of the other visitor.
+    mine.send(turn("c-1", "m-2", "customer", "还在吗"));
+    assert_eq!(mine.expect_type("ack").await["seq"], 3);
+    assert_eq!(agent.expect_type("analysis").await["turn"], "m-2");
+    h.shared.db.close().await;
+    let Harness { dir, .. } = h;
+
+    // The binding is stored: after a restart the other visitor is still refused.
+    let h2 = harness_in(dir, |_| {});
+    let mut other = h2.connect();
+    other
+        .hello_visitor("public-widget-a-token", "visitor-two-0123456789")
+        .await;
+    other.send(turn("c-1", "x-3", "customer", "重启之后"));
+    other.expect_error("forbidden").await;
+    let mut mine = h2.connect();
+    mine.hello_visitor("public-widget-a-token", "visitor-one-0123456789")
+        .await;
+    mine.send(turn("c-1", "m-3", "customer", "重启之后"));
+    assert_eq!(mine.expect_type("ack").await["seq"], 5);
+    let turns = h2.store().turns(&key_a("c-1")).expect("turns");
+    let ids: Vec<&str> = turns.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["m-1", "m-2", "m-3"]);
+}
+
+#[tokio::test]
+async fn a_signed_widget_needs_the_shop_backends_signature_of_each_conversation() {
+    let h = harness(|_| {});
+    let mut w = h.connect();
+    // No visitor key needed: the signature is the proof.
+    w.send(json!({"type":"hello","role":"widget","token":"signed-widget-a-token"}));
+    w.expect_type("welcome").await;
+    let good = signed_turn("shop-a", "c-1", "m-1", "在吗");
+    let forged = {
+        let mut t = good.clone();
+        let sig = t["sig"].as_str().expect("sig").to_string();
+        let flipped = if sig.starts_with('0') { "1" } else { "0" };
+        t["sig"] = json!(format!("{flipped}{}", &sig[1..]));
+        t
+    };
+    let other_conversation = {
+        let mut t = signed_turn("shop-a", "c-2", "m-1", "在吗");
+        t["conversation"] = json!("c-1");
+        t
+    };
+    let unsigned = turn("c-1", "m-1", "customer", "在吗");
+    let mut made_by_another_secret = good.clone();
+    made_by_another_secret["sig"] = json!(
+        crate::SigningKey::new("another-shops-secret-0123456789abcdef").sign("shop-a", "c-1")
+    );
+    for (what, t) in [
+        ("forged", forged),
+        ("another conversation's", other_conversation),
+        ("unsigned", unsigned),
+        ("another secret's", made_by_another_secret),
+    ] {
+        w.send(t);
+        let e = w.expect_error("forbidden").await;
+        assert_eq!(e["ref"], "m-1", "{what}: {e}");
+    }
+    w.send(good);
+    assert_eq!(w.expect_type("ack").await["seq"], 1);
+
+    // Shop A's signature replayed by shop B's widget (same secret): refused, shop B's `c-1`
+    // untouched; B's own signature works.
+    let mut wb = h.connect();
+    wb.send(json!({"type":"hello","role":"widget","token":"signed-widget-b-token"}));
+    wb.expect_type("welcome").await;
+    let mut replayed = signed_turn("shop-a", "c-1", "m-9", "跨店重放");
+    replayed["id"] = json!("m-9");
+    wb.send(replayed);
+    wb.expect_error("forbidden").await;
+    wb.send(signed_turn("shop-b", "c-1", "m-9", "B店自己的"));
+    assert_eq!(wb.expect_type("ack").await["seq"], 1);
+    let b_turns = h
+        .store()
+        .turns(&huashu_store::conversation_key("shop-b", "c-1"))
+        .expect("turns");
+    assert_eq!(b_turns.len(), 1);
 }

@@ -25,6 +25,7 @@ use tokio::time::Instant;
 
 use crate::config::Sla;
 use crate::hub::{Conversation, Inner, Resume};
+use crate::logid::LogId;
 use crate::protocol::{self, Outbound};
 use crate::shared::{Shared, now_ms};
 
@@ -101,7 +102,7 @@ impl Timers {
                 "warn" => 1,
                 _ => 0,
             };
-            tracing::debug!(conversation = %slot.id, %turn, elapsed, emitted, "SLA clock re-armed");
+            tracing::debug!(conversation = %LogId::of(&slot.id), turn = %LogId::of(&turn), elapsed, emitted, "SLA clock re-armed");
             self.start_sla(slot, inner, turn, Duration::from_millis(elapsed), emitted);
         }
         for p in resume.follow_ups {
@@ -114,7 +115,7 @@ impl Timers {
                 continue;
             };
             let due_at = p.received_at.saturating_add(due_in_ms);
-            tracing::debug!(conversation = %slot.id, turn = %p.turn, due_at, "follow-up re-armed");
+            tracing::debug!(conversation = %LogId::of(&slot.id), turn = %LogId::of(&p.turn), due_at, "follow-up re-armed");
             let f = FollowUp {
                 due_in_ms,
                 text: text.to_string(),
@@ -263,7 +264,7 @@ async fn fire(me: &Weak<Shared>, conv: &Conversation, due: Due) -> bool {
         .commit_events(conv, &mut inner, vec![event], summary, Some(sla))
         .await;
     if let (true, Due::Sla { level, .. }) = (stored, &due) {
-        tracing::info!(conversation = %conv.id, level, "SLA");
+        tracing::info!(conversation = %LogId::of(&conv.id), level, "SLA");
     }
     true
 }

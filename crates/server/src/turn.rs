@@ -28,6 +28,7 @@ use huashu_store::{NewEvent, TurnWrite, Write};
 use tokio::sync::OwnedMutexGuard;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::claim::{self, Claim};
 use crate::hub::{Conversation, Hub, Inner, Summary};
 use crate::personal::PersonalValue;
 use crate::protocol::{self, ClientError, Outbound, SafetyMode, Speaker, to_json};
@@ -85,6 +86,8 @@ impl Shared {
     ) -> Result<Ack, ClientError> {
         let t = validate(t);
         let (slot, mut inner) = self.lock_for_turn(session, &t).await?;
+        // Before the duplicate check: another visitor must not even learn a turn's seq.
+        let claim = claim_visitor(session, &inner)?;
         if let Some(&seq) = inner.seen.get(&t.id) {
             self.metrics.turns_duplicate.fetch_add(1, Relaxed);
             return Ok(Ack {
@@ -97,7 +100,7 @@ impl Shared {
         let mut chat = inner.chat.clone();
         let outcome = engine.step(&mut chat, &engine_turn(&t, received_at));
         let seq = inner.last_seq + 1;
-        let (write, prepared) = prepare(
+        let (mut write, prepared) = prepare(
             &slot,
             &inner,
             session,
@@ -108,7 +111,11 @@ impl Shared {
             received_at,
         );
         let turn_id = prepared.id.clone();
+        write.visitor = claim;
         self.db.write(Write::Turn(write)).await.map_err(internal)?;
+        if claim.is_some() {
+            inner.visitor = claim;
+        }
         let (timers, order) = self.publish_turn(&mut inner, &session.shop, prepared);
         self.timers.arm(&slot, &mut inner, &timers);
         self.metrics.turn_push.observe(received.elapsed());
@@ -292,6 +299,7 @@ fn prepare(
         events,
         summary: Some(to_json(&summary)),
         agent_hit_rules,
+        visitor: None,
     };
     let prepared = Prepared {
         id: t.id,
@@ -389,5 +397,23 @@ fn truncate(s: &str, n: usize) -> String {
         let mut t: String = masked.chars().take(n).collect();
         t.push('…');
         t
+    }
+}
+
+/// Checks a visitor-bound session against the conversation (under its lock): `Ok(Some(d))`
+/// when this turn claims a new conversation for visitor `d` (stored with the turn), `Ok(None)`
+/// when the turn may go in as it is. See `claim.rs`.
+fn claim_visitor(session: &Session, inner: &Inner) -> Result<Option<[u8; 32]>, ClientError> {
+    let forbidden = |m: &str| Err(ClientError::new(crate::protocol::ErrorCode::Forbidden, m));
+    match &session.claim {
+        Claim::Any | Claim::Signed(_) => Ok(None),
+        Claim::Visitor(None) => forbidden(claim::NO_VISITOR),
+        Claim::Visitor(Some(d)) => match &inner.visitor {
+            Some(bound) if d.matches(bound) => Ok(None),
+            Some(_) => forbidden(claim::OTHER_VISITOR),
+            // Started by a server-side token (or before bindings existed): not claimable.
+            None if inner.last_seq > 0 => forbidden(claim::OTHER_VISITOR),
+            None => Ok(Some(d.0)),
+        },
     }
 }

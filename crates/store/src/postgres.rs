@@ -16,9 +16,10 @@ use crate::store::Error;
 const MIGRATION_LOCK: i64 = 0x6875_6173_6875; // "huashu"
 
 /// (version, SQL). Append only: a released migration is never edited.
-pub(crate) const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE conversations (
     id          TEXT PRIMARY KEY,
     shop        TEXT NOT NULL,
@@ -99,7 +100,13 @@ CREATE TABLE sla_events (
     PRIMARY KEY (conversation, seq)
 );
 "#,
-)];
+    ),
+    (
+        2,
+        // SHA-256 of the widget visitor key that started the conversation (NULL: not bound).
+        "ALTER TABLE conversations ADD COLUMN visitor BYTEA;",
+    ),
+];
 
 /// The newest migration this build knows.
 pub(crate) fn latest() -> i64 {

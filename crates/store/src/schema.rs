@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS conversations (
     last_seq    INTEGER NOT NULL DEFAULT 0,
     -- ConversationSummary JSON as last pushed to watchers (masked).
     summary     TEXT
+    -- + visitor BLOB (ADDED_COLUMNS): SHA-256 of the widget visitor key that started it.
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS conversations_shop ON conversations (shop, updated_at);
 
@@ -121,4 +122,8 @@ CREATE TABLE IF NOT EXISTS sla_events (
 /// Columns added to existing tables after files of this schema version were written: a file
 /// missing one gets it with `ALTER TABLE … ADD COLUMN` when it is opened (`Store::open`).
 /// Each is nullable, so old rows read as unknown and older builds still read and write the file.
-pub const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("turns", "agent", "TEXT")];
+pub const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("turns", "agent", "TEXT"),
+    // SHA-256 of the widget visitor key that started the conversation (NULL: not bound).
+    ("conversations", "visitor", "BLOB"),
+];

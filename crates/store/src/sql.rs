@@ -173,6 +173,13 @@ impl Row<'_> {
     pub(crate) fn text(&self, i: usize) -> Result<String, Error> {
         self.opt_text(i)?.ok_or(Error::Null(i))
     }
+
+    pub(crate) fn opt_blob(&self, i: usize) -> Result<Option<Vec<u8>>, Error> {
+        match self {
+            Row::Sqlite(r) => Ok(r.get(i)?),
+            Row::Pg(r) => Ok(r.try_get(i)?),
+        }
+    }
 }
 
 /// Runs `f` here, or on a short-lived thread when this thread is inside a tokio runtime (the

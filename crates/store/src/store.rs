@@ -31,11 +31,13 @@ pub enum Error {
     NotSqlite,
     #[error("database schema version {found} is newer than this build ({supported})")]
     SchemaTooNew { found: i64, supported: i64 },
-    #[error("conversation {0} belongs to another shop")]
+    // The Display forms name no conversation or turn id: they reach the logs, and a client's
+    // ids may hold personal data (a phone number as a chat id).
+    #[error("conversation belongs to another shop")]
     ShopMismatch(String),
     #[error("transaction failed: {0}")]
     Transaction(String),
-    #[error("turn ({conversation}, {id}) is already stored")]
+    #[error("turn is already stored")]
     DuplicateTurn { conversation: String, id: String },
 }
 
@@ -79,6 +81,10 @@ pub struct TurnWrite {
     pub summary: Option<String>,
     /// For agent turns: the guard rules the sent text hit; resolves earlier flagged drafts.
     pub agent_hit_rules: Option<Vec<String>>,
+    /// The SHA-256 digest of the widget visitor key that claims the conversation with this
+    /// turn (its first). Written only while the conversation has none: the first claim wins
+    /// for good, in the same transaction as the turn.
+    pub visitor: Option<[u8; 32]>,
 }
 
 /// Events not caused by a turn (SLA warnings, follow-up reminders).
@@ -155,6 +161,8 @@ pub struct ConversationRecord {
     pub shop: String,
     pub last_seq: u64,
     pub summary: Option<String>,
+    /// The digest of the visitor key the conversation is bound to (`TurnWrite::visitor`).
+    pub visitor: Option<[u8; 32]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -424,7 +432,7 @@ impl Store {
 
     pub fn conversation(&self, id: &str) -> Result<Option<ConversationRecord>, Error> {
         self.conn.query_opt(
-            "SELECT id, shop, last_seq, summary FROM conversations WHERE id = ?1",
+            "SELECT id, shop, last_seq, summary, visitor FROM conversations WHERE id = ?1",
             params![id],
             |r| {
                 Ok(ConversationRecord {
@@ -432,6 +440,11 @@ impl Store {
                     shop: r.text(1)?,
                     last_seq: r.u64(2)?,
                     summary: r.opt_text(3)?,
+                    // A blob of another length cannot come from this build; reading it as
+                    // unbound would open the conversation, so it is bound to no key at all.
+                    visitor: r
+                        .opt_blob(4)?
+                        .map(|v| <[u8; 32]>::try_from(v.as_slice()).unwrap_or([0; 32])),
                 })
             },
         )
@@ -637,6 +650,9 @@ const UPSERT_CONVERSATION: &str =
                         THEN conversations.last_seq ELSE excluded.last_seq END,
         summary = coalesce(excluded.summary, conversations.summary)
      WHERE conversations.shop = excluded.shop";
+/// A conversation's first visitor binding is its only one (`TurnWrite::visitor`).
+const BIND_VISITOR: &str =
+    "UPDATE conversations SET visitor = ?2 WHERE id = ?1 AND visitor IS NULL";
 const INSERT_TURN: &str = "INSERT INTO turns
         (conversation, id, seq, role, text, at, received_at, book, agent)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING";
@@ -729,6 +745,13 @@ fn plan<'a>(w: &'a Write, d: &'a Derived, out: &mut Vec<Planned<'a>>) {
                 .to_vec(),
                 true,
             );
+            if let Some(v) = &t.visitor {
+                push(
+                    BIND_VISITOR,
+                    params![&t.conversation, &v[..]].to_vec(),
+                    false,
+                );
+            }
             push(
                 INSERT_TURN,
                 params![
@@ -899,6 +922,9 @@ fn apply_one(conn: &Conn, w: &Write) -> Result<(), Error> {
                 last,
                 t.summary.as_deref(),
             )?;
+            if let Some(v) = &t.visitor {
+                conn.execute(BIND_VISITOR, params![&t.conversation, &v[..]])?;
+            }
             let text = mask(&t.text);
             let inserted = conn.execute(
                 INSERT_TURN,

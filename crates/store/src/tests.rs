@@ -31,6 +31,7 @@ fn turn(conv: &str, id: &str, seq: u64, role: &str, text: &str) -> Write {
         ],
         summary: Some(format!("{{\"last\":{}}}", seq + 1)),
         agent_hit_rules: (role == "agent").then(Vec::new),
+        visitor: None,
     })
 }
 
@@ -107,6 +108,7 @@ both!(
     feedback_keeps_its_order,
     a_newer_schema_is_refused,
     postgres_migrations_are_applied_once,
+    the_first_visitor_binding_is_kept_for_good,
 );
 
 fn turn_and_events_are_stored_and_replayed_in_ranges(b: Backend) {
@@ -608,4 +610,41 @@ fn postgres_migrations_are_applied_once(b: Backend) {
         assert_eq!(versions, expected);
     }
     assert_eq!(again.count(Table::Turns).expect("count"), 0);
+}
+
+/// The first visitor binding of a conversation is kept for good, across reopening.
+fn the_first_visitor_binding_is_kept_for_good(b: Backend) {
+    let (kept, mut s) = fresh(b);
+    let with_visitor = |id: &str, seq: u64, v: Option<[u8; 32]>| {
+        let Write::Turn(mut t) = turn("c1", id, seq, "customer", "x") else {
+            unreachable!()
+        };
+        t.visitor = v;
+        Write::Turn(t)
+    };
+    s.apply_one(&with_visitor("m1", 1, Some([7; 32])))
+        .expect("claim");
+    // A later write naming another visitor (which the service never sends) changes nothing.
+    s.apply_one(&with_visitor("m2", 3, Some([9; 32])))
+        .expect("turn");
+    s.apply_one(&with_visitor("m3", 5, None)).expect("turn");
+    let bound = |s: &Store| s.conversation("c1").expect("read").expect("c1").visitor;
+    assert_eq!(bound(&s), Some([7; 32]));
+    drop(s);
+    assert_eq!(bound(&kept.reopen()), Some([7; 32]));
+}
+
+#[test]
+fn errors_name_no_conversation_or_turn_id() {
+    // They reach the logs, and a client's ids may hold personal data.
+    let e = Error::DuplicateTurn {
+        conversation: "13812345678".into(),
+        id: "m1".into(),
+    };
+    assert!(!e.to_string().contains("13812345678"), "{e}");
+    assert!(
+        !Error::ShopMismatch("13812345678".into())
+            .to_string()
+            .contains("1381")
+    );
 }

@@ -97,6 +97,7 @@ fn customer(
         ],
         summary: None,
         agent_hit_rules: None,
+        visitor: None,
     })
 }
 
@@ -140,6 +141,7 @@ fn agent(
         }],
         summary: None,
         agent_hit_rules: Some(hits.iter().map(|h| h.0.to_string()).collect()),
+        visitor: None,
     })
 }
 

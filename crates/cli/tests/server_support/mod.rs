@@ -53,7 +53,24 @@ pub fn two_shops() -> Auth {
         .with_token(SUPER_A, TokenRole::Supervisor, "shop-a", None)
         .with_token(WIDGET_B, TokenRole::Widget, "shop-b", None)
         .with_token(AGENT_B, TokenRole::Agent, "shop-b", None)
+        .with_token(SIGNED_WIDGET_A, TokenRole::Widget, "shop-a", None)
+        .with_signing_secret(SIGNED_WIDGET_A, SIGNING_SECRET)
+        .with_token(SIGNED_WIDGET_B, TokenRole::Widget, "shop-b", None)
+        .with_signing_secret(SIGNED_WIDGET_B, SIGNING_SECRET)
         .with_admin(ADMIN)
+}
+
+/// Public widget tokens whose conversations the shops' backends sign; both shops use the same
+/// secret on purpose (a signature still fits one shop only).
+pub const SIGNED_WIDGET_A: &str = "signed-widget-a-secret";
+pub const SIGNED_WIDGET_B: &str = "signed-widget-b-secret";
+pub const SIGNING_SECRET: &str = "shop-backend-signing-secret-0123456789";
+
+/// A customer turn signed the way a shop's backend signs it for `shop`.
+pub fn signed_turn(shop: &str, conv: &str, id: &str, text: &str) -> Value {
+    let mut t = turn(conv, id, "customer", text);
+    t["sig"] = json!(huashu_server::SigningKey::new(SIGNING_SECRET).sign(shop, conv));
+    t
 }
 
 /// A server running in this process on 127.0.0.1:0.
@@ -131,9 +148,24 @@ impl Client {
         Client { ws }
     }
 
+    /// Connects and says `hello` as `role`. A widget presents a visitor key derived from the
+    /// token, so every widget client of one token is the same visitor (the tests of other
+    /// visitors use `hello_visitor`).
     pub async fn hello(url: &str, role: &str, token: &str) -> Client {
+        if role == "widget" {
+            return Client::hello_visitor(url, token, &format!("visitor-of-{token}")).await;
+        }
         let mut c = Client::connect(url).await;
         c.send(json!({"type":"hello","role":role,"token":token}))
+            .await;
+        c.expect("welcome").await;
+        c
+    }
+
+    /// A widget connection with its own visitor key.
+    pub async fn hello_visitor(url: &str, token: &str, visitor: &str) -> Client {
+        let mut c = Client::connect(url).await;
+        c.send(json!({"type":"hello","role":"widget","token":token,"visitor":visitor}))
             .await;
         c.expect("welcome").await;
         c

@@ -101,6 +101,7 @@ pub(crate) async fn webhook(
         role: Role::Widget,
         shop: account.shop.clone(),
         agent: None,
+        claim: crate::claim::Claim::Any,
     };
     let conversation = turn.conversation_id();
     let id = turn.message_id();

@@ -21,6 +21,7 @@ use tokio::net::TcpStream;
 use super::ChatwootAccount;
 use super::config::Api;
 use super::payload::ChatwootTurn;
+use crate::logid::LogId;
 use crate::shared::Shared;
 
 const MAX_INFLIGHT: usize = 16;
@@ -94,7 +95,7 @@ pub(crate) fn maybe_write_back(
     }
     if notes.inflight.fetch_add(1, Ordering::AcqRel) >= MAX_INFLIGHT {
         notes.inflight.fetch_sub(1, Ordering::AcqRel);
-        tracing::warn!(conversation = %turn.conversation_id(), "Chatwoot note dropped: too many in flight");
+        tracing::warn!(conversation = %LogId::of(&turn.conversation_id()), "Chatwoot note dropped: too many in flight");
         return;
     }
     let quote: String = huashu_store::mask(&turn.text).chars().take(60).collect();
@@ -110,11 +111,17 @@ pub(crate) fn maybe_write_back(
         account.notes.inflight.fetch_sub(1, Ordering::AcqRel);
         match result {
             Ok(Ok(status)) if (200..300).contains(&status) => {
-                tracing::info!(%conversation, ?alert, "Chatwoot private note posted");
+                tracing::info!(conversation = %LogId::of(&conversation), ?alert, "Chatwoot private note posted");
             }
-            Ok(Ok(status)) => tracing::warn!(%conversation, status, "Chatwoot refused the note"),
-            Ok(Err(e)) => tracing::warn!(%conversation, error = %e, "Chatwoot note failed"),
-            Err(_) => tracing::warn!(%conversation, "Chatwoot note timed out"),
+            Ok(Ok(status)) => {
+                tracing::warn!(conversation = %LogId::of(&conversation), status, "Chatwoot refused the note")
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(conversation = %LogId::of(&conversation), error = %e, "Chatwoot note failed")
+            }
+            Err(_) => {
+                tracing::warn!(conversation = %LogId::of(&conversation), "Chatwoot note timed out")
+            }
         }
     });
 }
