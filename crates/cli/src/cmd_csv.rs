@@ -1,16 +1,22 @@
 //! `huashu csv export|import`: a book's forbidden rules and scripts as Excel-friendly CSV.
 //!
 //! Import validates every row (problems name `file:row`), lints the book as it would be with the
-//! imported rows, and only then rewrites `forbidden.toml` / `scripts.toml`. It refuses a book that
-//! keeps rules or scripts in other files too, because those would silently stay behind.
+//! imported rows, and only then rewrites the book files. Every row carries the book file it came
+//! from (the `file` column export writes; empty: `forbidden.toml` / `scripts.toml`), so a book
+//! that spreads its rules or scripts over several files gets each row back into its own file, and
+//! a file whose rows were all deleted is emptied. Import refuses, naming the file, when a file it
+//! would rewrite also holds other sections (rewriting it would lose them), and a row of a base
+//! book (`extends`, `../default/forbidden.toml`) that was changed: change it in the base, or give
+//! the row a file of this book to override it by id.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use huashu_phrasebook::{
-    Problems, rules_from_csv, rules_to_csv, rules_to_toml, scripts_from_csv, scripts_to_csv,
-    scripts_to_toml,
+    ForbiddenRule, Origin, Placed, Problems, Script, placed_rules_from_csv,
+    placed_scripts_from_csv, rules_to_csv, rules_to_toml, scripts_to_csv, scripts_to_toml,
 };
 
 #[derive(clap::Args, Debug)]
@@ -167,8 +173,9 @@ fn report(problems: &Problems) -> ExitCode {
     ExitCode::from(1)
 }
 
-/// Files of `dir` other than `keep` that hold `[[section]]` tables.
-fn other_files_with(dir: &Path, section: &str, keep: &str) -> anyhow::Result<Vec<String>> {
+/// The `*.toml` files of `dir` that hold `[[section]]` tables, and whether each holds any other
+/// section too (`[slots]`, `[[faq]]`, …).
+fn files_with(dir: &Path, section: &str) -> anyhow::Result<Vec<(String, bool)>> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
@@ -176,14 +183,109 @@ fn other_files_with(dir: &Path, section: &str, keep: &str) -> anyhow::Result<Vec
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if name.ends_with(".toml") && name != keep {
+        if name.ends_with(".toml") {
             let text = std::fs::read_to_string(&path)?;
-            if text.lines().any(|l| l.trim_start().starts_with(section)) {
-                found.push(name);
+            let headers: Vec<&str> = text
+                .lines()
+                .map(str::trim_start)
+                .filter(|l| l.starts_with('['))
+                .collect();
+            if headers.iter().any(|l| l.starts_with(section)) {
+                let mixed = headers.iter().any(|l| !l.starts_with(section));
+                found.push((name, mixed));
             }
         }
     }
+    found.sort();
     Ok(found)
+}
+
+fn rule_key(r: &ForbiddenRule) -> (&str, &Origin) {
+    (r.id.as_str(), &r.origin)
+}
+
+fn script_key(s: &Script) -> (&str, &Origin) {
+    (s.id.as_str(), &s.origin)
+}
+
+/// The same definition wherever it was read from (a CSV row and a TOML table).
+fn same_rule(a: &ForbiddenRule, b: &ForbiddenRule) -> bool {
+    ForbiddenRule {
+        origin: b.origin.clone(),
+        ..a.clone()
+    } == *b
+}
+
+fn same_script(a: &Script, b: &Script) -> bool {
+    Script {
+        origin: b.origin.clone(),
+        ..a.clone()
+    } == *b
+}
+
+/// Imported definitions by book file, in row order.
+type ByFile<T> = BTreeMap<String, Vec<T>>;
+
+/// Where imported definitions go. Rows of a base book (`../default/…`) must be unchanged: they
+/// stay in the base and are returned apart, for the lint. A file name must be a plain `*.toml`
+/// of the book, and a file rewritten must hold nothing but `section` tables. Files that hold
+/// such tables now and get no row any more are emptied.
+fn place<T>(
+    dir: &Path,
+    section: &str,
+    default_file: &str,
+    rows: Vec<Placed<T>>,
+    key: fn(&T) -> (&str, &Origin),
+    same: fn(&T, &T) -> bool,
+    base: &[T],
+) -> anyhow::Result<(Vec<T>, ByFile<T>)> {
+    let mut kept = Vec::new();
+    let mut files: ByFile<T> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for p in rows {
+        let file = p.file.unwrap_or_else(|| default_file.to_string());
+        let (id, origin) = key(&p.item);
+        if file.starts_with("../") {
+            let same = base.iter().any(|b| {
+                let (bid, bo) = key(b);
+                bid == id && bo.file == file && same(&p.item, b)
+            });
+            if !same {
+                problems.push(format!(
+                    "{origin}: [{id}] comes from the base book ({file}) and was changed: change it there, or set its file to one of this book's to override it by id"
+                ));
+            }
+            kept.push(p.item);
+        } else if file.contains(['/', '\\']) || !file.ends_with(".toml") {
+            problems.push(format!(
+                "{origin}: [{id}] file {file:?} is not a *.toml file name of this book"
+            ));
+        } else {
+            files.entry(file).or_default().push(p.item);
+        }
+    }
+    let existing = files_with(dir, section)?;
+    for (name, _) in &existing {
+        files.entry(name.clone()).or_default();
+    }
+    for (name, mixed) in &existing {
+        if *mixed {
+            problems.push(format!(
+                "{name} holds {section} tables and other sections: csv import rewrites whole files, so move the {section} tables into a file of their own first"
+            ));
+        }
+    }
+    for name in files.keys() {
+        if !existing.iter().any(|(n, _)| n == name) && dir.join(name).exists() {
+            problems.push(format!(
+                "{name} exists and holds no {section} tables: give the rows another file"
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        bail!("{}", problems.join("\n"));
+    }
+    Ok((kept, files))
 }
 
 fn import(
@@ -196,33 +298,45 @@ fn import(
         bail!("nothing to import: give --rules and/or --scripts");
     }
     let mut book = huashu_phrasebook::load_dir(dir)?;
+    let mut rule_files = ByFile::new();
+    let mut script_files = ByFile::new();
     if let Some(path) = rules {
-        let others = other_files_with(dir, "[[rule]]", "forbidden.toml")?;
-        if !others.is_empty() {
-            bail!(
-                "{} also hold [[rule]] tables; move them into forbidden.toml first",
-                others.join(", ")
-            );
-        }
         let (name, text) = read(path)?;
-        match rules_from_csv(&name, &text) {
-            Ok(r) => book.rules = r,
+        let placed = match placed_rules_from_csv(&name, &text) {
+            Ok(r) => r,
             Err(p) => return Ok(report(&p)),
-        }
+        };
+        let (base, files) = place(
+            dir,
+            "[[rule]]",
+            "forbidden.toml",
+            placed,
+            rule_key,
+            same_rule,
+            &book.rules,
+        )?;
+        book.rules = base;
+        book.rules.extend(files.values().flatten().cloned());
+        rule_files = files;
     }
     if let Some(path) = scripts {
-        let others = other_files_with(dir, "[[script]]", "scripts.toml")?;
-        if !others.is_empty() {
-            bail!(
-                "{} also hold [[script]] tables; move them into scripts.toml first",
-                others.join(", ")
-            );
-        }
         let (name, text) = read(path)?;
-        match scripts_from_csv(&name, &text, &book.slots) {
-            Ok(s) => book.scripts = s,
+        let placed = match placed_scripts_from_csv(&name, &text, &book.slots) {
+            Ok(s) => s,
             Err(p) => return Ok(report(&p)),
-        }
+        };
+        let (base, files) = place(
+            dir,
+            "[[script]]",
+            "scripts.toml",
+            placed,
+            script_key,
+            same_script,
+            &book.scripts,
+        )?;
+        book.scripts = base;
+        book.scripts.extend(files.values().flatten().cloned());
+        script_files = files;
     }
     let problems = huashu_engine::lint(&book);
     if !problems.is_empty() {
@@ -236,11 +350,11 @@ fn import(
         );
         return Ok(ExitCode::SUCCESS);
     }
-    if rules.is_some() {
-        std::fs::write(dir.join("forbidden.toml"), rules_to_toml(&book.rules))?;
+    for (file, rules) in &rule_files {
+        std::fs::write(dir.join(file), rules_to_toml(rules))?;
     }
-    if scripts.is_some() {
-        std::fs::write(dir.join("scripts.toml"), scripts_to_toml(&book.scripts))?;
+    for (file, scripts) in &script_files {
+        std::fs::write(dir.join(file), scripts_to_toml(scripts))?;
     }
     eprintln!(
         "imported {} rules, {} scripts into {}",

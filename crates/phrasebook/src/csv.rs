@@ -14,7 +14,7 @@ use crate::{Problem, Problems};
 pub(crate) const BOM: &str = "\u{feff}";
 const RULE_HEADER: &[&str] = &[
     "id", "category", "severity", "phrases", "patterns", "allow", "boundary", "position",
-    "rewrite", "note",
+    "rewrite", "note", "file",
 ];
 const SCRIPT_HEADER: &[&str] = &[
     "id",
@@ -29,10 +29,14 @@ const SCRIPT_HEADER: &[&str] = &[
     "title",
     "urgent_kind",
     "safety",
+    "file",
 ];
 
 /// Script columns added after the first release: an older CSV without them still imports.
-const SCRIPT_OPTIONAL: &[&str] = &["title", "urgent_kind", "safety"];
+/// Columns an import accepts missing. `file`: the book file a row lives in (export writes it, so
+/// a book that spreads rules or scripts over several files comes back into the same files);
+/// empty or missing means `forbidden.toml` / `scripts.toml`.
+const SCRIPT_OPTIONAL: &[&str] = &["title", "urgent_kind", "safety", "file"];
 
 /// First characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection"):
 /// `=HYPERLINK(…)` from a phrasebook would run in the QA lead's Excel.
@@ -99,6 +103,7 @@ pub fn rules_to_csv(rules: &[ForbiddenRule]) -> String {
                 },
                 r.rewrite.clone(),
                 r.note.clone(),
+                r.origin.file.clone(),
             ]
         }),
     )
@@ -122,6 +127,7 @@ pub fn scripts_to_csv(scripts: &[Script]) -> String {
                 s.title.clone(),
                 s.urgent_kind.map(|k| k.as_str()).unwrap_or("").to_string(),
                 s.safety.map(|k| k.as_str()).unwrap_or("").to_string(),
+                s.origin.file.clone(),
             ]
         }),
     )
@@ -232,10 +238,31 @@ impl Rows<'_> {
 
 /// Reads forbidden rules from CSV with the loader's checks; problems name `file:row`.
 pub fn rules_from_csv(file: &str, text: &str) -> Result<Vec<ForbiddenRule>, Problems> {
+    Ok(placed_rules_from_csv(file, text)?
+        .into_iter()
+        .map(|p| p.item)
+        .collect())
+}
+
+/// A definition read from CSV and the book file its row names (`file` column; `None` when
+/// empty). The definition's `origin` is its CSV row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placed<T> {
+    pub file: Option<String>,
+    pub item: T,
+}
+
+/// [`rules_from_csv`] with each rule's `file` column.
+pub fn placed_rules_from_csv(
+    file: &str,
+    text: &str,
+) -> Result<Vec<Placed<ForbiddenRule>>, Problems> {
     let rows = read_csv(file, text, RULE_HEADER)?;
     let mut b = Builder::default();
     let mut extra = Vec::new();
+    let mut files = Vec::new();
     for (line, row) in &rows.rows {
+        files.push(rows.opt(row, "file"));
         let raw = RawRule {
             id: rows.get(row, "id").trim().to_string(),
             category: rows.get(row, "category").trim().to_string(),
@@ -258,7 +285,12 @@ pub fn rules_from_csv(file: &str, text: &str) -> Result<Vec<ForbiddenRule>, Prob
     }
     b.problems.extend(extra);
     if b.problems.is_empty() {
-        Ok(b.book.rules)
+        // No problem means every row became a rule, in row order.
+        Ok(files
+            .into_iter()
+            .zip(b.book.rules)
+            .map(|(file, item)| Placed { file, item })
+            .collect())
     } else {
         Err(Problems(b.problems))
     }
@@ -271,11 +303,25 @@ pub fn scripts_from_csv(
     text: &str,
     slots: &std::collections::BTreeMap<String, String>,
 ) -> Result<Vec<Script>, Problems> {
+    Ok(placed_scripts_from_csv(file, text, slots)?
+        .into_iter()
+        .map(|p| p.item)
+        .collect())
+}
+
+/// [`scripts_from_csv`] with each script's `file` column.
+pub fn placed_scripts_from_csv(
+    file: &str,
+    text: &str,
+    slots: &std::collections::BTreeMap<String, String>,
+) -> Result<Vec<Placed<Script>>, Problems> {
     let rows = read_csv(file, text, SCRIPT_HEADER)?;
     let mut b = Builder::default();
     b.book.slots = slots.clone();
     let mut extra = Vec::new();
+    let mut files = Vec::new();
     for (line, row) in &rows.rows {
+        files.push(rows.opt(row, "file"));
         let priority = match rows.get(row, "priority").trim() {
             "" => 0,
             p => p.parse().unwrap_or_else(|_| {
@@ -313,7 +359,11 @@ pub fn scripts_from_csv(
     b.check_slots();
     b.problems.extend(extra);
     if b.problems.is_empty() {
-        Ok(b.book.scripts)
+        Ok(files
+            .into_iter()
+            .zip(b.book.scripts)
+            .map(|(file, item)| Placed { file, item })
+            .collect())
     } else {
         Err(Problems(b.problems))
     }

@@ -18,7 +18,8 @@ mod sets;
 
 pub use catalog_csv::catalog_csv_to_toml;
 pub use csv::{
-    rules_from_csv, rules_to_csv, rules_to_toml, scripts_from_csv, scripts_to_csv, scripts_to_toml,
+    Placed, placed_rules_from_csv, placed_scripts_from_csv, rules_from_csv, rules_to_csv,
+    rules_to_toml, scripts_from_csv, scripts_to_csv, scripts_to_toml,
 };
 pub use labelled::{
     AppendReport, EXAMPLE_HEADER, LABELLED_FILE, LabelledExample, append_labelled,
